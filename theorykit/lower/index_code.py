@@ -1,0 +1,323 @@
+"""Lower index-form expressions to array code.
+
+An index expression (see :mod:`theorykit.derive.odes`) is a sum of terms
+``coef * Sum(factor_1 * ... * factor_p, dummies)``.  A factor is a parameter, an array
+entry (``w[x]``, ``Omega[k, x, y]``), a Kronecker delta, or one kernel application such as
+``dgdg_gg(i, j, x, y)``.  Lowering never expands over K, M or L: each term becomes
+
+1. a *kernel contraction* -- the kernel evaluated over its index grid and summed over
+   those dummies that appear only in the kernel and in one-index weight arrays; emitted as
+   a broadcast-and-``einsum`` block (``numpy``/``mpmath`` flavours, chunked over the first
+   free index to bound memory) or as nested loops (``numba`` flavour, parallel over the
+   first free index, with duplicate evaluations skipped where a slot symmetry of the
+   kernel makes two summation dummies or two free indices interchangeable);
+2. an ``einsum`` over what remains (Kronecker deltas become identity matrices).
+
+Cost: one evaluation of ``W`` is O(K^2 n^2) kernel calls, of ``G`` O(K n), independent of L.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sympy as sp
+
+from ..derive.kernels import KERNELS
+from ..derive.odes import INDEX_RANGE
+
+#: Python names for IndexedBase labels that are not valid identifiers.
+ARRAY_NAMES = {"lambda": "lam", "Omega": "Om", "f": "frac"}
+_LETTERS = "abcdefghopqrstuvwxyz"
+
+
+def array_name(base: sp.IndexedBase) -> str:
+    label = str(base.label)
+    return ARRAY_NAMES.get(label, label)
+
+
+@dataclass(frozen=True)
+class Operand:
+    name: str  # array name, or "__delta__"
+    indices: tuple[sp.Symbol, ...]
+
+
+@dataclass(frozen=True)
+class KernelApp:
+    name: str
+    units: tuple[sp.Symbol, ...]
+
+
+@dataclass(frozen=True)
+class Term:
+    coef: sp.Expr
+    operands: tuple[Operand, ...]
+    kernel: KernelApp | None
+    dummies: tuple[sp.Symbol, ...]
+
+
+def _flatten(expr: sp.Expr, dummies: tuple[sp.Symbol, ...] = ()) -> list[tuple[sp.Expr, tuple[sp.Symbol, ...]]]:
+    """Pull every Sum out of products: a list of (sum-free product, summation dummies)."""
+    out = []
+    for term in sp.Add.make_args(sp.expand(expr)):
+        factors = sp.Mul.make_args(term)
+        sums = [f for f in factors if isinstance(f, sp.Sum)]
+        if not sums:
+            out.append((term, dummies))
+            continue
+        first = sums[0]
+        rest = sp.Mul(*(f for f in factors if f is not first))
+        inner = tuple(limit[0] for limit in first.limits)
+        out.extend(_flatten(first.function * rest, dummies + inner))
+    return out
+
+
+def parse_terms(expr: sp.Expr) -> list[Term]:
+    """Split an index expression into :class:`Term` objects."""
+    terms = []
+    for product, dummies in _flatten(expr):
+        coef = sp.Integer(1)
+        operands: list[Operand] = []
+        kernel = None
+        for factor in sp.Mul.make_args(product):
+            if isinstance(factor, sp.Indexed):
+                operands.append(Operand(array_name(factor.base), tuple(factor.indices)))
+            elif isinstance(factor, sp.KroneckerDelta):
+                operands.append(Operand("__delta__", tuple(factor.args)))
+            elif isinstance(factor, sp.Function) and factor.func.__name__ in KERNELS:
+                if kernel is not None:
+                    raise ValueError("a term may hold one kernel application")
+                kernel = KernelApp(factor.func.__name__, tuple(factor.args))
+            elif factor.free_symbols & set(INDEX_RANGE):
+                raise ValueError(f"unsupported indexed factor {factor}")
+            else:
+                coef *= factor
+        terms.append(Term(coef, tuple(operands), kernel, tuple(dummies)))
+    return terms
+
+
+def _range(symbol: sp.Symbol) -> str:
+    return str(INDEX_RANGE[symbol])  # 'K', 'n' or 'L' -- variables in the generated code
+
+
+def _split_contraction(term: Term) -> tuple[tuple[sp.Symbol, ...], tuple[sp.Symbol, ...], tuple[Operand, ...], tuple[Operand, ...]]:
+    """Kernel free indices, kernel-summed dummies, their weights, and the other operands."""
+    assert term.kernel is not None
+    units = tuple(dict.fromkeys(term.kernel.units))
+    others = [op for op in term.operands]
+    summed = []
+    weights = []
+    for d in term.dummies:
+        if d not in units:
+            continue
+        users = [op for op in others if d in op.indices]
+        if all(len(op.indices) == 1 and op.name != "__delta__" for op in users):
+            summed.append(d)
+            weights.extend(users)
+            others = [op for op in others if op not in users]
+    free = tuple(s for s in units if s not in summed)
+    return free, tuple(summed), tuple(weights), tuple(others)
+
+
+def _kernel_symmetric_under(term_kernel: KernelApp, a: sp.Symbol, b: sp.Symbol) -> bool:
+    """Does swapping index symbols a <-> b leave the kernel application invariant?"""
+    spec = KERNELS[term_kernel.name]
+    swapped = tuple(b if s == a else a if s == b else s for s in term_kernel.units)
+    if swapped == term_kernel.units:
+        return True
+    for perm in spec.symmetries:
+        if tuple(term_kernel.units[p] for p in perm) == swapped:
+            return True
+    return False
+
+
+# ---- vectorised (numpy / mpmath) ------------------------------------------------------------
+def _grid_args(kernel: KernelApp, grid: tuple[sp.Symbol, ...], index_vars: dict[sp.Symbol, str], c: str) -> list[str]:
+    spec = KERNELS[kernel.name]
+    args = []
+    for a, b in spec.arg_pairs:
+        args.append(f"{c}[{index_vars[kernel.units[a]]}, {index_vars[kernel.units[b]]}]")
+    return args
+
+
+def vectorised_function(name: str, expr: sp.Expr, free: tuple[sp.Symbol, ...], params: tuple[str, ...], tangent: bool) -> str:
+    """Source of a function computing ``expr`` as an array over ``free`` (vectorised)."""
+    terms = parse_terms(expr)
+    sig = ["C"] + (["dC"] if tangent else []) + ["w", "K", "n"] + list(params)
+    lines = [f"def {name}({', '.join(sig)}):", "    _out = 0"]
+    for t_no, term in enumerate(terms):
+        coef = sp.pycode(term.coef) if term.coef != 1 else "1"
+        if term.kernel is None:
+            if tangent:
+                continue  # constant terms have zero tangent
+            operands = term.operands
+            kernel_block = None
+        else:
+            kfree, ksummed, weights, operands = _split_contraction(term)
+            kernel_block = (kfree, ksummed, weights)
+        if kernel_block is not None:
+            kfree, ksummed, weights = kernel_block
+            grid = kfree + ksummed
+            lines.append(f"    # term {t_no}: {term.kernel.name}{term.kernel.units} over {ksummed}")
+            lines.append(f"    _k{t_no} = _zeros(({', '.join(_range(s) for s in kfree)}{',' if len(kfree) == 1 else ''}))")
+            chunk = kfree[0] if (kfree and len(grid) >= 3) else None
+            idx_vars = {}
+            for pos, s in enumerate(grid):
+                shape = ["1"] * len(grid)
+                shape[pos] = "-1"
+                idx_vars[s] = f"_i{t_no}_{s}"
+                lines.append(f"    _i{t_no}_{s} = _arange({_range(s)}).reshape({', '.join(shape)})")
+            indent = "    "
+            if chunk is not None:
+                lines.append(f"    for _c in range({_range(chunk)}):")
+                indent = "        "
+                idx_vars[chunk] = f"_i{t_no}_{chunk}[_c:_c + 1]"
+            args = _grid_args(term.kernel, grid, idx_vars, "C")
+            call = f"k_{term.kernel.name}({', '.join(args)})"
+            if tangent:
+                dargs = _grid_args(term.kernel, grid, idx_vars, "dC")
+                call = f"t_{term.kernel.name}({', '.join(args + dargs)})"
+            letters = {s: _LETTERS[p] for p, s in enumerate(grid)}
+            spec_in = "".join(letters[s] for s in grid)
+            w_specs = ",".join(letters[op.indices[0]] for op in weights)
+            out_spec = "".join(letters[s] for s in kfree)
+            w_args = "".join(f", {op.name}" for op in weights)
+            einsum_spec = f"{spec_in}{',' if weights else ''}{w_specs}->{out_spec}"
+            target = f"_k{t_no}[_c:_c + 1]" if chunk is not None else f"_k{t_no}"
+            grid_vars = ", ".join(idx_vars[s] for s in grid)
+            lines.append(f"{indent}{target} = _einsum('{einsum_spec}', _bcast({call}, {grid_vars}){w_args})")
+            operands = (Operand(f"_k{t_no}", kfree),) + tuple(operands)
+        # einsum over the rest
+        letters = {}
+        for op in operands:
+            for s in op.indices:
+                letters.setdefault(s, _LETTERS[len(letters)])
+        for s in free:
+            letters.setdefault(s, _LETTERS[len(letters)])
+        in_specs = ",".join("".join(letters[s] for s in op.indices) for op in operands)
+        arrays = []
+        for op in operands:
+            if op.name == "__delta__":
+                a, b = op.indices
+                arrays.append(f"_eye({_range(a)}, {_range(b)})")
+            else:
+                arrays.append(op.name)
+        out_spec = "".join(letters[s] for s in free)
+        if operands:
+            lines.append(f"    _out = _out + ({coef}) * _einsum('{in_specs}->{out_spec}', {', '.join(arrays)})")
+        else:
+            lines.append(f"    _out = _out + ({coef})")
+    lines.append("    return _out")
+    return "\n".join(lines)
+
+
+# ---- loops (numba) --------------------------------------------------------------------------
+def loop_contraction(name: str, term: Term, tangent: bool) -> tuple[str, tuple[sp.Symbol, ...], tuple[Operand, ...]]:
+    """Source of an njit function evaluating one term's kernel contraction with loops.
+
+    Returns the source, the free indices of the result, and the operands left for einsum.
+    """
+    kfree, ksummed, weights, others = _split_contraction(term)
+    spec = KERNELS[term.kernel.name]
+    kernel = term.kernel
+    # symmetric pair of summed dummies with the same weight array -> half the loop
+    sym_dummies = None
+    if len(ksummed) == 2:
+        a, b = ksummed
+        wa = [op.name for op in weights if op.indices == (a,)]
+        wb = [op.name for op in weights if op.indices == (b,)]
+        if sorted(wa) == sorted(wb) and _kernel_symmetric_under(kernel, a, b):
+            sym_dummies = (a, b)
+    sym_free = None
+    if len(kfree) == 2 and _range(kfree[0]) == _range(kfree[1]) and _kernel_symmetric_under(kernel, *kfree):
+        sym_free = kfree
+    sig = ["C"] + (["dC"] if tangent else []) + ["w", "K", "n", "_out"]
+    parallel = "True" if kfree else "False"  # prange over the first free index only
+    lines = [f"@numba.njit(cache=True, parallel={parallel})", f"def {name}({', '.join(sig)}):"]
+    indent = "    "
+    for depth, s in enumerate(kfree):
+        loop = "numba.prange" if depth == 0 else "range"
+        start = f"{kfree[0]}, " if (sym_free and depth == 1) else ""
+        lines.append(f"{indent}for {s} in {loop}({start}{_range(s)}):")
+        indent += "    "
+    lines.append(f"{indent}_acc = 0.0")
+    for depth, s in enumerate(ksummed):
+        start = f"{ksummed[0]}, " if (sym_dummies and depth == 1) else ""
+        lines.append(f"{indent}for {s} in range({start}{_range(s)}):")
+        indent += "    "
+    args = [f"C[{kernel.units[a]}, {kernel.units[b]}]" for a, b in spec.arg_pairs]
+    if tangent:
+        args += [f"dC[{kernel.units[a]}, {kernel.units[b]}]" for a, b in spec.arg_pairs]
+        call = f"t_{kernel.name}({', '.join(args)})"
+    else:
+        call = f"k_{kernel.name}({', '.join(args)})"
+    weight = " * ".join(f"{op.name}[{op.indices[0]}]" for op in weights) or "1.0"
+    if sym_dummies:
+        a, b = sym_dummies
+        lines.append(f"{indent}_acc += (1.0 if {a} == {b} else 2.0) * {weight} * {call}")
+    else:
+        lines.append(f"{indent}_acc += {weight} * {call}")
+    indent = "    " * (1 + len(kfree))
+    target = ", ".join(str(s) for s in kfree) if kfree else "0"
+    lines.append(f"{indent}_out[{target}] = _acc")
+    if sym_free:
+        lines.append(f"{indent}_out[{kfree[1]}, {kfree[0]}] = _acc")
+    return "\n".join(lines), kfree, others
+
+
+def looped_function(name: str, expr: sp.Expr, free: tuple[sp.Symbol, ...], params: tuple[str, ...], tangent: bool) -> tuple[str, list[str]]:
+    """Python wrapper + njit helpers computing ``expr`` with loop contractions (numba flavour)."""
+    terms = parse_terms(expr)
+    helpers = []
+    sig = ["C"] + (["dC"] if tangent else []) + ["w", "K", "n"] + list(params)
+    lines = [f"def {name}({', '.join(sig)}):", "    _out = 0"]
+    for t_no, term in enumerate(terms):
+        coef = sp.pycode(term.coef) if term.coef != 1 else "1"
+        operands = term.operands
+        if term.kernel is None:
+            if tangent:
+                continue
+        else:
+            helper = f"_{name}_term{t_no}"
+            src, kfree, operands = loop_contraction(helper, term, tangent)
+            helpers.append(src)
+            shape = ", ".join(_range(s) for s in kfree) or "1"
+            lines.append(f"    _k{t_no} = _zeros(({shape},))")
+            call_args = "C, dC" if tangent else "C"
+            lines.append(f"    {helper}({call_args}, w, K, n, _k{t_no})")
+            if not kfree:
+                lines.append(f"    _k{t_no} = _k{t_no}[0]")
+            operands = (Operand(f"_k{t_no}", kfree),) + tuple(operands)
+        letters = {}
+        for op in operands:
+            for s in op.indices:
+                letters.setdefault(s, _LETTERS[len(letters)])
+        for s in free:
+            letters.setdefault(s, _LETTERS[len(letters)])
+        in_specs = ",".join("".join(letters[s] for s in op.indices) for op in operands)
+        arrays = [f"_eye({_range(op.indices[0])}, {_range(op.indices[1])})" if op.name == "__delta__" else op.name for op in operands]
+        out_spec = "".join(letters[s] for s in free)
+        if operands:
+            lines.append(f"    _out = _out + ({coef}) * _einsum('{in_specs}->{out_spec}', {', '.join(arrays)})")
+        else:
+            lines.append(f"    _out = _out + ({coef})")
+    lines.append("    return _out")
+    return "\n".join(lines), helpers
+
+
+def einsum_function(name: str, expr: sp.Expr, free: tuple[sp.Symbol, ...], args: tuple[str, ...]) -> str:
+    """Source of a function for a kernel-free index expression (a single einsum per term)."""
+    lines = [f"def {name}({', '.join(args)}):", "    _out = 0"]
+    for term in parse_terms(expr):
+        if term.kernel is not None:
+            raise ValueError("einsum_function takes kernel-free expressions")
+        coef = sp.pycode(term.coef) if term.coef != 1 else "1"
+        letters: dict[sp.Symbol, str] = {}
+        for op in term.operands:
+            for s in op.indices:
+                letters.setdefault(s, _LETTERS[len(letters)])
+        in_specs = ",".join("".join(letters[s] for s in op.indices) for op in term.operands)
+        out_spec = "".join(letters[s] for s in free)
+        arrays = ", ".join(op.name for op in term.operands)
+        lines.append(f"    _out = _out + ({coef}) * _einsum('{in_specs}->{out_spec}', {arrays})")
+    lines.append("    return _out")
+    return "\n".join(lines)

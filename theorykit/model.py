@@ -1,0 +1,179 @@
+"""Model specifications: the committee machine and the input spectrum (immutable).
+
+Conventions (see ``docs/physics.md``):
+
+* Input ``x ~ N(0, Sigma)``; Sigma has ``L`` distinct eigenvalues ``lambda_k`` with
+  multiplicity fractions ``f_k`` (summing to 1).
+* Power-law spectrum: ``lambda_k = lambda_+ k^{-(1+beta)}`` with ``lambda_+`` fixed by
+  ``sum_k f_k lambda_k = 1`` (``tr Sigma / N = 1``), ``f_k = 1/L`` unless given.
+* Read-out: ``sigma = c_K sum_i g(a_i)``, ``zeta = c_M sum_n g(b_n) + noise``;
+  normalisation ``"sqrt"``: ``c_K = 1/sqrt(K)``, ``c_M = 1/sqrt(M)``; ``"sum"``: both 1.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import CaseError
+
+NORMALIZATIONS = ("sqrt", "sum")
+
+
+def _finite(value: float, name: str) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise CaseError(name, f"must be a number, got {value!r}") from None
+    if isinstance(value, bool) or not math.isfinite(number):
+        raise CaseError(name, f"must be a finite number, got {value!r}")
+    return number
+
+
+def _positive_int(value: object, name: str, upper: int = 100_000) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise CaseError(name, f"must be an integer in [1, {upper}], got {value!r}")
+    if not 1 <= int(value) <= upper:
+        raise CaseError(name, f"must be an integer in [1, {upper}], got {value}")
+    return int(value)
+
+
+@dataclass(frozen=True)
+class Spectrum:
+    """Distinct eigenvalues of the input covariance and their multiplicity fractions.
+
+    Use :meth:`power_law` or :meth:`explicit` rather than the constructor.
+    """
+
+    eigenvalues: tuple[float, ...]
+    fractions: tuple[float, ...]
+    kind: str = "explicit"
+    beta: float | None = None
+
+    @property
+    def L(self) -> int:
+        return len(self.eigenvalues)
+
+    @property
+    def lam(self) -> np.ndarray:
+        return np.asarray(self.eigenvalues, dtype=float)
+
+    @property
+    def f(self) -> np.ndarray:
+        return np.asarray(self.fractions, dtype=float)
+
+    @staticmethod
+    def power_law(L: int, beta: float, fractions: list[float] | None = None) -> Spectrum:
+        """:math:`\\lambda_k = \\lambda_+ k^{-(1+\\beta)}`, normalised so :math:`\\sum_k f_k\\lambda_k = 1`.
+
+        Examples
+        --------
+        >>> s = Spectrum.power_law(4, 1.0)
+        >>> round(sum(f * l for f, l in zip(s.fractions, s.eigenvalues)), 12)
+        1.0
+        """
+        L = _positive_int(L, "spectrum.L", 10**7)
+        beta = _finite(beta, "spectrum.beta")
+        if beta <= -1:
+            raise CaseError("spectrum.beta", f"must be > -1 (eigenvalues must decrease), got {beta}")
+        f = _check_fractions(fractions, L)
+        raw = np.arange(1, L + 1, dtype=float) ** (-(1.0 + beta))
+        lam = raw / float(np.dot(f, raw))
+        return Spectrum(tuple(lam.tolist()), tuple(f.tolist()), "power_law", beta)
+
+    @staticmethod
+    def explicit(eigenvalues: list[float], fractions: list[float] | None = None) -> Spectrum:
+        """Eigenvalues used as given (no normalisation); ``fractions`` default to ``1/L``."""
+        if not isinstance(eigenvalues, (list, tuple, np.ndarray)) or len(eigenvalues) == 0:
+            raise CaseError("spectrum.eigenvalues", "must be a non-empty list of positive numbers")
+        lam = np.array([_finite(e, "spectrum.eigenvalues") for e in eigenvalues])
+        if np.any(lam <= 0):
+            raise CaseError("spectrum.eigenvalues", f"must all be > 0, got min {lam.min()}")
+        if len(set(lam.tolist())) != len(lam):
+            raise CaseError("spectrum.eigenvalues", "must be distinct (merge equal ones and add their fractions)")
+        f = _check_fractions(fractions, len(lam))
+        return Spectrum(tuple(lam.tolist()), tuple(f.tolist()), "explicit", None)
+
+
+def _check_fractions(fractions: list[float] | None, L: int) -> np.ndarray:
+    if fractions is None:
+        return np.full(L, 1.0 / L)
+    if not isinstance(fractions, (list, tuple, np.ndarray)) or len(fractions) != L:
+        raise CaseError("spectrum.fractions", f"must be a list of {L} numbers (one per eigenvalue)")
+    f = np.array([_finite(v, "spectrum.fractions") for v in fractions])
+    if np.any(f <= 0):
+        raise CaseError("spectrum.fractions", "must all be > 0")
+    if abs(f.sum() - 1.0) > 1e-9:
+        raise CaseError("spectrum.fractions", f"must sum to 1 (within 1e-9), got {f.sum():.12g}")
+    return f
+
+
+@dataclass(frozen=True)
+class CommitteeModel:
+    """Soft committee machine learning from a teacher of the same kind.
+
+    Parameters
+    ----------
+    K, M : int
+        Hidden units of the student and the teacher.
+    activation : str
+        Registry name (``"erf"``, ``"linear"``, ``"relu"``) -- see
+        :mod:`theorykit.derive.activations` -- or an :class:`~theorykit.derive.activations.Activation`.
+    normalization : {"sqrt", "sum"}
+        Second-layer weights ``1/sqrt(K)`` (soft committee) or 1 (Saad & Solla).
+    spectrum : Spectrum
+        Input covariance.
+    noise : float
+        Standard deviation ``s`` of the output noise added to the teacher's label.
+    small_lr : bool
+        Keep only the O(eta) terms of the equations.
+    """
+
+    K: int
+    M: int
+    spectrum: Spectrum
+    activation: object = "erf"
+    normalization: str = "sqrt"
+    noise: float = 0.0
+    small_lr: bool = False
+
+    def __post_init__(self) -> None:
+        _positive_int(self.K, "model.K", 1000)
+        _positive_int(self.M, "model.M", 1000)
+        if self.normalization not in NORMALIZATIONS:
+            raise CaseError("model.normalization", f"must be one of {list(NORMALIZATIONS)}, got {self.normalization!r}")
+        noise = _finite(self.noise, "model.noise")
+        if noise < 0:
+            raise CaseError("model.noise", f"must be >= 0 (a standard deviation), got {noise}")
+        if not isinstance(self.small_lr, bool):
+            raise CaseError("small_lr", f"must be true or false, got {self.small_lr!r}")
+        from .derive.activations import get_activation
+
+        get_activation(self.activation)  # raises CaseError for unknown names
+
+    @property
+    def activation_name(self) -> str:
+        return self.activation if isinstance(self.activation, str) else self.activation.name
+
+    @property
+    def n(self) -> int:
+        return self.K + self.M
+
+    @property
+    def c_K(self) -> float:
+        return 1.0 / math.sqrt(self.K) if self.normalization == "sqrt" else 1.0
+
+    @property
+    def c_M(self) -> float:
+        return 1.0 / math.sqrt(self.M) if self.normalization == "sqrt" else 1.0
+
+    @property
+    def readout_weights(self) -> np.ndarray:
+        """Signed read-out weights ``w``: ``-c_K`` for students, ``+c_M`` for teachers."""
+        return np.concatenate([np.full(self.K, -self.c_K), np.full(self.M, self.c_M)])
+
+    @property
+    def n_unknowns(self) -> int:
+        return self.spectrum.L * (self.K * self.M + self.K * (self.K + 1) // 2)

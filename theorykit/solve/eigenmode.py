@@ -1,0 +1,176 @@
+"""Right-hand side of the order-parameter ODEs in the eigenmode basis (numbers only).
+
+State: per eigenmode ``k`` the student-teacher overlaps ``r[k]`` (K x M) and the upper
+triangle of the student-student overlaps ``q[k]`` (K x K); the teacher overlaps ``t[k]``
+(M x M) are constants.  Packed as one flat vector ``[r.ravel(), q_upper.ravel()]`` with
+``L (K M + K (K+1)/2)`` entries.
+
+One evaluation: build :math:`\\Omega^{(k)} = [[q, r], [r^T, t]]`, the covariance
+:math:`C = \\sum_k \\lambda_k \\Omega^{(k)}`, the Stein coefficients ``G`` (and ``W``) from the
+generated kernels, then :math:`Y^{(k)} = \\eta\\lambda_k G\\,\\Omega^{(k)}`:
+``dr = Y[:, :, K:]``, ``dq = Y[:, :, :K] + Y[:, :, :K]^T + eta^2 lambda_k f_k W``.
+
+Works on float arrays and, with the ``mpmath`` flavour, on object arrays of ``mpf``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..compiled import CompiledSystem
+from ..model import CommitteeModel
+
+
+class EigenmodeSystem:
+    """Callable right-hand side, Jacobian and observables for one model and learning rate.
+
+    Parameters
+    ----------
+    model : CommitteeModel
+    compiled : CompiledSystem
+        From :func:`theorykit.compiled.compile_model` (its ``small_lr`` must match the model).
+    eta : float
+        Learning rate.
+    t : array (L, M, M)
+        Teacher-teacher overlaps per eigenmode.
+    dtype : {float, object}
+        ``object`` for high-precision evaluation with the ``mpmath`` flavour; the numbers
+        passed in must then already be ``mpf`` at the caller's working precision.
+    """
+
+    def __init__(self, model: CommitteeModel, compiled: CompiledSystem, eta, t: np.ndarray, dtype=float) -> None:
+        if compiled.small_lr != model.small_lr:
+            raise ValueError("compiled system and model disagree on small_lr")
+        self.model = model
+        self.mod = compiled.module
+        self.K, self.M, self.L, self.n = model.K, model.M, model.spectrum.L, model.n
+        self.dtype = dtype
+        conv = _converter(dtype)
+        self.eta = conv(eta)
+        self.lam = conv(model.spectrum.lam) if dtype is float else _obj(model.spectrum.eigenvalues)
+        self.f = conv(model.spectrum.f) if dtype is float else _obj(model.spectrum.fractions)
+        self.w = conv(model.readout_weights) if dtype is float else _weights_obj(model)
+        self.c_K = self.w[0] * -1
+        self.s2 = conv(model.noise) ** 2
+        t = np.asarray(t, dtype=dtype)
+        if t.shape != (self.L, self.M, self.M):
+            raise ValueError(f"t must have shape {(self.L, self.M, self.M)}, got {t.shape}")
+        self.t = t
+        self.iu = np.triu_indices(self.K)
+        self.size_r = self.L * self.K * self.M
+        self.size = self.size_r + self.L * len(self.iu[0])
+        self._eta2_lam_f = (self.eta**2) * self.lam * self.f
+        self.nfev = 0
+
+    # -- packing ------------------------------------------------------------------------
+    def pack(self, r: np.ndarray, q: np.ndarray) -> np.ndarray:
+        return np.concatenate([np.asarray(r).reshape(-1), np.asarray(q)[:, self.iu[0], self.iu[1]].reshape(-1)])
+
+    def unpack(self, state: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        r = state[: self.size_r].reshape(self.L, self.K, self.M)
+        upper = state[self.size_r :].reshape(self.L, -1)
+        q = np.zeros((self.L, self.K, self.K), dtype=state.dtype)
+        q[:, self.iu[0], self.iu[1]] = upper
+        q[:, self.iu[1], self.iu[0]] = upper
+        return r, q
+
+    def overlaps(self, state: np.ndarray, teacher: bool = True) -> np.ndarray:
+        """Per-mode overlap matrices :math:`\\Omega^{(k)}`, shape (L, n, n)."""
+        r, q = self.unpack(state)
+        om = np.zeros((self.L, self.n, self.n), dtype=state.dtype)
+        K = self.K
+        om[:, :K, :K] = q
+        om[:, :K, K:] = r
+        om[:, K:, :K] = r.transpose(0, 2, 1)
+        if teacher:
+            om[:, K:, K:] = self.t
+        return om
+
+    def covariance(self, state: np.ndarray) -> np.ndarray:
+        """Pre-activation covariance :math:`C = \\sum_k \\lambda_k \\Omega^{(k)}` (n x n)."""
+        return self.mod.cov_fn(self.overlaps(state), self.lam)
+
+    # -- dynamics -----------------------------------------------------------------------
+    def _derivative(self, om: np.ndarray, G: np.ndarray, W) -> np.ndarray:
+        Y = self.mod.drift_fn(G, om, self.lam, self.eta)
+        K = self.K
+        dr = Y[:, :, K:]
+        A = Y[:, :, :K]
+        dq = A + A.transpose(0, 2, 1)
+        if W is not None:
+            dq = dq + self._eta2_lam_f[:, None, None] * W[None, :, :]
+        return self.pack(dr, dq)
+
+    def rhs(self, alpha, state: np.ndarray) -> np.ndarray:
+        """:math:`d(\\text{state})/d\\alpha`."""
+        self.nfev += 1
+        om = self.overlaps(state)
+        C = self.mod.cov_fn(om, self.lam)
+        G = self.mod.G_fn(C, self.w, self.K, self.n, self.c_K)
+        W = None if self.model.small_lr else self.mod.W_fn(C, self.w, self.K, self.n, self.c_K, self.s2)
+        return self._derivative(om, G, W)
+
+    __call__ = rhs
+
+    def jvp(self, state: np.ndarray, direction: np.ndarray) -> np.ndarray:
+        """Jacobian-vector product, from the generated kernel tangents (chain rule)."""
+        om = self.overlaps(state)
+        dom = self.overlaps(direction, teacher=False)
+        C = self.mod.cov_fn(om, self.lam)
+        dC = self.mod.cov_fn(dom, self.lam)
+        args = (self.w, self.K, self.n, self.c_K)
+        G = self.mod.G_fn(C, *args)
+        dG = self.mod.G_tan(C, dC, *args)
+        dY = self.mod.drift_fn(dG, om, self.lam, self.eta) + self.mod.drift_fn(G, dom, self.lam, self.eta)
+        K = self.K
+        dA = dY[:, :, :K]
+        dq = dA + dA.transpose(0, 2, 1)
+        if not self.model.small_lr:
+            dW = self.mod.W_tan(C, dC, *args, self.s2)
+            dq = dq + self._eta2_lam_f[:, None, None] * dW[None, :, :]
+        return self.pack(dY[:, :, K:], dq)
+
+    def jacobian(self, alpha, state: np.ndarray) -> np.ndarray:
+        """Dense Jacobian (columns are :meth:`jvp` along unit vectors); for small systems."""
+        eye = np.eye(self.size, dtype=state.dtype) if self.dtype is float else _obj_eye(self.size)
+        return np.stack([self.jvp(state, eye[:, c]) for c in range(self.size)], axis=1)
+
+    def eps_g(self, state: np.ndarray):
+        """Generalisation error :math:`\\varepsilon_g = \\tfrac12\\sum_{xy} w_x w_y \\langle g(u_x) g(u_y)\\rangle`."""
+        C = self.covariance(state)
+        return self.mod.eps_fn(C, self.w, self.K, self.n)
+
+
+def _converter(dtype):
+    if dtype is float:
+        return lambda v: np.asarray(v, dtype=float) if np.ndim(v) else float(v)
+    import mpmath
+
+    return lambda v: np.array([mpmath.mpf(e) for e in np.ravel(v)], dtype=object).reshape(np.shape(v)) if np.ndim(v) else mpmath.mpf(v)
+
+
+def _obj(values) -> np.ndarray:
+    import mpmath
+
+    return np.array([mpmath.mpf(v) for v in values], dtype=object)
+
+
+def _weights_obj(model: CommitteeModel) -> np.ndarray:
+    """Read-out weights at the working precision (1/sqrt(K) recomputed, not rounded floats)."""
+    import mpmath
+
+    if model.normalization == "sqrt":
+        cK, cM = 1 / mpmath.sqrt(model.K), 1 / mpmath.sqrt(model.M)
+    else:
+        cK = cM = mpmath.mpf(1)
+    return np.array([-cK] * model.K + [cM] * model.M, dtype=object)
+
+
+def _obj_eye(size: int) -> np.ndarray:
+    import mpmath
+
+    out = np.empty((size, size), dtype=object)
+    out[...] = mpmath.mpf(0)
+    for d in range(size):
+        out[d, d] = mpmath.mpf(1)
+    return out
