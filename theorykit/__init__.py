@@ -1,0 +1,49 @@
+"""theorykit: derive -> lower -> solve -> check the statistical mechanics of learning.
+
+The public API (see ``docs/``):
+
+* models: :class:`CommitteeModel`, :class:`Spectrum`
+* derive: :func:`derive_index_system`, :func:`get_activation`, :class:`NumericActivation`
+* lower/build: :func:`compile_model`
+* solve: :func:`solve`, :class:`SolverConfig`, :class:`Solution`, :class:`Overlaps`,
+  :func:`random_overlaps`, :func:`log_alpha`, :class:`MomentSystem`
+* check: :func:`simulate`, :class:`SimulationResult`, :func:`plot_learning_curve`
+"""
+
+from ._version import __version__
+from .compiled import compile_model
+from .derive.activations import NumericActivation, get_activation
+from .derive.odes import derive_index_system
+from .errors import CaseError, DerivationError, NumericalFailure, TheorykitError
+from .model import CommitteeModel, Spectrum
+from .plotting import plot_learning_curve
+from .simulate import SimulationResult, simulate
+from .solve.eigenmode import EigenmodeSystem
+from .solve.initial import Overlaps, random_overlaps
+from .solve.integrate import Solution, SolverConfig, log_alpha, solve
+from .solve.moments import MomentSystem
+
+__all__ = [
+    "__version__",
+    "CaseError",
+    "CommitteeModel",
+    "DerivationError",
+    "EigenmodeSystem",
+    "MomentSystem",
+    "NumericActivation",
+    "NumericalFailure",
+    "Overlaps",
+    "SimulationResult",
+    "Solution",
+    "SolverConfig",
+    "Spectrum",
+    "TheorykitError",
+    "compile_model",
+    "derive_index_system",
+    "get_activation",
+    "log_alpha",
+    "plot_learning_curve",
+    "random_overlaps",
+    "simulate",
+    "solve",
+]

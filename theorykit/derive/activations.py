@@ -64,9 +64,9 @@ class SymbolicActivation(Activation):
         return self._kernels[spec.name]
 
     def numeric(self) -> NumericActivation:
-        fn = sp.lambdify(z, self.g, "numpy")
-        dfn = sp.lambdify(z, sp.diff(self.g, z), "numpy")
-        d2fn = sp.lambdify(z, sp.diff(self.g, z, 2), "numpy")
+        fn = sp.lambdify(z, self.g, ["scipy", "numpy"])
+        dfn = sp.lambdify(z, sp.diff(self.g, z), ["scipy", "numpy"])
+        d2fn = sp.lambdify(z, sp.diff(self.g, z, 2), ["scipy", "numpy"])
         return NumericActivation(self.name, fn, dfn, d2fn)
 
 

@@ -30,7 +30,7 @@ Everything is exact SymPy arithmetic: rationals and ``pi`` stay symbolic.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 
 import sympy as sp
 
@@ -210,7 +210,7 @@ class GaussianAverager:
         return _price_two_point(self.g)(caa, cbb, cab)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _price_two_point(g: sp.Expr):
     """Return a function ``(caa, cbb, cab) -> <g g>`` derived once per activation by Price."""
     averager = GaussianAverager(g)

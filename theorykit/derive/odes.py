@@ -25,7 +25,7 @@ stays small and structured for any K, M and L: a handful of index expressions.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 
 import sympy as sp
 
@@ -260,7 +260,7 @@ class IndexSystem:
         }
 
 
-@lru_cache(maxsize=None)
+@cache
 def derive_index_system(small_lr: bool = False) -> IndexSystem:
     """Derive the index-form equations from the SGD update (see the module docstring)."""
     readout = sp.Sum(w[v] * g(u[v]), (v, 0, n_ - 1)) + nu  # zeta - sigma

@@ -1,0 +1,134 @@
+"""The command line: outputs, provenance and clean one-line errors (exit code 2)."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from theorykit import __version__
+from theorykit.cli import main
+
+BASE = {
+    "model": {"K": 2, "M": 2, "activation": "erf", "normalization": "sqrt"},
+    "spectrum": {"kind": "power_law", "L": 4, "beta": 1.0},
+    "eta": 0.5,
+    "small_lr": False,
+    "init": {"kind": "random", "N": 400, "sigma_J": 0.3, "seed": 7},
+    "alpha": [0, 1, 10, 100],
+}
+
+
+def _case(tmp_path, case, name="case.json"):
+    path = tmp_path / name
+    path.write_text(json.dumps(case))
+    return str(path)
+
+
+def test_solve_writes_results_and_provenance(tmp_path):
+    out = tmp_path / "out.json"
+    assert main(["solve", _case(tmp_path, BASE), "-o", str(out)]) == 0
+    data = json.loads(out.read_text())
+    assert data["alpha"] == [0, 1, 10, 100]
+    assert len(data["eps_g"]) == 4 and all(e > 0 for e in data["eps_g"])
+    assert data["theorykit_version"] == __version__ and data["seed"] == 7
+    assert data["case"] == BASE
+    assert len(data["final"]["r"]) == 4 and len(data["final"]["r"][0]) == 2
+
+
+def test_solve_is_bit_reproducible(tmp_path):
+    a, b = tmp_path / "a.json", tmp_path / "b.json"
+    case = _case(tmp_path, BASE)
+    main(["solve", case, "-o", str(a)])
+    main(["solve", case, "-o", str(b)])
+    assert a.read_text() == b.read_text()
+
+
+def test_toml_and_explicit_overlaps(tmp_path):
+    toml = """
+eta = 0.5
+alpha = [0.0, 2.0]
+[model]
+K = 1
+M = 1
+activation = "linear"
+[spectrum]
+kind = "explicit"
+eigenvalues = [1.5, 0.5]
+fractions = [0.5, 0.5]
+[init]
+r = [[[0.0]], [[0.0]]]
+q = [[[0.1]], [[0.1]]]
+t = [[[0.5]], [[0.5]]]
+"""
+    path = tmp_path / "case.toml"
+    path.write_text(toml)
+    out = tmp_path / "o.json"
+    assert main(["solve", str(path), "-o", str(out)]) == 0
+    assert json.loads(out.read_text())["eps_g"][0] == pytest.approx(0.5 * (1.5 * 0.6 + 0.5 * 0.6))
+
+
+BAD = [
+    ({"model": {"K": 0}}, "model.K"),
+    ({"model": {"K": 2, "M": 2, "activation": "__import__('os')"}}, "model.activation"),
+    ({"eta": -1}, "eta"),
+    ({"eta": 0}, "eta"),
+    ({"spectrum": {"kind": "power_law", "L": 4, "beta": -1.5}}, "spectrum.beta"),
+    ({"spectrum": {"kind": "explicit", "eigenvalues": [1, 2], "fractions": [0.3, 0.3]}}, "spectrum.fractions"),
+    ({"alpha": [0, 10, 5]}, "alpha"),
+    ({"init": {"r": [[[0.0]]], "q": [[[1.0]]], "t": [[[1.0]]]}}, "init.r"),
+    ({"etaa": 1}, "did you mean 'eta'"),
+    ({"model": {"K": 2, "M": 2, "normalisation": "sqrt"}}, "did you mean 'normalization'"),
+    ({"init": {"kind": "random", "N": 400, "sigma_J": 0.3, "seed": 0, "extra": 1}}, "init.extra"),
+]
+
+
+@pytest.mark.parametrize("patch,field", BAD)
+def test_bad_input_one_line_exit_2(tmp_path, capsys, patch, field):
+    case = {**BASE, **patch}
+    code = main(["solve", _case(tmp_path, case), "-o", str(tmp_path / "o.json")])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert field in err and err.count("\n") == 1 and "Traceback" not in err
+    assert not (tmp_path / "o.json").exists()
+
+
+def test_malformed_files(tmp_path, capsys):
+    for name, text in (("a.json", "{not json"), ("b.json", '{"eta": NaN}'), ("c.toml", "x = [")):
+        path = tmp_path / name
+        path.write_text(text)
+        assert main(["solve", str(path), "-o", str(tmp_path / "o.json")]) == 2
+        assert capsys.readouterr().err.count("\n") == 1
+    assert main(["solve", str(tmp_path / "missing.json"), "-o", "x.json"]) == 2
+
+
+def test_non_psd_initial_overlaps(tmp_path, capsys):
+    case = {**BASE, "model": {"K": 1, "M": 1}, "spectrum": {"kind": "explicit", "eigenvalues": [1.0]}, "init": {"r": [[[2.0]]], "q": [[[1.0]]], "t": [[[1.0]]]}}
+    assert main(["solve", _case(tmp_path, case), "-o", str(tmp_path / "o.json")]) == 2
+    assert "positive semi-definite" in capsys.readouterr().err
+
+
+def test_numerical_failure_exit_1(tmp_path, capsys):
+    case = {**BASE, "model": {"K": 2, "M": 2, "activation": "linear"}, "eta": 10.0, "alpha": [0, 1, 1000]}
+    assert main(["solve", _case(tmp_path, case), "-o", str(tmp_path / "o.json")]) == 1
+    assert "numerical failure" in capsys.readouterr().err
+    assert not (tmp_path / "o.json").exists()
+
+
+def test_simulate_command(tmp_path):
+    out = tmp_path / "sim.json"
+    case = {**BASE, "alpha": [0, 0.5, 1.0], "simulation": {"N": 200, "seeds": 2, "n_test": 200}}
+    assert main(["simulate", _case(tmp_path, case), "-o", str(out)]) == 0
+    data = json.loads(out.read_text())
+    assert data["seeds"] == [0, 1] and len(data["eps_g"]) == 3 and data["N"] == 200
+
+
+def test_module_entry_point_and_version():
+    result = subprocess.run([sys.executable, "-m", "theorykit", "--version"], capture_output=True, text=True)
+    assert result.returncode == 0 and __version__ in result.stdout
+
+
+def test_derive_latex(tmp_path, capsys):
+    assert main(["derive", _case(tmp_path, BASE), "--latex"]) == 0
+    out = capsys.readouterr().out
+    assert r"\left\langle g'(u_{i})\,g'(u_{x}) \right\rangle" in out

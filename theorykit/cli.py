@@ -1,0 +1,261 @@
+"""Command-line interface: ``theorykit <command>`` (also ``python -m theorykit``).
+
+Exit codes: 0 success, 1 numerical failure, 2 bad input (one line on stderr, no traceback
+unless ``--debug``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from ._version import __version__
+from .errors import CaseError, NumericalFailure, TheorykitError
+
+
+def _write_json(path: str | Path, payload: dict) -> None:
+    """Write JSON atomically; refuses NaN/inf (a result with them is a failure, not data)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(payload, indent=1, allow_nan=False, default=_jsonable)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text + "\n")
+    os.replace(tmp, path)
+
+
+def _jsonable(obj):
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, (np.floating, np.integer)):
+        return obj.item()
+    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+
+
+def _provenance(command: str, case: dict, extra: dict) -> dict:
+    import mpmath
+    import scipy
+    import sympy
+
+    return {
+        "theorykit_version": __version__,
+        "command": command,
+        "versions": {"numpy": np.__version__, "scipy": scipy.__version__, "sympy": sympy.__version__, "mpmath": mpmath.__version__},
+        "case": case,
+        **extra,
+    }
+
+
+def _load_case(path: str, require_init: bool = True):
+    from .case import parse_case, read_case_file
+
+    raw = read_case_file(path)
+    return parse_case(raw, require_init=require_init)
+
+
+def cmd_solve(args) -> int:
+    from .solve.integrate import solve
+
+    case = _load_case(args.case)
+    solver = case.solver
+    overrides = {k: v for k, v in (("method", args.method), ("rtol", args.rtol), ("atol", args.atol), ("flavour", args.flavour)) if v is not None}
+    if overrides:
+        from dataclasses import replace
+
+        solver = replace(solver, **overrides)
+        solver.__post_init__()
+    solution = solve(case.model, case.eta, case.init, case.alpha, solver)
+    solution.raise_for_status()
+    payload = _provenance(
+        "solve",
+        case.raw,
+        {
+            "seed": case.init_spec.get("seed"),
+            "solver": {"method": solver.method, "rtol": solver.rtol, "atol": solver.atol, "flavour": solver.flavour, "nfev": solution.nfev},
+            "status": solution.status,
+            "alpha": solution.alpha,
+            "eps_g": solution.eps_g,
+            "final": {"r": solution.r[-1], "q": solution.q[-1], "t": solution.t},
+        },
+    )
+    _write_json(args.output, payload)
+    print(f"wrote {args.output}: {len(solution.alpha)} points, eps_g({solution.alpha[-1]:g}) = {solution.eps_g[-1]:.6g}")
+    return 0
+
+
+def cmd_simulate(args) -> int:
+    from .simulate import simulate
+
+    case = _load_case(args.case, require_init=False)
+    sim_cfg = dict(case.simulation)
+    if args.N is not None:
+        sim_cfg["N"] = args.N
+    if args.seeds is not None:
+        sim_cfg["seeds"] = args.seeds
+    seeds = list(range(sim_cfg["seeds"]))
+    teacher_seed = case.init_spec.get("seed", 0)
+    sigma_J = case.init_spec.get("sigma_J", sim_cfg["sigma_J"])
+    init = case.init if case.init_spec.get("kind") == "overlaps" else None
+    result = simulate(case.model, case.eta, case.alpha, sim_cfg["N"], seeds, init=init, sigma_J=sigma_J, teacher_seed=teacher_seed, n_test=sim_cfg["n_test"])
+    payload = _provenance(
+        "simulate",
+        case.raw,
+        {
+            "seeds": seeds,
+            "teacher_seed": teacher_seed,
+            "N": sim_cfg["N"],
+            "n_test": sim_cfg["n_test"],
+            "alpha": result.alpha,
+            "eps_g": result.mean("eps_g"),
+            "eps_g_std": result.spread("eps_g"),
+            "eps_g_per_seed": result.eps_g,
+            "eps_g_from_overlaps": result.mean("eps_g_overlaps"),
+            "final": {"r": result.r[:, -1].mean(0), "q": result.q[:, -1].mean(0)},
+        },
+    )
+    _write_json(args.output, payload)
+    print(f"wrote {args.output}: {len(seeds)} seeds, N = {sim_cfg['N']}")
+    return 0
+
+
+def cmd_demo(args) -> int:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from .case import default_case, parse_case
+    from .plotting import plot_learning_curve
+    from .simulate import simulate
+    from .solve.integrate import solve
+
+    raw = default_case()
+    if args.quick:
+        raw["simulation"]["N"] = 500
+        raw["alpha"] = [a for a in raw["alpha"] if a <= 40]
+    case = parse_case(raw)
+    out = Path(args.output)
+    out.mkdir(parents=True, exist_ok=True)
+    print(f"theorykit {__version__} demo: K = M = 2 erf, power-law spectrum L = 4, beta = 1, eta = {case.eta}")
+    solution = solve(case.model, case.eta, case.init, case.alpha).raise_for_status()
+    print(f"  ODE solved ({solution.nfev} right-hand sides); eps_g({solution.alpha[-1]:g}) = {solution.eps_g[-1]:.4g}")
+    sim = case.simulation
+    result = simulate(case.model, case.eta, case.alpha, sim["N"], sim["seeds"], init=case.init, n_test=sim["n_test"])
+    print(f"  SGD simulated: N = {sim['N']}, {sim['seeds']} seeds started from the same overlaps")
+    fig, ax = plt.subplots(figsize=(5.5, 4))
+    plot_learning_curve(ax, solution, result, label="K=M=2 erf, L=4")
+    ax.set_title(r"$\varepsilon_g(\alpha)$: theory vs SGD")
+    fig.tight_layout()
+    fig.savefig(out / "demo.png", dpi=150)
+    fig.savefig(out / "demo.pdf")
+    plt.close(fig)
+    payload = _provenance(
+        "demo",
+        raw,
+        {
+            "seeds": result.seeds,
+            "alpha": solution.alpha,
+            "eps_g_ode": solution.eps_g,
+            "eps_g_sgd_mean": result.mean("eps_g"),
+            "eps_g_sgd_std": result.spread("eps_g"),
+        },
+    )
+    _write_json(out / "demo.json", payload)
+    rel = np.abs(result.mean("eps_g_overlaps")[1:] - solution.eps_g[1:]) / solution.eps_g[1:]
+    print(f"  max relative ODE-SGD difference in eps_g: {rel.max():.2%} (finite-N spread)")
+    print(f"  wrote {out / 'demo.png'}, {out / 'demo.pdf'}, {out / 'demo.json'}")
+    return 0
+
+
+def cmd_derive(args) -> int:
+    from .case import parse_case, read_case_file
+    from .derive.odes import derive_index_system
+
+    case = parse_case(read_case_file(args.case), require_init=False)
+    system = derive_index_system(case.model.small_lr)
+    if args.latex:
+        for name, tex in system.latex().items():
+            print(f"% {name}\n\\begin{{equation}}\n{name} = {tex}\n\\end{{equation}}")
+    else:
+        print(f"G_ix = {system.G}\nW_ij = {system.W}\ndOmega/dalpha = {system.drift}\neps_g = {system.eps_g}")
+    return 0
+
+
+def cmd_cache(args) -> int:
+    from .build.cache import cache_dir, clear_cache
+
+    if args.action == "clear":
+        print(f"removed {clear_cache()} entries from {cache_dir()}")
+    else:
+        print(cache_dir())
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="theorykit", description="Derive, lower, solve and check learning dynamics.")
+    parser.add_argument("--version", action="version", version=f"theorykit {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("solve", help="integrate the order-parameter ODEs of a case")
+    p.add_argument("case", help="case file (.json or .toml)")
+    p.add_argument("-o", "--output", required=True, help="output JSON")
+    p.add_argument("--method", choices=["RK45", "DOP853", "BDF", "Radau", "LSODA"])
+    p.add_argument("--rtol", type=float)
+    p.add_argument("--atol", type=float)
+    p.add_argument("--flavour", choices=["auto", "numpy", "numba"])
+    p.set_defaults(func=cmd_solve)
+
+    p = sub.add_parser("simulate", help="run SGD of the finite-N model for a case")
+    p.add_argument("case")
+    p.add_argument("-o", "--output", required=True)
+    p.add_argument("--N", type=int)
+    p.add_argument("--seeds", type=int)
+    p.set_defaults(func=cmd_simulate)
+
+    p = sub.add_parser("demo", help="built-in case: ODE vs SGD plot of eps_g(alpha)")
+    p.add_argument("-o", "--output", default="theorykit_demo", help="output folder")
+    p.add_argument("--quick", action="store_true", help="smaller simulation")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("derive", help="print the derived equations (index form)")
+    p.add_argument("case")
+    p.add_argument("--latex", action="store_true")
+    p.set_defaults(func=cmd_derive)
+
+    p = sub.add_parser("cache", help="show or clear the generated-code cache")
+    p.add_argument("action", choices=["dir", "clear"])
+    p.set_defaults(func=cmd_cache)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except CaseError as exc:
+        if args.debug:
+            raise
+        print(f"theorykit: error: {exc}", file=sys.stderr)
+        return 2
+    except NumericalFailure as exc:
+        if args.debug:
+            raise
+        print(f"theorykit: numerical failure: {exc}", file=sys.stderr)
+        return 1
+    except TheorykitError as exc:
+        if args.debug:
+            raise
+        print(f"theorykit: error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

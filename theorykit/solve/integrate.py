@@ -1,0 +1,235 @@
+"""Integrate the order-parameter ODEs in alpha; results carry a status.
+
+The integrators are SciPy's (explicit ``RK45``/``DOP853``, implicit ``BDF``/``Radau``/``LSODA``
+with the generated Jacobian).  Output is at the requested alphas (any spacing; use
+:func:`log_alpha` for many decades).  After integration every output point is checked:
+finite values, and a positive semi-definite covariance :math:`C`; the first violation ends
+the result with a non-success status (the data before it are kept).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.integrate import solve_ivp
+
+from ..compiled import compile_model
+from ..errors import CaseError, NumericalFailure
+from ..model import CommitteeModel
+from ..progress import Progress
+from .eigenmode import EigenmodeSystem
+from .initial import Overlaps, check_overlaps
+
+METHODS = ("RK45", "DOP853", "BDF", "Radau", "LSODA")
+IMPLICIT = ("BDF", "Radau", "LSODA")
+
+
+@dataclass(frozen=True)
+class SolverConfig:
+    """Integrator settings.
+
+    Attributes
+    ----------
+    method : str
+        One of ``RK45``, ``DOP853`` (explicit) or ``BDF``, ``Radau``, ``LSODA`` (implicit,
+        given the generated Jacobian).
+    rtol, atol : float
+        Local error tolerances.
+    flavour : str
+        Generated-code flavour (``auto``, ``numpy``, ``numba``).
+    max_step : float
+        Largest step in alpha (``inf`` by default).
+    """
+
+    method: str = "DOP853"
+    rtol: float = 1e-8
+    atol: float = 1e-10
+    flavour: str = "auto"
+    max_step: float = np.inf
+
+    def __post_init__(self) -> None:
+        if self.method not in METHODS:
+            raise CaseError("solver.method", f"must be one of {list(METHODS)}, got {self.method!r}")
+        for name in ("rtol", "atol"):
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and 0 < value < 1):
+                raise CaseError(f"solver.{name}", f"must be in (0, 1), got {value!r}")
+
+
+@dataclass(frozen=True)
+class Solution:
+    """Learning curve and order parameters.
+
+    Attributes
+    ----------
+    alpha : ndarray (T,)
+    eps_g : ndarray (T,)
+    r, q : ndarray (T, L, K, M), (T, L, K, K)
+        Per-mode overlaps at each output alpha.
+    t : ndarray (L, M, M)
+    status : str
+        ``"success"``, ``"solver_failed"``, ``"nan"`` or ``"not_psd"``.
+    message : str
+    nfev : int
+        Right-hand-side evaluations.
+    """
+
+    alpha: np.ndarray
+    eps_g: np.ndarray
+    r: np.ndarray
+    q: np.ndarray
+    t: np.ndarray
+    status: str
+    message: str
+    nfev: int
+    model: CommitteeModel = field(repr=False)
+    eta: float = 0.0
+
+    @property
+    def success(self) -> bool:
+        return self.status == "success"
+
+    def raise_for_status(self) -> Solution:
+        """Raise :class:`~theorykit.errors.NumericalFailure` unless the run succeeded."""
+        if not self.success:
+            raise NumericalFailure(f"ODE integration {self.status}: {self.message}")
+        return self
+
+    def R(self, order: int = 1) -> np.ndarray:
+        """Moment-basis overlaps :math:`R^{(l)} = \\sum_k \\lambda_k^l r^{(k)}`, shape (T, K, M)."""
+        return np.einsum("k,akim->aim", self.model.spectrum.lam**order, self.r)
+
+    def Q(self, order: int = 1) -> np.ndarray:
+        """:math:`Q^{(l)} = \\sum_k \\lambda_k^l q^{(k)}`, shape (T, K, K)."""
+        return np.einsum("k,akij->aij", self.model.spectrum.lam**order, self.q)
+
+
+def log_alpha(alpha_max: float, points: int = 200, alpha_min: float = 1e-2, include_zero: bool = True) -> np.ndarray:
+    """Log-spaced output times ``alpha_min .. alpha_max`` (plus 0)."""
+    grid = np.geomspace(alpha_min, alpha_max, points)
+    return np.concatenate([[0.0], grid]) if include_zero else grid
+
+
+def check_alpha(alpha) -> np.ndarray:
+    try:
+        arr = np.asarray(alpha, dtype=float)
+    except (TypeError, ValueError):
+        raise CaseError("alpha", "must be a list of numbers") from None
+    if arr.ndim != 1 or arr.size == 0:
+        raise CaseError("alpha", "must be a non-empty list of numbers")
+    if not np.all(np.isfinite(arr)) or np.any(arr < 0):
+        raise CaseError("alpha", "must hold finite numbers >= 0")
+    if np.any(np.diff(arr) <= 0):
+        raise CaseError("alpha", "must be strictly increasing")
+    return arr
+
+
+def check_eta(eta) -> float:
+    if isinstance(eta, bool) or not isinstance(eta, (int, float)) or not np.isfinite(eta) or eta <= 0:
+        raise CaseError("eta", f"must be a finite number > 0, got {eta!r}")
+    return float(eta)
+
+
+def solve(
+    model: CommitteeModel,
+    eta: float,
+    init: Overlaps,
+    alpha,
+    config: SolverConfig | None = None,
+    progress: bool | None = None,
+) -> Solution:
+    """Integrate the eigenmode ODEs from ``init`` and report at the alphas in ``alpha``.
+
+    Parameters
+    ----------
+    model : CommitteeModel
+    eta : float
+        Learning rate (> 0).
+    init : Overlaps
+        Initial per-mode overlaps (validated: shapes and positive semi-definiteness).
+    alpha : sequence of float
+        Strictly increasing output times >= 0; integration starts at ``alpha[0]``.
+    config : SolverConfig, optional
+    progress : bool, optional
+        Show a progress bar (default: only when stderr is a terminal).
+
+    Returns
+    -------
+    Solution
+        With ``status`` -- check ``solution.success`` or call ``raise_for_status()``.
+    """
+    config = config or SolverConfig()
+    eta = check_eta(eta)
+    alpha = check_alpha(alpha)
+    init = check_overlaps(model, init)
+    compiled = compile_model(model, config.flavour)
+    system = EigenmodeSystem(model, compiled, eta, init.t)
+    y0 = system.pack(init.r, init.q)
+    bar = Progress(total=float(alpha[-1] - alpha[0]), label="solve", enabled=progress)
+
+    def fun(a, y):
+        bar.update(a - alpha[0])
+        return system.rhs(a, y)
+
+    kwargs = {}
+    if config.method in IMPLICIT:
+        kwargs["jac"] = system.jacobian
+    with bar:
+        if alpha.size == 1:
+            ys = y0[:, None]
+            status, message = "success", "single output point"
+        else:
+            with np.errstate(all="ignore"):
+                result = solve_ivp(
+                    fun,
+                    (alpha[0], alpha[-1]),
+                    y0,
+                    method=config.method,
+                    t_eval=alpha,
+                    rtol=config.rtol,
+                    atol=config.atol,
+                    max_step=config.max_step,
+                    **kwargs,
+                )
+            ys = result.y
+            status = "success" if result.success else "solver_failed"
+            message = result.message
+    return _collect(model, system, alpha, ys, status, message, eta)
+
+
+def _collect(model, system, alpha, ys, status, message, eta) -> Solution:
+    rs, qs, eps = [], [], []
+    for col in range(ys.shape[1]):
+        y = ys[:, col]
+        if not np.all(np.isfinite(y)):
+            status, message = "nan", f"non-finite order parameters at alpha = {alpha[col]:.6g} (diverged; try a smaller eta)"
+            break
+        C = system.covariance(y)
+        lowest = np.linalg.eigvalsh(C).min()
+        if lowest < -1e-8 * max(1.0, np.abs(C).max()):
+            status = "not_psd"
+            message = f"pre-activation covariance lost positive definiteness at alpha = {alpha[col]:.6g} (eigenvalue {lowest:.3g})"
+            break
+        r, q = system.unpack(y)
+        e = float(system.eps_g(y))
+        if not np.isfinite(e):
+            status, message = "nan", f"eps_g is not finite at alpha = {alpha[col]:.6g}"
+            break
+        rs.append(r)
+        qs.append(q)
+        eps.append(e)
+    T = len(eps)
+    L, K, M = model.spectrum.L, model.K, model.M
+    return Solution(
+        alpha=alpha[:T],
+        eps_g=np.asarray(eps),
+        r=np.asarray(rs).reshape(T, L, K, M),
+        q=np.asarray(qs).reshape(T, L, K, K),
+        t=np.asarray(system.t),
+        status=status,
+        message=message,
+        nfev=system.nfev,
+        model=model,
+        eta=eta,
+    )
