@@ -197,12 +197,15 @@ def gaussian_average(expr: sp.Expr) -> sp.Expr:
 
 
 def stein(expr: sp.Expr, field_cov: sp.Expr, unit: sp.Symbol = x) -> sp.Expr:
-    """Stein's lemma :math:`\\langle F(u) h\\rangle = \\sum_x \\mathrm{Cov}(h, u_x)\\langle\\partial_x F\\rangle`.
+    """Stein's lemma :math:`\\langle \\delta_i h\\rangle = \\sum_x \\mathrm{Cov}(h, u_x)\\langle\\partial_x \\delta_i\\rangle`.
 
     ``field_cov`` is the covariance of the auxiliary Gaussian field ``h`` with unit ``unit``.
-    Returns the sum with the derivative average left as the array ``G[i, unit]`` when
-    ``expr`` is :math:`\\delta_i` (so the kernel sums are computed once, not per mode).
+    The derivative average :math:`G_{ix} = \\langle\\partial\\delta_i/\\partial u_x\\rangle` is kept
+    as the array ``G[i, unit]`` (its expression is ``IndexSystem.G``), so the kernel sums are
+    computed once per evaluation, not once per mode.
     """
+    if not expr.has(g):
+        raise DerivationError("stein: expected an expression in the activation g")
     return sp.Sum(field_cov * G[i, unit], (unit, 0, n_ - 1))
 
 
@@ -268,7 +271,9 @@ def derive_index_system(small_lr: bool = False) -> IndexSystem:
     delta_i = delta_i.doit()
     G_expr = gaussian_average(sp.diff(delta_i, u[x]))
     W_expr = sp.Integer(0) if small_lr else gaussian_average(delta_i * delta_i.subs(i, j))
-    drift = eta * stein(delta_i, lam[k] * Om[k, x, y])
+    # Cov(h, u_x) = U_y P_k Sigma U_x / N = lambda_k Omega^(k)_yx (written in this order, the
+    # contraction over x is one matrix product with Omega's last index).
+    drift = eta * stein(delta_i, lam[k] * Om[k, y, x])
     dq_extra = sp.Integer(0) if small_lr else eta**2 * lam[k] * frac[k] * W[i, j]
     eps_g = gaussian_average(sp.Rational(1, 2) * (readout - nu) ** 2)
     cov = sp.Sum(lam[k] * Om[k, x, y], (k, 0, L_ - 1))

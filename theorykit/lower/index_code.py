@@ -232,7 +232,8 @@ def loop_contraction(name: str, term: Term, tangent: bool) -> tuple[str, tuple[s
         sym_free = kfree
     sig = ["C"] + (["dC"] if tangent else []) + ["w", "K", "n", "_out"]
     parallel = "True" if kfree else "False"  # prange over the first free index only
-    lines = [f"@numba.njit(cache=True, parallel={parallel})", f"def {name}({', '.join(sig)}):"]
+    decorator = f'@numba.njit(cache=True, parallel={parallel}, error_model="numpy", fastmath=_FASTMATH)'
+    lines = [decorator, f"def {name}({', '.join(sig)}):"]
     indent = "    "
     for depth, s in enumerate(kfree):
         loop = "numba.prange" if depth == 0 else "range"

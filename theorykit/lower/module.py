@@ -14,6 +14,9 @@ The module is plain, readable Python.  It defines
 
 from __future__ import annotations
 
+import hashlib
+from pathlib import Path
+
 import sympy as sp
 
 from ..derive.activations import Activation
@@ -31,8 +34,19 @@ _arange = numpy.arange
 _eye = numpy.eye
 
 
+_PATHS = {}
+
+
 def _einsum(spec, *ops):
-    return numpy.einsum(spec, *ops)
+    # Contraction order found once per (spec, shapes) and reused: BLAS for the big
+    # contractions without numpy's path search on every call.
+    # Small operands: the plain C loop beats the path machinery's Python overhead.
+    key = (spec,) + tuple(o.shape for o in ops)
+    path = _PATHS.get(key)
+    if path is None:
+        large = sum(numpy.size(o) for o in ops) > 20000
+        path = _PATHS[key] = numpy.einsum_path(spec, *ops, optimize="optimal")[0] if large else False
+    return numpy.einsum(spec, *ops, optimize=path)
 
 
 def _bcast(value, *grids):
@@ -43,12 +57,25 @@ def _bcast(value, *grids):
 import numba
 import numpy
 
+# Fast-math without 'nnan'/'ninf': NaN and inf still propagate, so failures stay detectable.
+_FASTMATH = {"nsz", "arcp", "contract", "afn", "reassoc"}
 _zeros = numpy.zeros
 _eye = numpy.eye
 
 
+_PATHS = {}
+
+
 def _einsum(spec, *ops):
-    return numpy.einsum(spec, *ops)
+    # Contraction order found once per (spec, shapes) and reused: BLAS for the big
+    # contractions without numpy's path search on every call.
+    # Small operands: the plain C loop beats the path machinery's Python overhead.
+    key = (spec,) + tuple(o.shape for o in ops)
+    path = _PATHS.get(key)
+    if path is None:
+        large = sum(numpy.size(o) for o in ops) > 20000
+        path = _PATHS[key] = numpy.einsum_path(spec, *ops, optimize="optimal")[0] if large else False
+    return numpy.einsum(spec, *ops, optimize=path)
 """,
     "mpmath": """import math
 import mpmath
@@ -83,6 +110,9 @@ def _bcast(value, *grids):
 }
 
 
+_NUMBA_JIT = '@numba.njit(cache=True, error_model="numpy", fastmath=_FASTMATH)'
+
+
 def module_source(system: IndexSystem, activation: Activation, flavour: str, cse: bool = True) -> str:
     """Full text of the generated module (see the module docstring)."""
     parts = [
@@ -100,9 +130,7 @@ def module_source(system: IndexSystem, activation: Activation, flavour: str, cse
             continue
         src = kernel_function_source(name, expr, spec.args, "numba" if flavour == "numba" else flavour, cse)
         if flavour == "numba":
-            src = src.replace("def k_", "@numba.njit(cache=True)\ndef k_").replace(
-                "def t_", "@numba.njit(cache=True)\ndef t_"
-            )
+            src = src.replace("def k_", f"{_NUMBA_JIT}\ndef k_").replace("def t_", f"{_NUMBA_JIT}\ndef t_")
         elif flavour == "mpmath":
             # scalar mpmath functions broadcast over object arrays
             src += f"\n\n\nk_{name} = numpy.frompyfunc(k_{name}, {len(spec.args)}, 1)"
@@ -137,9 +165,17 @@ def module_source(system: IndexSystem, activation: Activation, flavour: str, cse
     return "\n\n\n".join(parts) + "\n"
 
 
+def generator_fingerprint() -> str:
+    """sha256 of the lowering code itself: a change to the printers invalidates the cache."""
+    digest = hashlib.sha256()
+    for path in sorted(Path(__file__).parent.glob("*.py")):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
 def expression_fingerprint(system: IndexSystem, activation: Activation, flavour: str, cse: bool) -> str:
     """Canonical text of everything the module is generated from (hashed for the cache key)."""
-    pieces = [flavour, f"cse={cse}", activation.name, sp.srepr(system.G), sp.srepr(system.W)]
+    pieces = [generator_fingerprint(), flavour, f"cse={cse}", activation.name, sp.srepr(system.G), sp.srepr(system.W)]
     pieces += [sp.srepr(system.drift), sp.srepr(system.eps_g), sp.srepr(system.cov)]
     for name in system.kernels_used():
         expr = activation.kernel_expr(KERNELS[name])
