@@ -9,7 +9,17 @@ import numpy as np
 import sympy as sp
 from _report import Report, arguments
 
-from theorykit import CommitteeModel, EigenmodeSystem, MomentSystem, Spectrum, compile_model, derive_index_system, random_overlaps, simulate, solve
+from theorykit import (
+    CommitteeModel,
+    EigenmodeSystem,
+    MomentSystem,
+    Spectrum,
+    compile_model,
+    derive_index_system,
+    random_overlaps,
+    simulate,
+    solve,
+)
 
 mpf = np.vectorize(mpmath.mpf, otypes=[object])
 
