@@ -211,13 +211,80 @@ def vectorised_function(name: str, expr: sp.Expr, free: tuple[sp.Symbol, ...], p
 
 
 # ---- loops (numba) --------------------------------------------------------------------------
-def loop_contraction(name: str, term: Term, tangent: bool) -> tuple[str, tuple[sp.Symbol, ...], tuple[Operand, ...]]:
-    """Source of an njit function evaluating one term's kernel contraction with loops.
+def _hoisted_kernel(kernel: KernelApp, levels: tuple[sp.Symbol, ...], expr: sp.Expr, tangent: bool) -> tuple[dict[int, list[str]], str]:
+    """Inline a kernel into a loop nest with loop-invariant code motion.
 
-    Returns the source, the free indices of the result, and the operands left for einsum.
+    Each covariance entry the kernel reads depends on (at most) two loop indices.  After CSE
+    every subexpression is placed at the outermost loop level where all its inputs exist, so
+    e.g. the (i, j) block of the four-point kernel is computed once per (i, j), not once per
+    (i, j, x, y).  Returns the statements per level (level d = inside the d-th loop) and the
+    innermost expression.
+    """
+    from .kernel_printer import printer_for, tangent_symbols
+
+    spec = KERNELS[kernel.name]
+    depth = {s: d + 1 for d, s in enumerate(levels)}
+    statements: dict[int, list[str]] = {d: [] for d in range(len(levels) + 1)}
+    level_of: dict[sp.Symbol, int] = {}
+    local_args, local_dargs = [], []
+    for pos, (a, b) in enumerate(spec.arg_pairs):
+        ua, ub = kernel.units[a], kernel.units[b]
+        lvl = max(depth[ua], depth[ub])
+        for array, prefix, bucket in (("C", "_a", local_args), ("dC", "_d", local_dargs)):
+            if array == "dC" and not tangent:
+                continue
+            sym = sp.Symbol(f"{prefix}{pos}", real=True)
+            bucket.append(sym)
+            level_of[sym] = lvl
+            statements[lvl].append(f"{sym} = {array}[{ua}, {ub}]")
+    body = expr.xreplace(dict(zip(spec.args, local_args)))
+    if tangent:
+        dsyms = tangent_symbols(spec.args)
+        grads = [sp.diff(expr, a) for a in spec.args]
+        body = sum((gr.xreplace(dict(zip(spec.args, local_args))) * d for gr, d in zip(grads, local_dargs)), sp.Integer(0))
+        del dsyms
+    printer = printer_for("numba")
+    names = sp.numbered_symbols("_h")
+
+    def level(e: sp.Expr) -> int:
+        return max((level_of.get(f, 0) for f in e.free_symbols), default=0)
+
+    def hoist(e: sp.Expr, target: int) -> sp.Expr:
+        """Name every non-trivial subtree that depends on fewer loops than ``target``."""
+        if e.is_Atom:
+            return e
+        own = level(e)
+        args = [hoist(a, own) for a in e.args]
+        if e.is_Add or e.is_Mul:
+            # the part of a sum/product that depends on fewer loops is one hoistable subtree
+            outer = [a for a in args if level(a) < own]
+            if len(outer) >= 2:
+                args = [a for a in args if level(a) == own] + [hoist(e.func(*outer), own)]
+        e = e.func(*args)
+        if own < target and not (e.is_Mul and len(e.args) == 2 and e.args[0] == -1):
+            sym = next(names)
+            level_of[sym] = own
+            statements[own].append(f"{sym} = {printer.doprint(e)}")
+            return sym
+        return e
+
+    replacements, (reduced,) = sp.cse([body], symbols=names, optimizations="basic")
+    for sym, sub in replacements:
+        lvl = level(sub)
+        sub = hoist(sub, lvl)
+        level_of[sym] = lvl
+        statements[lvl].append(f"{sym} = {printer.doprint(sub)}")
+    return statements, printer.doprint(hoist(reduced, len(levels)))
+
+
+def loop_contraction(name: str, term: Term, tangent: bool, kernel_expr: sp.Expr) -> tuple[list[str], tuple[sp.Symbol, ...], tuple[Operand, ...]]:
+    """Sources of njit functions evaluating one term's kernel contraction with loops.
+
+    Two variants are emitted, ``<name>_par`` (``prange`` over the first free index) and
+    ``<name>_ser``: thread start-up costs more than the whole contraction on small grids.
+    Returns the sources, the free indices of the result, and the operands left for einsum.
     """
     kfree, ksummed, weights, others = _split_contraction(term)
-    spec = KERNELS[term.kernel.name]
     kernel = term.kernel
     # symmetric pair of summed dummies with the same weight array -> half the loop
     sym_dummies = None
@@ -230,42 +297,48 @@ def loop_contraction(name: str, term: Term, tangent: bool) -> tuple[str, tuple[s
     sym_free = None
     if len(kfree) == 2 and _range(kfree[0]) == _range(kfree[1]) and _kernel_symmetric_under(kernel, *kfree):
         sym_free = kfree
-    sig = ["C"] + (["dC"] if tangent else []) + ["w", "K", "n", "_out"]
-    parallel = "True" if kfree else "False"  # prange over the first free index only
-    decorator = f'@numba.njit(cache=True, parallel={parallel}, error_model="numpy", fastmath=_FASTMATH)'
-    lines = [decorator, f"def {name}({', '.join(sig)}):"]
-    indent = "    "
-    for depth, s in enumerate(kfree):
-        loop = "numba.prange" if depth == 0 else "range"
-        start = f"{kfree[0]}, " if (sym_free and depth == 1) else ""
-        lines.append(f"{indent}for {s} in {loop}({start}{_range(s)}):")
-        indent += "    "
-    lines.append(f"{indent}_acc = 0.0")
-    for depth, s in enumerate(ksummed):
-        start = f"{ksummed[0]}, " if (sym_dummies and depth == 1) else ""
-        lines.append(f"{indent}for {s} in range({start}{_range(s)}):")
-        indent += "    "
-    args = [f"C[{kernel.units[a]}, {kernel.units[b]}]" for a, b in spec.arg_pairs]
-    if tangent:
-        args += [f"dC[{kernel.units[a]}, {kernel.units[b]}]" for a, b in spec.arg_pairs]
-        call = f"t_{kernel.name}({', '.join(args)})"
-    else:
-        call = f"k_{kernel.name}({', '.join(args)})"
+    levels = tuple(kfree) + tuple(ksummed)
+    statements, inner = _hoisted_kernel(kernel, levels, kernel_expr, tangent)
     weight = " * ".join(f"{op.name}[{op.indices[0]}]" for op in weights) or "1.0"
-    if sym_dummies:
-        a, b = sym_dummies
-        lines.append(f"{indent}_acc += (1.0 if {a} == {b} else 2.0) * {weight} * {call}")
-    else:
-        lines.append(f"{indent}_acc += {weight} * {call}")
-    indent = "    " * (1 + len(kfree))
-    target = ", ".join(str(s) for s in kfree) if kfree else "0"
-    lines.append(f"{indent}_out[{target}] = _acc")
-    if sym_free:
-        lines.append(f"{indent}_out[{kfree[1]}, {kfree[0]}] = _acc")
-    return "\n".join(lines), kfree, others
+    multiplicity = f"(1.0 if {sym_dummies[0]} == {sym_dummies[1]} else 2.0) * " if sym_dummies else ""
+    sig = ["C"] + (["dC"] if tangent else []) + ["w", "K", "n", "_out"]
+    sources = []
+    for variant, parallel in (("par", bool(kfree)), ("ser", False)):
+        decorator = f'@numba.njit(cache=True, parallel={parallel}, error_model="numpy", fastmath=_FASTMATH)'
+        lines = [decorator, f"def {name}_{variant}({', '.join(sig)}):"]
+        if not kfree:
+            lines.append("    _acc = 0.0")
+
+        def emit(level: int, indent: str, lines: list[str] = lines, variant: str = variant) -> None:
+            for stmt in statements[level]:
+                lines.append(indent + stmt)
+            if kfree and level == len(kfree):
+                lines.append(indent + "_acc = 0.0")
+            if level < len(levels):
+                s = levels[level]
+                loop = "numba.prange" if (level == 0 and variant == "par") else "range"
+                sym_start = (sym_free and level == 1) or (sym_dummies and level == len(kfree) + 1)
+                start = f"{levels[level - 1]}, " if sym_start else ""
+                lines.append(f"{indent}for {s} in {loop}({start}{_range(s)}):")
+                emit(level + 1, indent + "    ")
+            else:
+                lines.append(f"{indent}_acc += {multiplicity}{weight} * ({inner})")
+            if level == len(kfree):
+                target = ", ".join(str(s) for s in kfree) if kfree else "0"
+                lines.append(f"{indent}_out[{target}] = _acc")
+                if sym_free:
+                    lines.append(f"{indent}_out[{kfree[1]}, {kfree[0]}] = _acc")
+
+        emit(0, "    ")
+        sources.append("\n".join(lines))
+    return sources, kfree, others
 
 
-def looped_function(name: str, expr: sp.Expr, free: tuple[sp.Symbol, ...], params: tuple[str, ...], tangent: bool) -> tuple[str, list[str]]:
+#: Kernel evaluations per call above which the threaded variant is used.
+PARALLEL_THRESHOLD = 20000
+
+
+def looped_function(name: str, expr: sp.Expr, free: tuple[sp.Symbol, ...], params: tuple[str, ...], tangent: bool, kernel_exprs: dict) -> tuple[str, list[str]]:
     """Python wrapper + njit helpers computing ``expr`` with loop contractions (numba flavour)."""
     terms = parse_terms(expr)
     helpers = []
@@ -279,12 +352,14 @@ def looped_function(name: str, expr: sp.Expr, free: tuple[sp.Symbol, ...], param
                 continue
         else:
             helper = f"_{name}_term{t_no}"
-            src, kfree, operands = loop_contraction(helper, term, tangent)
-            helpers.append(src)
+            srcs, kfree, operands = loop_contraction(helper, term, tangent, kernel_exprs[term.kernel.name])
+            helpers.extend(srcs)
             shape = ", ".join(_range(s) for s in kfree) or "1"
             lines.append(f"    _k{t_no} = _zeros(({shape},))")
             call_args = "C, dC" if tangent else "C"
-            lines.append(f"    {helper}({call_args}, w, K, n, _k{t_no})")
+            grid = " * ".join(_range(s) for s in dict.fromkeys(term.kernel.units))
+            lines.append(f"    _variant = {helper}_par if {grid} > {PARALLEL_THRESHOLD} else {helper}_ser")
+            lines.append(f"    _variant({call_args}, w, K, n, _k{t_no})")
             if not kfree:
                 lines.append(f"    _k{t_no} = _k{t_no}[0]")
             operands = (Operand(f"_k{t_no}", kfree),) + tuple(operands)

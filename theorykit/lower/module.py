@@ -153,7 +153,8 @@ def module_source(system: IndexSystem, activation: Activation, flavour: str, cse
         for tangent in (False, True):
             fname = name.replace("_fn", "_tan") if tangent else name
             if flavour == "numba":
-                src, helpers = looped_function(fname, expr, free, params, tangent)
+                kernel_exprs = {n_: activation.kernel_expr(KERNELS[n_]) for n_ in system.kernels_used()}
+                src, helpers = looped_function(fname, expr, free, params, tangent, kernel_exprs)
                 for helper in helpers:
                     parts.append(helper)
                 parts.append(src)
