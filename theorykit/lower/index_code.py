@@ -220,7 +220,7 @@ def _hoisted_kernel(kernel: KernelApp, levels: tuple[sp.Symbol, ...], expr: sp.E
     (i, j, x, y).  Returns the statements per level (level d = inside the d-th loop) and the
     innermost expression.
     """
-    from .kernel_printer import printer_for, tangent_symbols
+    from .kernel_printer import printer_for, safe_rewrite
 
     spec = KERNELS[kernel.name]
     depth = {s: d + 1 for d, s in enumerate(levels)}
@@ -239,10 +239,9 @@ def _hoisted_kernel(kernel: KernelApp, levels: tuple[sp.Symbol, ...], expr: sp.E
             statements[lvl].append(f"{sym} = {array}[{ua}, {ub}]")
     body = expr.xreplace(dict(zip(spec.args, local_args)))
     if tangent:
-        dsyms = tangent_symbols(spec.args)
         grads = [sp.diff(expr, a) for a in spec.args]
         body = sum((gr.xreplace(dict(zip(spec.args, local_args))) * d for gr, d in zip(grads, local_dargs)), sp.Integer(0))
-        del dsyms
+    body = safe_rewrite(body)
     printer = printer_for("numba")
     names = sp.numbered_symbols("_h")
 
