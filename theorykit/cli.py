@@ -173,6 +173,40 @@ def cmd_demo(args) -> int:
     return 0
 
 
+def cmd_linear(args) -> int:
+    import mpmath
+
+    from .linear import effective_errors, linear_learning_curve, power_law_law
+
+    case = _load_case(args.case)
+    curve = linear_learning_curve(case.model, case.eta, case.init, case.alpha, dps=args.dps)
+    extra = {"seed": case.init_spec.get("seed"), "alpha": curve.alpha.tolist(), "eta_max": curve.eta_max}
+    if args.dps is None:
+        extra["eps_g"] = curve.eps_g
+    else:
+        with mpmath.workdps(args.dps + 25):
+            extra["eps_g"] = [mpmath.nstr(v, args.dps, strip_zeros=False) for v in curve.eps_g_hp]
+        extra["dps"] = args.dps
+        extra["agreement_digits"] = curve.agreement_digits
+        if curve.agreement_digits < args.dps:
+            from .errors import NumericalFailure
+
+            raise NumericalFailure(f"only {curve.agreement_digits:.1f} digits agree between {args.dps + 10} and {args.dps + 25} working digits")
+    extra["eps_g_small_eta"] = curve.small_eta
+    if case.model.spectrum.kind == "power_law":
+        e0, eta_eff = effective_errors(case.model, case.init, case.eta)
+        digits = args.dps or 17
+        law = power_law_law(case.model, eta_eff, float(np.sum(e0)), dps=digits + 10)
+        fmt = (lambda v: mpmath.nstr(v, digits)) if args.dps else float
+        extra["exponent"] = fmt(law.exponent)
+        extra["prefactor"] = fmt(law.prefactor)
+        extra["window"] = [fmt(law.alpha_min), fmt(law.alpha_max)]
+        extra["closed_form"] = {"exponent": law.exponent_expr, "prefactor": law.prefactor_expr}
+    _write_json(args.output, _provenance("linear", case.raw, extra))
+    print(f"wrote {args.output}: {len(curve.alpha)} points" + (f" at {args.dps} digits" if args.dps else ""))
+    return 0
+
+
 def cmd_derive(args) -> int:
     from .case import parse_case, read_case_file
     from .derive.odes import derive_index_system
@@ -223,6 +257,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", default="theorykit_demo", help="output folder")
     p.add_argument("--quick", action="store_true", help="smaller simulation")
     p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("linear", help="exact learning curve of a linear network (any precision)")
+    p.add_argument("case")
+    p.add_argument("-o", "--output", required=True)
+    p.add_argument("--dps", type=int, help="decimal digits (15-1000); values written as strings")
+    p.set_defaults(func=cmd_linear)
 
     p = sub.add_parser("derive", help="print the derived equations (index form)")
     p.add_argument("case")

@@ -1,0 +1,135 @@
+"""Linear networks (g(z) = z): exact learning curves, small-eta form and power-law asymptotics.
+
+A linear committee is a linear map: student ``sigma = c_K sum_i J_i x / sqrt(N)`` equals one
+effective unit ``J_eff = c_K sum_i J_i``, which receives ``K`` identical updates scaled by ``c_K``,
+so the dynamics depend on K and M only through ``eta_eff = K c_K^2 eta`` and the effective overlaps
+``q = c_K^2 sum_ij q_ij``, ``r = c_K c_M sum_in r_in``, ``t = c_M^2 sum_nm t_nm`` (checked in the
+property tests).  The per-mode error ``e_k = q - 2 r + t`` then obeys the closed system derived
+in :mod:`theorykit.derive.linear`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+import numpy as np
+
+from .errors import CaseError
+from .model import CommitteeModel
+from .solve.initial import Overlaps
+from .solve.linear import LinearCoefficients, check_dps, exact_curve, small_eta_curve, stability_bound
+
+
+@cache
+def linear_coefficients() -> LinearCoefficients:
+    """The derived coefficients ``(a, b, c)`` of the error equations (SymPy runs once)."""
+    from .derive.linear import derive_linear_error_system
+
+    system = derive_linear_error_system()
+    return LinearCoefficients(float(system.a), float(system.b), float(system.c))
+
+
+def effective_errors(model: CommitteeModel, init: Overlaps, eta: float) -> tuple[np.ndarray, float]:
+    """Per-mode errors ``e_k(0)`` of the effective single unit, and the effective learning rate."""
+    if model.activation_name != "linear":
+        raise CaseError("model.activation", f"linear-network results need activation 'linear', got {model.activation_name!r}")
+    cK, cM = model.c_K, model.c_M
+    e0 = cK**2 * init.q.sum(axis=(1, 2)) - 2 * cK * cM * init.r.sum(axis=(1, 2)) + cM**2 * init.t.sum(axis=(1, 2))
+    return e0, model.K * cK**2 * eta
+
+
+@dataclass(frozen=True)
+class LinearCurve:
+    """Exact linear-network learning curve.
+
+    Attributes
+    ----------
+    alpha, eps_g : ndarray
+        Float values (the high-precision ones rounded).
+    eps_g_hp : list of mpmath.mpf or None
+        Values at ``dps`` digits (when asked for).
+    agreement_digits : float or None
+        Digits on which the ``dps + 10`` and ``dps + 25`` computations agree (min over alpha).
+    small_eta : ndarray
+        The O(eta) form, for comparison.
+    eta_max : float
+        Stability bound on the (effective) learning rate, noise-free.
+    """
+
+    alpha: np.ndarray
+    eps_g: np.ndarray
+    eps_g_hp: list | None
+    dps: int | None
+    agreement_digits: float | None
+    small_eta: np.ndarray
+    eta_max: float
+
+
+def linear_learning_curve(model: CommitteeModel, eta: float, init: Overlaps, alpha, dps: int | None = None) -> LinearCurve:
+    """Exact :math:`\\varepsilon_g(\\alpha) = \\tfrac12\\lambda^T e^{A\\alpha} e(0)` (plus noise forcing).
+
+    With ``dps`` (the digits wanted) the curve is computed with ``dps + 10`` and ``dps + 25``
+    working digits (scoped precision); ``agreement_digits`` says on how many digits the two
+    agree, so values printed to ``dps`` digits are correct when it is at least ``dps``.
+    """
+    import mpmath
+
+    dps = check_dps(dps)
+    coeffs = linear_coefficients()
+    e0, eta_eff = effective_errors(model, init, eta)
+    lam, f = model.spectrum.lam, model.spectrum.f
+    alpha = np.asarray(alpha, dtype=float)
+    small = small_eta_curve(lam, e0, eta_eff, alpha, coeffs)
+    bound = stability_bound(lam, f, coeffs)
+    if dps is None:
+        values = exact_curve(lam, f, e0, eta_eff, alpha, coeffs, model.noise)
+        return LinearCurve(alpha, values, None, None, None, small, bound)
+    hp = exact_curve(lam, f, e0, eta_eff, alpha, coeffs, model.noise, dps=dps + 10)
+    ref = exact_curve(lam, f, e0, eta_eff, alpha, coeffs, model.noise, dps=dps + 25)
+    with mpmath.workdps(dps + 25):
+        rel = [abs(a - b) / abs(b) if b != 0 else abs(a - b) for a, b in zip(hp, ref)]
+        worst = max(rel)
+        digits = float(-mpmath.log10(worst)) if worst > 0 else float(dps + 25)
+    return LinearCurve(alpha, np.array([float(v) for v in ref]), list(ref), dps, digits, small, bound)
+
+
+@dataclass(frozen=True)
+class PowerLawLaw:
+    """:math:`\\varepsilon_g\\approx A\\alpha^{-\\gamma}` for ``alpha_min << alpha << alpha_max``."""
+
+    exponent: object
+    prefactor: object
+    alpha_min: object
+    alpha_max: object
+    exponent_expr: str
+    prefactor_expr: str
+    latex: dict
+
+
+def power_law_law(model: CommitteeModel, eta: float, e0_total: float, dps: int = 30) -> PowerLawLaw:
+    """Evaluate the derived power law for this model at ``dps`` digits (mpmath numbers).
+
+    ``e0_total`` is :math:`e_0 = \\sum_k e_k(0)` (so that :math:`e_k(0) \\approx e_0 f_k`).
+    """
+    import mpmath
+    import sympy as sp
+
+    from .derive.linear import derive_power_law_asymptotics
+
+    spec = model.spectrum
+    if spec.kind != "power_law" or spec.beta is None or not np.allclose(spec.f, 1.0 / spec.L):
+        raise CaseError("spectrum", "the power-law asymptotics need kind 'power_law' with equal fractions")
+    law = derive_power_law_asymptotics()
+    S = law.symbols
+    with mpmath.workdps(dps):
+        # lambda_+ recomputed at this precision from the normalisation sum_k f_k lambda_k = 1
+        L = spec.L
+        raw = mpmath.fsum(mpmath.mpf(k) ** (-(1 + mpmath.mpf(spec.beta))) for k in range(1, L + 1))
+        lam_plus = L / raw
+        values = {S["beta"]: mpmath.mpf(spec.beta), S["eta"]: mpmath.mpf(eta), S["L"]: L, S["lambda_plus"]: lam_plus, S["e0"]: mpmath.mpf(e0_total)}
+
+        def ev(expr):
+            return sp.lambdify(list(values), expr, "mpmath")(*values.values())
+
+        return PowerLawLaw(ev(law.exponent), ev(law.prefactor), ev(law.alpha_min), ev(law.alpha_max), str(law.exponent), str(law.prefactor), law.latex())
