@@ -124,3 +124,31 @@ def test_linear_cli_rejects_nonlinear(tmp_path, capsys):
     path.write_text(json.dumps(case))
     assert main(["linear", str(path), "-o", str(tmp_path / "o.json")]) == 2
     assert "model.activation" in capsys.readouterr().err
+
+
+def test_trainable_dimension_theory_against_sgd():
+    """Only the top n of L = N = 128 one-dimensional eigenspaces are trained."""
+    model = tk.CommitteeModel(1, 1, tk.Spectrum.power_law(128, 1.0), "linear")
+    init = tk.random_overlaps(model, 128, 0.01, 0)
+    alpha = np.array([0.0, 5.0, 20.0, 60.0])
+    for n in (8, 32):
+        theory = linear_learning_curve(model, 0.1, init, alpha, trained_modes=n).eps_g
+        # same teacher (seed 0) as the theory's overlaps; students N(0, 0.01^2) differ per seed
+        sim = tk.simulate(model, 0.1, alpha, 128, seeds=8, sigma_J=0.01, teacher_seed=0, n_test=100, trained_dims=n)
+        mean, sem = sim.mean("eps_g_overlaps"), sim.spread("eps_g_overlaps") / np.sqrt(8)
+        # N = 128 is small: allow 4 standard errors plus 5% finite-N bias
+        assert np.all(np.abs(mean - theory) <= 4 * sem + 0.05 * theory), np.c_[theory, mean, sem]
+
+
+def test_trainable_floor_scales_as_n_to_minus_beta():
+    from theorykit.linear import trainable_floor
+
+    beta = 1.0
+    model = tk.CommitteeModel(1, 1, tk.Spectrum.power_law(4096, beta), "linear")
+    L = model.spectrum.L
+    # e_k(0) = f_k exactly (teacher overlaps f_k, zero student): the floor is 1/2 sum_{k>n} lam_k f_k
+    init = tk.Overlaps(np.zeros((L, 1, 1)), np.zeros((L, 1, 1)), model.spectrum.f[:, None, None].copy())
+    floors = [trainable_floor(model, 1e-4, init, n) for n in (16, 64)]
+    slope = -np.log(floors[1] / floors[0]) / np.log(4)
+    # sum_{k>n} k^-(1+beta) ~ n^-beta / beta (1 + O(1/n)); the O(eta) stationary error is negligible
+    assert abs(slope - beta) < 0.03, slope

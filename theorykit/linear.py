@@ -66,12 +66,20 @@ class LinearCurve:
     eta_max: float
 
 
-def linear_learning_curve(model: CommitteeModel, eta: float, init: Overlaps, alpha, dps: int | None = None) -> LinearCurve:
-    """Exact :math:`\\varepsilon_g(\\alpha) = \\tfrac12\\lambda^T e^{A\\alpha} e(0)` (plus noise forcing).
+def linear_learning_curve(
+    model: CommitteeModel, eta: float, init: Overlaps, alpha, dps: int | None = None, trained_modes: int | None = None
+) -> LinearCurve:
+    r"""Exact :math:`\varepsilon_g(\alpha) = \tfrac12\lambda^T e^{A\alpha} e(0)` (plus noise forcing).
 
     With ``dps`` (the digits wanted) the curve is computed with ``dps + 10`` and ``dps + 25``
     working digits (scoped precision); ``agreement_digits`` says on how many digits the two
     agree, so values printed to ``dps`` digits are correct when it is at least ``dps``.
+
+    ``trained_modes = n`` trains only the inputs of the ``n`` largest eigenvalues (the
+    trainable dimension is ``N_l = N sum_{k <= n} f_k``).  The untrained modes keep
+    ``e_k(0)``; in the trained modes' equations they enter through
+    :math:`\sum_j\lambda_j e_j` exactly like output noise of variance
+    :math:`(b/c)\sum_{k>n}\lambda_k e_k(0)`, so the same exact solver applies.
     """
     import mpmath
 
@@ -79,19 +87,39 @@ def linear_learning_curve(model: CommitteeModel, eta: float, init: Overlaps, alp
     coeffs = linear_coefficients()
     e0, eta_eff = effective_errors(model, init, eta)
     lam, f = model.spectrum.lam, model.spectrum.f
+    L = len(lam)
+    n = L if trained_modes is None else trained_modes
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 1 <= n <= L:
+        raise CaseError("trained_modes", f"must be an integer in [1, {L}], got {trained_modes!r}")
     alpha = np.asarray(alpha, dtype=float)
-    small = small_eta_curve(lam, e0, eta_eff, alpha, coeffs)
-    bound = stability_bound(lam, f, coeffs)
+    frozen = 0.5 * float(np.dot(lam[n:], e0[n:]))
+    noise2 = model.noise**2 + coeffs.b / coeffs.c * float(np.dot(lam[n:], e0[n:]))
+    noise = float(np.sqrt(noise2))
+    small = small_eta_curve(lam[:n], e0[:n], eta_eff, alpha, coeffs) + frozen
+    bound = stability_bound(lam[:n], f[:n], coeffs)
     if dps is None:
-        values = exact_curve(lam, f, e0, eta_eff, alpha, coeffs, model.noise)
+        values = exact_curve(lam[:n], f[:n], e0[:n], eta_eff, alpha, coeffs, noise) + frozen
         return LinearCurve(alpha, values, None, None, None, small, bound)
-    hp = exact_curve(lam, f, e0, eta_eff, alpha, coeffs, model.noise, dps=dps + 10)
-    ref = exact_curve(lam, f, e0, eta_eff, alpha, coeffs, model.noise, dps=dps + 25)
+    hp = exact_curve(lam[:n], f[:n], e0[:n], eta_eff, alpha, coeffs, noise, dps=dps + 10)
+    ref = exact_curve(lam[:n], f[:n], e0[:n], eta_eff, alpha, coeffs, noise, dps=dps + 25)
     with mpmath.workdps(dps + 25):
+        frozen_hp = mpmath.fsum(mpmath.mpf(a) * mpmath.mpf(b) for a, b in zip(lam[n:], e0[n:])) / 2
+        hp = [v + frozen_hp for v in hp]
+        ref = [v + frozen_hp for v in ref]
         rel = [abs(a - b) / abs(b) if b != 0 else abs(a - b) for a, b in zip(hp, ref)]
         worst = max(rel)
         digits = float(-mpmath.log10(worst)) if worst > 0 else float(dps + 25)
     return LinearCurve(alpha, np.array([float(v) for v in ref]), list(ref), dps, digits, small, bound)
+
+
+def trainable_floor(model: CommitteeModel, eta: float, init: Overlaps, trained_modes: int) -> float:
+    r""":math:`\varepsilon_g(\infty)` when only the top ``trained_modes`` eigenspaces are trained.
+
+    Exact stationary value of the closed system (the trained modes settle at an O(eta) error
+    driven by the frozen ones); to leading order :math:`\tfrac12\sum_{k>n}\lambda_k e_k(0)`,
+    which for a power law scales as :math:`n^{-\beta}`.
+    """
+    return float(linear_learning_curve(model, eta, init, [np.inf], trained_modes=trained_modes).eps_g[0])
 
 
 @dataclass(frozen=True)

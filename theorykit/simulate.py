@@ -92,6 +92,7 @@ def simulate(
     teacher_seed: int = 0,
     n_test: int = 2000,
     progress: bool | None = None,
+    trained_dims: int | None = None,
 ) -> SimulationResult:
     """Run online SGD for several seeds at once.
 
@@ -111,6 +112,9 @@ def simulate(
         from ``teacher_seed``, student entries N(0, sigma_J^2) per seed.
     n_test : int
         Test inputs per seed for the Monte Carlo ``eps_g``.
+    trained_dims : int, optional
+        Train only the first ``trained_dims`` input directions (those of the largest
+        eigenvalues, in Sigma's eigenbasis): the update uses the input projected on them.
     """
     from .solve.integrate import check_alpha, check_eta
 
@@ -140,6 +144,9 @@ def simulate(
     step_rng = np.random.default_rng([seeds[0], S, 2])
     tests = [rng.standard_normal((n_test, N)) * scale for rng in rngs]
     cK, cM, sqrtN = model.c_K, model.c_M, np.sqrt(N)
+    if trained_dims is not None and not (isinstance(trained_dims, (int, np.integer)) and 1 <= trained_dims <= N):
+        raise CaseError("trained_dims", f"must be an integer in [1, {N}], got {trained_dims!r}")
+    mask = np.ones(N) if trained_dims is None else (np.arange(N) < trained_dims).astype(float)
     compiled = compile_model(model, "numpy")
     targets = np.rint(alpha * N).astype(np.int64)
     eps, eps_ov, rs, qs = [], [], [], []
@@ -173,7 +180,7 @@ def simulate(
                         if model.noise:
                             err = err + model.noise * step_rng.standard_normal(S)
                         delta = cK * dg(a) * err[:, None]
-                        J += (eta / sqrtN) * delta[:, :, None] * x[:, None, :]
+                        J += (eta / sqrtN) * delta[:, :, None] * (x * mask)[:, None, :]
                     step += chunk
                     bar.update(step)
             except FloatingPointError:
