@@ -243,6 +243,16 @@ def cmd_spectrum(args) -> int:
     return 0
 
 
+def cmd_figure(args) -> int:
+    from .figures import FIGURES
+
+    if args.name not in FIGURES:
+        raise CaseError("figure", f"unknown figure {args.name!r}; accepted: {sorted(FIGURES)}")
+    paths = FIGURES[args.name](args.output, full=args.full)
+    print("wrote " + ", ".join(str(p) for p in paths))
+    return 0
+
+
 def cmd_derive(args) -> int:
     from .case import parse_case, read_case_file
     from .derive.odes import derive_index_system
@@ -309,6 +319,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--bootstrap", type=int, default=50)
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=cmd_spectrum)
+
+    p = sub.add_parser("figure", help="reproduce a paper figure (PNG, PDF, JSON)")
+    p.add_argument("name", help="fig2_left, fig2_right, fig3_left")
+    p.add_argument("-o", "--output", default="figures")
+    p.add_argument("--full", action="store_true", help="the paper's sizes (long)")
+    p.set_defaults(func=cmd_figure)
 
     p = sub.add_parser("derive", help="print the derived equations (index form)")
     p.add_argument("case")

@@ -1,0 +1,127 @@
+"""Worschech & Rosenow, Figs. 2 and 3 (left): linear networks, theory against SGD.
+
+Reduced defaults finish in about a minute on 2 cores; ``full=True`` uses the paper's sizes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..linear import linear_learning_curve, power_law_law
+from ..model import CommitteeModel, Spectrum
+from ..simulate import simulate
+from ..solve.initial import Overlaps, random_overlaps
+from ._output import save_figure
+
+
+class _Runs:
+    """Independent single-seed runs gathered like a SimulationResult (mean/spread of eps_g)."""
+
+    def __init__(self, alpha, eps, seeds):
+        self.alpha, self.eps_g, self.seeds = alpha, eps, seeds
+
+    def mean(self, name="eps_g"):
+        return self.eps_g.mean(axis=0)
+
+    def spread(self, name="eps_g"):
+        return self.eps_g.std(axis=0, ddof=1) if len(self.eps_g) > 1 else np.zeros(self.eps_g.shape[1])
+
+
+def _axes():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5.5, 4))
+    return plt, fig, ax
+
+
+def _sim_points(ax, sim, color, label):
+    mean, spread = sim.mean("eps_g"), sim.spread("eps_g")
+    ax.errorbar(sim.alpha, mean, yerr=spread, fmt="o", ms=3, color=color, alpha=0.8, label=label)
+
+
+def fig2_left(out_dir, full: bool = False):
+    """Exact curve vs the small-eta form; N = L = 128, K = M = 1, sigma_J^2 = 1, beta = 1, eta = 1."""
+    N, seeds = 128, (10 if full else 4)
+    model = CommitteeModel(1, 1, Spectrum.power_law(N, 1.0), "linear")
+    init = random_overlaps(model, N, 1.0, 0)
+    alpha = np.concatenate([[0.0], np.geomspace(0.01, 300, 60)])
+    curve = linear_learning_curve(model, 1.0, init, alpha)
+    sim_alpha = np.concatenate([[0.0], np.geomspace(0.05, 300, 14)])
+    sim = simulate(model, 1.0, sim_alpha, N, seeds=seeds, sigma_J=1.0, teacher_seed=0, n_test=500)
+    plt, fig, ax = _axes()
+    ax.plot(alpha[1:], curve.eps_g[1:], "C0", label="exact (derived closed form)")
+    ax.plot(alpha[1:], curve.small_eta[1:], "C1--", label=r"small-$\eta$ form")
+    _sim_points(ax, sim, "C2", f"SGD, N = {N}, {seeds} seeds")
+    ax.set(xscale="log", yscale="log", xlabel=r"$\alpha$", ylabel=r"$\varepsilon_g$", title=r"Fig. 2 left: $\eta = 1$, $\beta = 1$, $L = N = 128$")
+    ax.legend(frameon=False, fontsize=8)
+    fig.tight_layout()
+    numbers = {"alpha": alpha, "eps_g_exact": curve.eps_g, "eps_g_small_eta": curve.small_eta, "sim_alpha": sim_alpha, "sim_mean": sim.mean("eps_g"), "sim_std": sim.spread("eps_g"), "seeds": sim.seeds}
+    paths = save_figure(fig, out_dir, "fig2_left", numbers, {"N": N, "beta": 1.0, "eta": 1.0, "sigma_J2": 1.0, "full": full})
+    plt.close(fig)
+    return paths
+
+
+def fig2_right(out_dir, full: bool = False):
+    """Integral (power-law) approximation vs SGD; N = L = 1024 (full) or 256, beta = 0.75, eta = 0.01."""
+    N = 1024 if full else 256
+    seeds = 15 if full else 4
+    beta, eta, sigma_J = 0.75, 0.01, 0.01
+    model = CommitteeModel(1, 1, Spectrum.power_law(N, beta), "linear")
+    # Averaged over initialisations (teacher and student drawn anew each time): eps_g is linear
+    # in e(0), so the mean curve is the exact curve with the mean e_k(0) = f_k (1 + sigma_J^2).
+    f = model.spectrum.f
+    mean_init = Overlaps(np.zeros((N, 1, 1)), (sigma_J**2 * f)[:, None, None], f[:, None, None].copy())
+    law = power_law_law(model, eta, 1.0 + sigma_J**2)
+    a_max = 2e4 if full else 1e3
+    alpha = np.geomspace(0.01, a_max, 80)
+    curve = linear_learning_curve(model, eta, mean_init, alpha)
+    approx = float(law.prefactor) * alpha ** -float(law.exponent)
+    sim_alpha = np.geomspace(0.1, a_max, 12)
+    runs = [simulate(model, eta, sim_alpha, N, seeds=[s], sigma_J=sigma_J, teacher_seed=s, n_test=500).eps_g[0] for s in range(seeds)]
+    sim = _Runs(sim_alpha, np.array(runs), list(range(seeds)))
+    plt, fig, ax = _axes()
+    ax.plot(alpha, curve.eps_g, "C0", label="exact (mean over initialisations)")
+    window = (alpha > float(law.alpha_min)) & (alpha < float(law.alpha_max))
+    ax.plot(alpha[window], approx[window], "k--", label=rf"integral approx. $\propto\alpha^{{-{float(law.exponent):.3f}}}$")
+    _sim_points(ax, sim, "C3", f"SGD, N = {N}, {seeds} initialisations (teacher and student)")
+    ax.set(xscale="log", yscale="log", xlabel=r"$\alpha$", ylabel=r"$\varepsilon_g$", title=rf"Fig. 2 right: $\beta = {beta}$, $\eta = {eta}$, $L = N = {N}$")
+    ax.legend(frameon=False, fontsize=8)
+    fig.tight_layout()
+    numbers = {
+        "alpha": alpha, "eps_g_exact": curve.eps_g, "eps_g_power_law": approx, "exponent": float(law.exponent), "prefactor": float(law.prefactor),
+        "window": [float(law.alpha_min), float(law.alpha_max)], "sim_alpha": sim_alpha, "sim_mean": sim.mean("eps_g"), "sim_std": sim.spread("eps_g"), "seeds": sim.seeds,
+    }
+    paths = save_figure(fig, out_dir, "fig2_right", numbers, {"N": N, "beta": beta, "eta": eta, "sigma_J": sigma_J, "full": full})
+    plt.close(fig)
+    return paths
+
+
+def fig3_left(out_dir, full: bool = False):
+    """Trainable input dimension N_l: L = N = 256, eta = 0.05, beta = 1, several N_l."""
+    N, beta, eta, sigma_J = 256, 1.0, 0.05, 0.01
+    seeds = 50 if full else 3
+    a_max = 1e4 if full else 1e3
+    model = CommitteeModel(1, 1, Spectrum.power_law(N, beta), "linear")
+    init = random_overlaps(model, N, sigma_J, 0)
+    alpha = np.geomspace(0.01, a_max, 80)
+    sim_alpha = np.geomspace(0.1, a_max, 10)
+    plt, fig, ax = _axes()
+    numbers = {"alpha": alpha, "sim_alpha": sim_alpha, "curves": {}}
+    for c, n_l in enumerate((8, 32, 128, 256)):
+        curve = linear_learning_curve(model, eta, init, alpha, trained_modes=n_l)
+        sim = simulate(model, eta, sim_alpha, N, seeds=seeds, sigma_J=sigma_J, teacher_seed=0, n_test=300, trained_dims=n_l)
+        ax.plot(alpha, curve.eps_g, color=f"C{c}", label=rf"$N_l = {n_l}$")
+        _sim_points(ax, sim, f"C{c}", None)
+        numbers["curves"][str(n_l)] = {"eps_g_theory": curve.eps_g, "sim_mean": sim.mean("eps_g"), "sim_std": sim.spread("eps_g")}
+    ax.set(xscale="log", yscale="log", xlabel=r"$\alpha$", ylabel=r"$\varepsilon_g$", title=r"Fig. 3 left: $L = N = 256$, $\eta = 0.05$, $\beta = 1$")
+    ax.legend(frameon=False, fontsize=8, title="lines: theory; points: SGD")
+    fig.tight_layout()
+    paths = save_figure(fig, out_dir, "fig3_left", numbers, {"N": N, "beta": beta, "eta": eta, "sigma_J": sigma_J, "seeds": seeds, "full": full})
+    plt.close(fig)
+    return paths
+
+
+FIGURES = {"fig2_left": fig2_left, "fig2_right": fig2_right, "fig3_left": fig3_left}
