@@ -152,3 +152,15 @@ def test_trainable_floor_scales_as_n_to_minus_beta():
     slope = -np.log(floors[1] / floors[0]) / np.log(4)
     # sum_{k>n} k^-(1+beta) ~ n^-beta / beta (1 + O(1/n)); the O(eta) stationary error is negligible
     assert abs(slope - beta) < 0.03, slope
+
+
+def test_tail_rate_is_the_late_decay_rate():
+    from theorykit.solve.linear import slowest_rate
+
+    spec = tk.Spectrum.power_law(20, 1.0)
+    coeffs = linear_coefficients()
+    rate = slowest_rate(spec.lam, spec.f, 0.2, coeffs)
+    a = np.array([300.0, 350.0]) / rate  # next mode (rate ratio 1.1) suppressed by e^-30
+    e = exact_curve(spec.lam, spec.f, spec.f, 0.2, a, coeffs)
+    assert -np.log(e[1] / e[0]) / (a[1] - a[0]) == pytest.approx(rate, rel=1e-6)
+    assert rate == pytest.approx(2 * 0.2 * spec.lam[-1], rel=0.05)  # small-eta value

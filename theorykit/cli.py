@@ -193,6 +193,11 @@ def cmd_linear(args) -> int:
 
             raise NumericalFailure(f"only {curve.agreement_digits:.1f} digits agree between {args.dps + 10} and {args.dps + 25} working digits")
     extra["eps_g_small_eta"] = curve.small_eta
+    from .linear import linear_coefficients
+    from .solve.linear import slowest_rate
+
+    _, eta_tail = effective_errors(case.model, case.init, case.eta)
+    extra["tail_rate"] = slowest_rate(case.model.spectrum.lam, case.model.spectrum.f, eta_tail, linear_coefficients())
     if case.model.spectrum.kind == "power_law":
         e0, eta_eff = effective_errors(case.model, case.init, case.eta)
         digits = args.dps or 17

@@ -119,3 +119,15 @@ def check_dps(dps) -> int | None:
     if isinstance(dps, bool) or not isinstance(dps, int) or not 15 <= dps <= 1000:
         raise CaseError("dps", f"must be an integer in [15, 1000], got {dps!r}")
     return dps
+
+
+def slowest_rate(lam, f, eta, coeffs: LinearCoefficients) -> float:
+    """Rate of the exponential tail: ``-max eig A`` (small-eta value ``-a eta min_k lam_k``).
+
+    Past the power-law window every mode but the slowest has decayed, and
+    ``eps_g ~ exp(-rate alpha)``.  Uses the symmetric form of A (see the module docstring).
+    """
+    lam, f = np.asarray(lam, float), np.asarray(f, float)
+    z = eta * np.sqrt(f) * lam * np.sqrt(coeffs.b)
+    evals = np.linalg.eigvalsh(np.diag(coeffs.a * eta * lam) + np.outer(z, z))
+    return float(-evals.max())
