@@ -25,16 +25,7 @@ from ..derive.odes import IndexSystem, i, j, k, x, y
 from .index_code import einsum_function, looped_function, vectorised_function
 from .kernel_printer import kernel_function_source
 
-_PRELUDE = {
-    "numpy": """import math
-import numpy
-
-_zeros = numpy.zeros
-_arange = numpy.arange
-_eye = numpy.eye
-
-
-_PATHS = {}
+_EINSUM_HELPERS = """_PATHS = {}
 
 
 def _einsum(spec, *ops):
@@ -59,7 +50,20 @@ def _choose_path(spec, ops):
         order = sorted(range(3), key=lambda p: -numpy.size(ops[p]))
         return ["einsum_path", tuple(sorted(order[:2])), (0, 1)]
     return numpy.einsum_path(spec, *ops, optimize="optimal")[0]
+"""
 
+_PRELUDE = {
+    "numpy": """import math
+import numpy
+
+_zeros = numpy.zeros
+_arange = numpy.arange
+_eye = numpy.eye
+
+
+"""
+    + _EINSUM_HELPERS
+    + """
 
 def _bcast(value, *grids):
     shape = numpy.broadcast_shapes(*(g.shape for g in grids))
@@ -75,32 +79,8 @@ _zeros = numpy.zeros
 _eye = numpy.eye
 
 
-_PATHS = {}
-
-
-def _einsum(spec, *ops):
-    # Contraction order found once per (spec, shapes) and reused: BLAS for the big
-    # contractions without numpy's path search on every call.
-    # Small operands: the plain C loop beats the path machinery's Python overhead.
-    key = (spec,) + tuple(o.shape for o in ops)
-    path = _PATHS.get(key)
-    if path is None:
-        path = _PATHS[key] = _choose_path(spec, ops)
-    return numpy.einsum(spec, *ops, optimize=path)
-
-
-def _choose_path(spec, ops):
-    if sum(numpy.size(o) for o in ops) <= 20000:
-        return False
-    if len(ops) == 3:
-        # Contract the two largest operands first: one BLAS matrix product, then a cheap
-        # scaling.  (numpy's FLOP count prefers an outer product with the small vector
-        # first, which turns the matrix product into a slower batched one.)  Deterministic,
-        # so results are bit-identical from run to run.
-        order = sorted(range(3), key=lambda p: -numpy.size(ops[p]))
-        return ["einsum_path", tuple(sorted(order[:2])), (0, 1)]
-    return numpy.einsum_path(spec, *ops, optimize="optimal")[0]
-""",
+"""
+    + _EINSUM_HELPERS,
     "mpmath": """import math
 import mpmath
 import numpy
