@@ -68,8 +68,7 @@ def cmd_solve(args) -> int:
     if overrides:
         from dataclasses import replace
 
-        solver = replace(solver, **overrides)
-        solver.__post_init__()
+        solver = replace(solver, **overrides)  # re-validated by SolverConfig.__post_init__
     solution = solve(case.model, case.eta, case.init, case.alpha, solver)
     solution.raise_for_status()
     payload = _provenance(

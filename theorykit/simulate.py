@@ -135,8 +135,8 @@ def simulate(
     B = np.empty((S, M, N))
     rngs = [np.random.default_rng([seed, 1]) for seed in seeds]
     if init is None:
-        J0, B0 = random_weights(model, N, sigma_J, teacher_seed, n_seeds=S)
-        J[:], B[:] = J0, B0
+        # the teacher of random_overlaps(model, N, sigma_J, teacher_seed); students per seed
+        _, B[:] = random_weights(model, N, sigma_J, teacher_seed)
         J[:] = np.stack([sigma_J * rng.standard_normal((K, N)) for rng in rngs])
     else:
         for s, rng in enumerate(rngs):
