@@ -6,7 +6,8 @@ Reports: right-hand-side time at K = M = 3 and 6 (isotropic, L = 1) and K = M = 
 cold start (derive + lower + build + first call, empty cache, fresh process) at K = M = 6 and 40
 and warm start (cached); the time to integrate K = M = 3, eta = 0.5, isotropic, to alpha = 2000 at
 rtol 1e-8; and, as the baseline, a hand-written NumPy right-hand side in the style of the field's
-public codes (Saad--Solla integrals typed in, loops over units) at K = M = 3 and 6.
+public codes (Saad--Solla integrals as published, loops over units; shared with the tests in
+:mod:`theorykit.reference.saad_solla`) at K = M = 3 and 6.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import time
 import numpy as np
 
 import theorykit as tk
+from theorykit.reference.saad_solla import isotropic_rhs
 from theorykit.solve.eigenmode import EigenmodeSystem
 
 
@@ -53,37 +55,12 @@ def rhs_time(K, L, flavour="auto"):
 
 
 def baseline_rhs_time(K):
-    """Hand-written Saad-Solla RHS (isotropic), loops over units: the 'public code' style."""
-    M = K
+    """Saad & Solla's isotropic RHS as published, loops over units in NumPy: the 'public code' style."""
     rng = np.random.default_rng(0)
     A = rng.standard_normal((2 * K, 2 * K + 3))
     C = A @ A.T / (2 * K + 3)
-
-    def I3(a, b, c):
-        l3 = (1 + C[a, a]) * (1 + C[c, c]) - C[a, c] ** 2
-        return 2 / np.pi / np.sqrt(l3) * (C[b, c] * (1 + C[a, a]) - C[a, b] * C[a, c]) / (1 + C[a, a])
-
-    def I4(a, b, c, d):
-        l4 = (1 + C[a, a]) * (1 + C[b, b]) - C[a, b] ** 2
-        l0 = l4 * C[c, d] - C[b, c] * C[b, d] * (1 + C[a, a]) - C[a, c] * C[a, d] * (1 + C[b, b]) + C[a, b] * C[a, c] * C[b, d] + C[a, b] * C[a, d] * C[b, c]
-        l1 = l4 * (1 + C[c, c]) - C[b, c] ** 2 * (1 + C[a, a]) - C[a, c] ** 2 * (1 + C[b, b]) + 2 * C[a, b] * C[a, c] * C[b, c]
-        l2 = l4 * (1 + C[d, d]) - C[b, d] ** 2 * (1 + C[a, a]) - C[a, d] ** 2 * (1 + C[b, b]) + 2 * C[a, b] * C[a, d] * C[b, d]
-        return 4 / np.pi**2 / np.sqrt(l4) * np.arcsin(l0 / np.sqrt(l1 * l2))
-
-    stu, tea = range(K), range(K, K + M)
-
-    def rhs():
-        dR = np.empty((K, M))
-        dQ = np.empty((K, K))
-        for i in stu:
-            for n in range(M):
-                dR[i, n] = sum(I3(i, K + n, p) for p in tea) - sum(I3(i, K + n, j) for j in stu)
-            for k in stu:
-                dQ[i, k] = sum(I3(i, k, p) for p in tea) - sum(I3(i, k, j) for j in stu) + sum(I4(i, k, p, m) for p in tea for m in tea)
-                dQ[i, k] += -2 * sum(I4(i, k, j, p) for j in stu for p in tea) + sum(I4(i, k, j, l) for j in stu for l in stu)
-        return dR, dQ
-
-    return best_time(rhs, repeat=3)
+    Q, R, T = C[:K, :K], C[:K, K:], C[K:, K:]
+    return best_time(lambda: isotropic_rhs(Q, R, T, 0.5, backend="numpy"), repeat=3)
 
 
 def start_time(K, L, cache_dir):

@@ -20,12 +20,9 @@ from theorykit import (
     simulate,
     solve,
 )
+from theorykit.reference.saad_solla import isotropic_rhs
 
 mpf = np.vectorize(mpmath.mpf, otypes=[object])
-
-
-def i3(C, a, b, c):
-    return 2 / mpmath.pi / mpmath.sqrt((1 + C[a, a]) * (1 + C[c, c]) - C[a, c] ** 2) * (C[b, c] * (1 + C[a, a]) - C[a, b] * C[a, c]) / (1 + C[a, a])
 
 
 def main() -> int:
@@ -44,8 +41,8 @@ def main() -> int:
         y = mpf(eig.pack(init.r, init.q))
         dr, _ = eig.unpack(eig.rhs(0, y))
         C = eig.covariance(y)
-        ref = [[sum(i3(C, i, 2 + n, p) for p in (2, 3)) - sum(i3(C, i, 2 + n, j) for j in (0, 1)) for n in range(2)] for i in range(2)]
-        err = max(abs(dr[0, i, n] - ref[i][n]) for i in range(2) for n in range(2))
+        ref, _ = isotropic_rhs(C[:2, :2], C[:2, 2:], C[2:, 2:], mpmath.mpf(1), small_lr=True)
+        err = max(abs(dr[0, i, n] - ref[i, n]) for i in range(2) for n in range(2))
     report.check("L = 1 equals Saad & Solla dR/dalpha", err < mpmath.mpf(10) ** -35, f"max diff {mpmath.nstr(err, 3)}")
 
     model = CommitteeModel(2, 2, Spectrum.power_law(6, 1.0), "erf")

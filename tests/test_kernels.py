@@ -12,6 +12,7 @@ from theorykit.derive.activations import NumericActivation, get_activation
 from theorykit.derive.gaussian import GaussianAverager, cov_pairs, cov_symbols, z
 from theorykit.derive.kernels import KERNELS, permuted_args
 from theorykit.quadrature import make_numeric_kernel
+from theorykit.reference import saad_solla
 
 ACTIVATION_FUNCS = {
     "erf": (lambda u: erf(u / np.sqrt(2)), lambda u: np.sqrt(2 / np.pi) * np.exp(-u**2 / 2), lambda u: -u * np.sqrt(2 / np.pi) * np.exp(-u**2 / 2)),
@@ -65,30 +66,17 @@ def test_relu_delta_kernel_by_smoothing(rng):
     assert smooth.derivative(2)(np.array([0.0]))[0] > 0
 
 
-SAAD_SOLLA_I3 = lambda C: (2 / sp.pi) / sp.sqrt((1 + C[0, 0]) * (1 + C[2, 2]) - C[0, 2] ** 2) * (C[1, 2] * (1 + C[0, 0]) - C[0, 1] * C[0, 2]) / (1 + C[0, 0])  # noqa: E731
-
-
-def saad_solla_I4(C):
-    """Published form (Saad & Solla 1995) of <g'(u0) g'(u1) g(u2) g(u3)> for erf(z/sqrt2)."""
-    a, b, c, d = 0, 1, 2, 3
-    L4 = (1 + C[a, a]) * (1 + C[b, b]) - C[a, b] ** 2
-    L0 = L4 * C[c, d] - C[b, c] * C[b, d] * (1 + C[a, a]) - C[a, c] * C[a, d] * (1 + C[b, b]) + C[a, b] * C[a, c] * C[b, d] + C[a, b] * C[a, d] * C[b, c]
-    L1 = L4 * (1 + C[c, c]) - C[b, c] ** 2 * (1 + C[a, a]) - C[a, c] ** 2 * (1 + C[b, b]) + 2 * C[a, b] * C[a, c] * C[b, c]
-    L2 = L4 * (1 + C[d, d]) - C[b, d] ** 2 * (1 + C[a, a]) - C[a, d] ** 2 * (1 + C[b, b]) + 2 * C[a, b] * C[a, d] * C[b, d]
-    return 4 / sp.pi**2 / sp.sqrt(L4) * sp.asin(L0 / sp.sqrt(L1 * L2))
-
-
 def test_derived_erf_kernels_equal_published_closed_forms(rng):
     averager = GaussianAverager(sp.erf(z / sp.sqrt(2)))
     for _ in range(3):
         C3 = sp.Matrix(random_covariance(rng, 3)).applyfunc(lambda v: sp.Rational(str(round(v, 6))))
         i3 = averager.average((1, None, 0), poly=(1,))
         subs3 = {s: C3[a, b] for s, (a, b) in zip(cov_symbols(3), cov_pairs(3))}
-        assert abs(sp.N(i3.subs(subs3) - SAAD_SOLLA_I3(C3), 40)) < 1e-35
+        assert abs(sp.N(i3.subs(subs3) - saad_solla.i3(C3, 0, 1, 2, 'sympy'), 40)) < 1e-35
         C4 = sp.Matrix(random_covariance(rng, 4)).applyfunc(lambda v: sp.Rational(str(round(v, 6))))
         i4 = get_activation("erf").kernel_expr(KERNELS["dgdg_gg"])
         subs4 = {s: C4[a, b] for s, (a, b) in zip(cov_symbols(4), cov_pairs(4))}
-        assert abs(sp.N(i4.subs(subs4) - saad_solla_I4(C4), 40)) < 1e-35
+        assert abs(sp.N(i4.subs(subs4) - saad_solla.i4(C4, 0, 1, 2, 3, 'sympy'), 40)) < 1e-35
 
 
 @pytest.mark.parametrize("name", ["erf", "linear", "relu"])

@@ -15,40 +15,10 @@ from theorykit import (
     random_overlaps,
     solve,
 )
+from theorykit.reference.saad_solla import isotropic_rhs
 from theorykit.solve.fixed_step import rk4
 
 mpf_array = np.vectorize(mpmath.mpf, otypes=[object])
-
-
-def _mp_i3(C, a, b, c):
-    return 2 / mpmath.pi / mpmath.sqrt((1 + C[a, a]) * (1 + C[c, c]) - C[a, c] ** 2) * (C[b, c] * (1 + C[a, a]) - C[a, b] * C[a, c]) / (1 + C[a, a])
-
-
-def _mp_i4(C, a, b, c, d):
-    L4 = (1 + C[a, a]) * (1 + C[b, b]) - C[a, b] ** 2
-    L0 = L4 * C[c, d] - C[b, c] * C[b, d] * (1 + C[a, a]) - C[a, c] * C[a, d] * (1 + C[b, b]) + C[a, b] * C[a, c] * C[b, d] + C[a, b] * C[a, d] * C[b, c]
-    L1 = L4 * (1 + C[c, c]) - C[b, c] ** 2 * (1 + C[a, a]) - C[a, c] ** 2 * (1 + C[b, b]) + 2 * C[a, b] * C[a, c] * C[b, c]
-    L2 = L4 * (1 + C[d, d]) - C[b, d] ** 2 * (1 + C[a, a]) - C[a, d] ** 2 * (1 + C[b, b]) + 2 * C[a, b] * C[a, d] * C[b, d]
-    return 4 / mpmath.pi**2 / mpmath.sqrt(L4) * mpmath.asin(L0 / mpmath.sqrt(L1 * L2))
-
-
-def saad_solla_rhs(Q, R, T, eta):
-    """Saad & Solla (1995), isotropic inputs, sum normalisation, written from the paper."""
-    K, M = R.shape
-    C = np.block([[Q, R], [R.T, T]])
-    stu, tea = range(K), range(K, K + M)
-    dR = np.empty((K, M), dtype=object)
-    dQ = np.empty((K, K), dtype=object)
-    for i in stu:
-        for n in range(M):
-            dR[i, n] = eta * (sum(_mp_i3(C, i, K + n, p) for p in tea) - sum(_mp_i3(C, i, K + n, j) for j in stu))
-        for k in stu:
-            first = sum(_mp_i3(C, i, k, p) for p in tea) - sum(_mp_i3(C, i, k, j) for j in stu)
-            first += sum(_mp_i3(C, k, i, p) for p in tea) - sum(_mp_i3(C, k, i, j) for j in stu)
-            second = sum(_mp_i4(C, i, k, p, m) for p in tea for m in tea) - 2 * sum(_mp_i4(C, i, k, j, p) for j in stu for p in tea)
-            second += sum(_mp_i4(C, i, k, j, l) for j in stu for l in stu)
-            dQ[i, k] = eta * first + eta**2 * second
-    return dR, dQ
 
 
 @pytest.mark.parametrize("K,M", [(2, 2), (3, 2)])
@@ -62,7 +32,7 @@ def test_isotropic_limit_is_saad_solla(K, M):
         system = EigenmodeSystem(model, compiled, eta, mpf_array(init.t), dtype=object)
         y = mpf_array(system.pack(init.r, init.q))
         dr, dq = system.unpack(system.rhs(0, y))
-        ref_R, ref_Q = saad_solla_rhs(mpf_array(init.q[0]), mpf_array(init.r[0]), mpf_array(init.t[0]), eta)
+        ref_R, ref_Q = isotropic_rhs(mpf_array(init.q[0]), mpf_array(init.r[0]), mpf_array(init.t[0]), eta)
         assert max(abs(a - b) for a, b in zip(dr[0].ravel(), ref_R.ravel())) < mpmath.mpf(10) ** -35
         assert max(abs(a - b) for a, b in zip(dq[0].ravel(), ref_Q.ravel())) < mpmath.mpf(10) ** -35
 
