@@ -86,11 +86,7 @@ def _fresh(symbol: sp.Symbol, taken: set[sp.Symbol]) -> sp.Symbol:
 
 def _monomials(expr: sp.Expr) -> list[_Monomial]:
     """Split an index expression into monomials with their summation dummies."""
-    expr = sp.expand(expr)
-    out: list[_Monomial] = []
-    for term in sp.Add.make_args(expr):
-        out.extend(_split_product(term, set(term.free_symbols)))
-    return out
+    return _monomials_with(expr, set())
 
 
 def _split_product(term: sp.Expr, taken: set[sp.Symbol]) -> list[_Monomial]:
@@ -118,7 +114,7 @@ def _split_product(term: sp.Expr, taken: set[sp.Symbol]) -> list[_Monomial]:
     new = _fresh(dummy, taken | {dummy})
     taken = taken | {new}
     body = first.function.subs(dummy, new)
-    remainder = coef * sp.Mul(*(sp.Pow(*_activation_pow(f)) for f in factors)) * sp.Mul(*rest)
+    remainder = coef * sp.Mul(*(_activation_expr(f) for f in factors)) * sp.Mul(*rest)
     result = []
     for mono in _monomials_with(body * remainder, taken):
         result.append(_Monomial(mono.coef, mono.factors, (new, *mono.dummies)))
@@ -132,10 +128,11 @@ def _monomials_with(expr: sp.Expr, taken: set[sp.Symbol]) -> list[_Monomial]:
     return out
 
 
-def _activation_pow(factor: tuple[sp.Expr, int]) -> tuple[sp.Expr, int]:
+def _activation_expr(factor: tuple[sp.Expr, int]) -> sp.Expr:
+    """Inverse of :func:`_activation_factor`: ``(a, m)`` -> the m-th derivative of ``g(u[a])``."""
     unit, order = factor
     expr = g(u[unit])
-    return (expr if order == 0 else sp.Derivative(expr, (u[unit], order))), 1
+    return expr if order == 0 else sp.Derivative(expr, (u[unit], order))
 
 
 def _activation_factor(expr: sp.Expr) -> tuple[sp.Expr, int] | None:

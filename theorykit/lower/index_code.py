@@ -99,6 +99,19 @@ def _range(symbol: sp.Symbol) -> str:
     return str(INDEX_RANGE[symbol])  # 'K', 'n' or 'L' -- variables in the generated code
 
 
+def _einsum_statement(coef: str, operands, free: tuple[sp.Symbol, ...]) -> str:
+    """``_out = _out + coef * einsum(...)`` over ``operands`` (Kronecker deltas as identities)."""
+    if not operands:
+        return f"    _out = _out + ({coef})"
+    letters: dict[sp.Symbol, str] = {}
+    for s in [s for op in operands for s in op.indices] + list(free):
+        letters.setdefault(s, _LETTERS[len(letters)])
+    in_specs = ",".join("".join(letters[s] for s in op.indices) for op in operands)
+    out_spec = "".join(letters[s] for s in free)
+    arrays = [f"_eye({_range(op.indices[0])}, {_range(op.indices[1])})" if op.name == "__delta__" else op.name for op in operands]
+    return f"    _out = _out + ({coef}) * _einsum('{in_specs}->{out_spec}', {', '.join(arrays)})"
+
+
 def _split_contraction(term: Term) -> tuple[tuple[sp.Symbol, ...], tuple[sp.Symbol, ...], tuple[Operand, ...], tuple[Operand, ...]]:
     """Kernel free indices, kernel-summed dummies, their weights, and the other operands."""
     assert term.kernel is not None
@@ -186,26 +199,7 @@ def vectorised_function(name: str, expr: sp.Expr, free: tuple[sp.Symbol, ...], p
             grid_vars = ", ".join(idx_vars[s] for s in grid)
             lines.append(f"{indent}{target} = _einsum('{einsum_spec}', _bcast({call}, {grid_vars}){w_args})")
             operands = (Operand(f"_k{t_no}", kfree),) + tuple(operands)
-        # einsum over the rest
-        letters = {}
-        for op in operands:
-            for s in op.indices:
-                letters.setdefault(s, _LETTERS[len(letters)])
-        for s in free:
-            letters.setdefault(s, _LETTERS[len(letters)])
-        in_specs = ",".join("".join(letters[s] for s in op.indices) for op in operands)
-        arrays = []
-        for op in operands:
-            if op.name == "__delta__":
-                a, b = op.indices
-                arrays.append(f"_eye({_range(a)}, {_range(b)})")
-            else:
-                arrays.append(op.name)
-        out_spec = "".join(letters[s] for s in free)
-        if operands:
-            lines.append(f"    _out = _out + ({coef}) * _einsum('{in_specs}->{out_spec}', {', '.join(arrays)})")
-        else:
-            lines.append(f"    _out = _out + ({coef})")
+        lines.append(_einsum_statement(coef, operands, free))
     lines.append("    return _out")
     return "\n".join(lines)
 
@@ -362,19 +356,7 @@ def looped_function(name: str, expr: sp.Expr, free: tuple[sp.Symbol, ...], param
             if not kfree:
                 lines.append(f"    _k{t_no} = _k{t_no}[0]")
             operands = (Operand(f"_k{t_no}", kfree),) + tuple(operands)
-        letters = {}
-        for op in operands:
-            for s in op.indices:
-                letters.setdefault(s, _LETTERS[len(letters)])
-        for s in free:
-            letters.setdefault(s, _LETTERS[len(letters)])
-        in_specs = ",".join("".join(letters[s] for s in op.indices) for op in operands)
-        arrays = [f"_eye({_range(op.indices[0])}, {_range(op.indices[1])})" if op.name == "__delta__" else op.name for op in operands]
-        out_spec = "".join(letters[s] for s in free)
-        if operands:
-            lines.append(f"    _out = _out + ({coef}) * _einsum('{in_specs}->{out_spec}', {', '.join(arrays)})")
-        else:
-            lines.append(f"    _out = _out + ({coef})")
+        lines.append(_einsum_statement(coef, operands, free))
     lines.append("    return _out")
     return "\n".join(lines), helpers
 
@@ -386,13 +368,6 @@ def einsum_function(name: str, expr: sp.Expr, free: tuple[sp.Symbol, ...], args:
         if term.kernel is not None:
             raise ValueError("einsum_function takes kernel-free expressions")
         coef = sp.pycode(term.coef) if term.coef != 1 else "1"
-        letters: dict[sp.Symbol, str] = {}
-        for op in term.operands:
-            for s in op.indices:
-                letters.setdefault(s, _LETTERS[len(letters)])
-        in_specs = ",".join("".join(letters[s] for s in op.indices) for op in term.operands)
-        out_spec = "".join(letters[s] for s in free)
-        arrays = ", ".join(op.name for op in term.operands)
-        lines.append(f"    _out = _out + ({coef}) * _einsum('{in_specs}->{out_spec}', {arrays})")
+        lines.append(_einsum_statement(coef, term.operands, free))
     lines.append("    return _out")
     return "\n".join(lines)
