@@ -258,10 +258,9 @@ def cmd_figure(args) -> int:
 
 
 def cmd_derive(args) -> int:
-    from .case import parse_case, read_case_file
     from .derive.odes import derive_index_system
 
-    case = parse_case(read_case_file(args.case), require_init=False)
+    case = _load_case(args.case, require_init=False)
     system = derive_index_system(case.model.small_lr)
     if args.latex:
         for name, tex in system.latex().items():

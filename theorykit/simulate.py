@@ -151,6 +151,8 @@ def simulate(
     targets = np.rint(alpha * N).astype(np.int64)
     eps, eps_ov, rs, qs = [], [], [], []
     t_over = overlaps_from_weights(J, B, sizes).t
+    # teachers do not learn: one system per seed, built once, gives eps_g from the overlaps
+    systems = [EigenmodeSystem(model, compiled, eta, t_over[s]) for s in range(S)]
 
     def record() -> None:
         ov = overlaps_from_weights(J, B, sizes)
@@ -161,8 +163,7 @@ def simulate(
             a = tests[s] @ J[s].T / sqrtN
             b = tests[s] @ B[s].T / sqrtN
             e_mc.append(0.5 * np.mean((cK * g(a).sum(1) - cM * g(b).sum(1)) ** 2))
-            system = EigenmodeSystem(model, compiled, eta, ov.t[s])
-            e_ov.append(float(system.eps_g(system.pack(ov.r[s], ov.q[s]))))
+            e_ov.append(float(systems[s].eps_g(systems[s].pack(ov.r[s], ov.q[s]))))
         eps.append(e_mc)
         eps_ov.append(e_ov)
 
