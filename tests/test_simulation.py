@@ -44,3 +44,11 @@ def test_same_seed_same_result():
     a = simulate(model, 0.5, [0.0, 0.5], 200, seeds=[3, 4], n_test=100)
     b = simulate(model, 0.5, [0.0, 0.5], 200, seeds=[3, 4], n_test=100)
     assert np.array_equal(a.r, b.r) and np.array_equal(a.eps_g, b.eps_g)
+
+
+def test_fresh_teacher_per_seed():
+    model = CommitteeModel(1, 1, Spectrum.power_law(2, 1.0), "linear")
+    shared = simulate(model, 0.1, [0.0], 100, seeds=[0, 1], n_test=10)
+    fresh = simulate(model, 0.1, [0.0], 100, seeds=[0, 1], teacher_seed=None, n_test=10)
+    assert np.array_equal(shared.t[0], shared.t[1])
+    assert not np.allclose(fresh.t[0], fresh.t[1])

@@ -89,7 +89,7 @@ def simulate(
     seeds: list[int] | int = 4,
     init: Overlaps | None = None,
     sigma_J: float = 0.01,
-    teacher_seed: int = 0,
+    teacher_seed: int | None = 0,
     n_test: int = 2000,
     progress: bool | None = None,
     trained_dims: int | None = None,
@@ -109,7 +109,8 @@ def simulate(
     init : Overlaps, optional
         Start every seed from weights built to have exactly these per-mode overlaps (a
         random microscopic realisation per seed).  Default: teacher entries N(0, 1) drawn
-        from ``teacher_seed``, student entries N(0, sigma_J^2) per seed.
+        from ``teacher_seed`` and shared by all seeds (``teacher_seed=None``: each seed draws
+        its own teacher), student entries N(0, sigma_J^2) per seed.
     n_test : int
         Test inputs per seed for the Monte Carlo ``eps_g``.
     trained_dims : int, optional
@@ -135,8 +136,10 @@ def simulate(
     B = np.empty((S, M, N))
     rngs = [np.random.default_rng([seed, 1]) for seed in seeds]
     if init is None:
-        # the teacher of random_overlaps(model, N, sigma_J, teacher_seed); students per seed
-        _, B[:] = random_weights(model, N, sigma_J, teacher_seed)
+        if teacher_seed is None:  # a fresh teacher per seed, from that seed's generator
+            B[:] = np.stack([rng.standard_normal((M, N)) for rng in rngs])
+        else:  # the teacher of random_overlaps(model, N, sigma_J, teacher_seed)
+            _, B[:] = random_weights(model, N, sigma_J, teacher_seed)
         J[:] = np.stack([sigma_J * rng.standard_normal((K, N)) for rng in rngs])
     else:
         for s, rng in enumerate(rngs):

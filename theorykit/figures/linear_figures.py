@@ -14,19 +14,6 @@ from ..solve.initial import Overlaps, random_overlaps
 from ._output import save_figure
 
 
-class _Runs:
-    """Independent single-seed runs gathered like a SimulationResult (mean/spread of eps_g)."""
-
-    def __init__(self, alpha, eps, seeds):
-        self.alpha, self.eps_g, self.seeds = alpha, eps, seeds
-
-    def mean(self, name="eps_g"):
-        return self.eps_g.mean(axis=0)
-
-    def spread(self, name="eps_g"):
-        return self.eps_g.std(axis=0, ddof=1) if len(self.eps_g) > 1 else np.zeros(self.eps_g.shape[1])
-
-
 def _axes():
     import matplotlib
 
@@ -80,8 +67,7 @@ def fig2_right(out_dir, full: bool = False):
     curve = linear_learning_curve(model, eta, mean_init, alpha)
     approx = float(law.prefactor) * alpha ** -float(law.exponent)
     sim_alpha = np.geomspace(0.1, a_max, 12)
-    runs = [simulate(model, eta, sim_alpha, N, seeds=[s], sigma_J=sigma_J, teacher_seed=s, n_test=500).eps_g[0] for s in range(seeds)]
-    sim = _Runs(sim_alpha, np.array(runs), list(range(seeds)))
+    sim = simulate(model, eta, sim_alpha, N, seeds=seeds, sigma_J=sigma_J, teacher_seed=None, n_test=500)
     plt, fig, ax = _axes()
     ax.plot(alpha, curve.eps_g, "C0", label="exact (mean over initialisations)")
     window = (alpha > float(law.alpha_min)) & (alpha < float(law.alpha_max))
