@@ -64,6 +64,30 @@ class Spectrum:
     def f(self) -> np.ndarray:
         return np.asarray(self.fractions, dtype=float)
 
+    def high_precision(self) -> tuple[list, list]:
+        """Eigenvalues and fractions as ``mpf`` at the caller's ``mpmath`` precision.
+
+        Recomputed, not converted from the stored floats: equal fractions are exactly
+        ``1/L``, the power law is re-normalised at the working precision, and numbers the
+        user gave (explicit eigenvalues, fractions, ``beta``) are read as the decimals they
+        were written as (``0.1`` is one tenth, not its binary neighbour).
+        """
+        import mpmath
+
+        L = self.L
+        if len(set(self.fractions)) == 1:
+            f = [mpmath.mpf(1) / L] * L
+        else:
+            f = [mpmath.mpf(repr(v)) for v in self.fractions]
+        if self.kind == "power_law":
+            exponent = -(1 + mpmath.mpf(repr(self.beta)))
+            raw = [mpmath.mpf(k) ** exponent for k in range(1, L + 1)]
+            norm = mpmath.fsum(fk * rk for fk, rk in zip(f, raw))
+            lam = [rk / norm for rk in raw]
+        else:
+            lam = [mpmath.mpf(repr(v)) for v in self.eigenvalues]
+        return lam, f
+
     @staticmethod
     def power_law(L: int, beta: float, fractions: list[float] | None = None) -> Spectrum:
         """:math:`\\lambda_k = \\lambda_+ k^{-(1+\\beta)}`, normalised so :math:`\\sum_k f_k\\lambda_k = 1`.

@@ -47,8 +47,10 @@ class EigenmodeSystem:
         self.dtype = dtype
         conv = _converter(dtype)
         self.eta = conv(eta)
-        self.lam = conv(model.spectrum.lam) if dtype is float else _obj(model.spectrum.eigenvalues)
-        self.f = conv(model.spectrum.f) if dtype is float else _obj(model.spectrum.fractions)
+        if dtype is float:
+            self.lam, self.f = conv(model.spectrum.lam), conv(model.spectrum.f)
+        else:  # recomputed at the working precision, not the stored floats
+            self.lam, self.f = (np.array(v, dtype=object) for v in model.spectrum.high_precision())
         self.w = conv(model.readout_weights) if dtype is float else _weights_obj(model)
         self.c_K = self.w[0] * -1
         self.s2 = conv(model.noise) ** 2
@@ -147,12 +149,6 @@ def _converter(dtype):
     import mpmath
 
     return lambda v: np.array([mpmath.mpf(e) for e in np.ravel(v)], dtype=object).reshape(np.shape(v)) if np.ndim(v) else mpmath.mpf(v)
-
-
-def _obj(values) -> np.ndarray:
-    import mpmath
-
-    return np.array([mpmath.mpf(v) for v in values], dtype=object)
 
 
 def _weights_obj(model: CommitteeModel) -> np.ndarray:

@@ -195,10 +195,21 @@ def solve(
             ys = result.y
             status = "success" if result.success else "solver_failed"
             message = result.message
-    return _collect(model, system, alpha, ys, status, message, eta)
+    return _collect(model, system, alpha, ys, status, message, eta, psd_tolerance(config.rtol))
 
 
-def _collect(model, system, alpha, ys, status, message, eta) -> Solution:
+def psd_tolerance(rtol: float) -> float:
+    """How far below zero the covariance's smallest eigenvalue may go (relative to its scale).
+
+    Plateaus and the fully learned state have a *singular* covariance (students in the
+    teachers' span), so an accurate integration hovers at eigenvalue 0 and its accumulated
+    error -- a few hundred times ``rtol`` over a long run -- decides the sign.  A genuine loss
+    of positive definiteness (divergence) is far larger than this.
+    """
+    return max(1e-8, 1e3 * rtol)
+
+
+def _collect(model, system, alpha, ys, status, message, eta, tolerance: float = 1e-8) -> Solution:
     rs, qs, eps = [], [], []
     for col in range(ys.shape[1]):
         y = ys[:, col]
@@ -207,7 +218,7 @@ def _collect(model, system, alpha, ys, status, message, eta) -> Solution:
             break
         C = system.covariance(y)
         lowest = np.linalg.eigvalsh(C).min()
-        if lowest < -1e-8 * max(1.0, np.abs(C).max()):
+        if lowest < -tolerance * max(1.0, np.abs(C).max()):
             status = "not_psd"
             message = f"pre-activation covariance lost positive definiteness at alpha = {alpha[col]:.6g} (eigenvalue {lowest:.3g})"
             break

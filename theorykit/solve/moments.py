@@ -46,13 +46,15 @@ class MomentSystem:
         As for :class:`~theorykit.solve.eigenmode.EigenmodeSystem` (``t`` per eigenmode).
     eigenvalues : sequence, optional
         Exact eigenvalues at the working precision (e.g. ``mpf`` values recomputed from the
-        power law); default: the model's (float) eigenvalues converted to ``dtype``.
+        power law); default: :meth:`Spectrum.high_precision` (or the floats, for ``dtype=float``).
     """
 
     def __init__(self, model: CommitteeModel, compiled: CompiledSystem, eta, t: np.ndarray, dtype=float, eigenvalues=None) -> None:
         self.eigen = EigenmodeSystem(model, compiled, eta, t, dtype=dtype)
         num = _num(dtype)
-        lam = [num(v) for v in (eigenvalues if eigenvalues is not None else model.spectrum.eigenvalues)]
+        if eigenvalues is None:
+            eigenvalues = self.eigen.lam
+        lam = [num(v) for v in eigenvalues]
         L = len(lam)
         self.L, self.K, self.M, self.n = L, model.K, model.M, model.n
         self.dtype = dtype
@@ -61,7 +63,7 @@ class MomentSystem:
         # Vandermonde V[l, k] = lam_k^l for l = 0..L (one extra row for the closure check)
         self.V = np.array([[lk**power for lk in lam] for power in range(L + 1)], dtype=dtype)
         self.closure = self._closure_coefficients(lam, num)
-        f = [num(v) for v in model.spectrum.fractions]
+        f = list(self.eigen.f)
         self.m = np.array([sum(fk * lk**p for fk, lk in zip(f, lam)) for p in range(L + 1)], dtype=dtype)
         self.eta = self.eigen.eta
         om_t = np.zeros((L, self.n, self.n), dtype=dtype) if dtype is float else _zeros_obj((L, self.n, self.n))
