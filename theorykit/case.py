@@ -115,7 +115,10 @@ def read_case_file(path: str | Path) -> dict:
         else:
             data = json.loads(text.decode("utf-8"), parse_constant=_reject_constant)
     except (UnicodeDecodeError, json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise CaseError("CASE", f"{path.name} is not valid {'TOML' if path.suffix.lower() == '.toml' else 'JSON'}: {str(exc).splitlines()[0]}") from None
+        raise CaseError(
+            "CASE",
+            f"{path.name} is not valid {'TOML' if path.suffix.lower() == '.toml' else 'JSON'}: {str(exc).splitlines()[0]}",
+        ) from None
     except RecursionError:
         raise CaseError("CASE", f"{path.name} is nested too deeply") from None
     if not isinstance(data, dict):
@@ -196,7 +199,9 @@ def parse_case(data: dict, require_init: bool = True) -> CommitteeCase:
     if "init" in data:
         init, init_spec = parse_init(data["init"], model)
     elif require_init:
-        raise CaseError("init", "missing required field (per-mode overlaps r, q, t, or {kind = 'random', N, sigma_J, seed})")
+        raise CaseError(
+            "init", "missing required field (per-mode overlaps r, q, t, or {kind = 'random', N, sigma_J, seed})"
+        )
     else:
         init, init_spec = None, {}
     alpha = check_alpha(_require(data, "alpha", ""))

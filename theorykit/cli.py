@@ -46,7 +46,12 @@ def _provenance(command: str, case: dict, extra: dict) -> dict:
     return {
         "theorykit_version": __version__,
         "command": command,
-        "versions": {"numpy": np.__version__, "scipy": scipy.__version__, "sympy": sympy.__version__, "mpmath": mpmath.__version__},
+        "versions": {
+            "numpy": np.__version__,
+            "scipy": scipy.__version__,
+            "sympy": sympy.__version__,
+            "mpmath": mpmath.__version__,
+        },
         "case": case,
         **extra,
     }
@@ -64,7 +69,11 @@ def cmd_solve(args) -> int:
 
     case = _load_case(args.case)
     solver = case.solver
-    overrides = {k: v for k, v in (("method", args.method), ("rtol", args.rtol), ("atol", args.atol), ("flavour", args.flavour)) if v is not None}
+    overrides = {
+        k: v
+        for k, v in (("method", args.method), ("rtol", args.rtol), ("atol", args.atol), ("flavour", args.flavour))
+        if v is not None
+    }
     if overrides:
         from dataclasses import replace
 
@@ -76,7 +85,13 @@ def cmd_solve(args) -> int:
         case.raw,
         {
             "seed": case.init_spec.get("seed"),
-            "solver": {"method": solver.method, "rtol": solver.rtol, "atol": solver.atol, "flavour": solver.flavour, "nfev": solution.nfev},
+            "solver": {
+                "method": solver.method,
+                "rtol": solver.rtol,
+                "atol": solver.atol,
+                "flavour": solver.flavour,
+                "nfev": solution.nfev,
+            },
             "status": solution.status,
             "alpha": solution.alpha,
             "eps_g": solution.eps_g,
@@ -84,7 +99,9 @@ def cmd_solve(args) -> int:
         },
     )
     _write_json(args.output, payload)
-    print(f"wrote {args.output}: {len(solution.alpha)} points, eps_g({solution.alpha[-1]:g}) = {solution.eps_g[-1]:.6g}")
+    print(
+        f"wrote {args.output}: {len(solution.alpha)} points, eps_g({solution.alpha[-1]:g}) = {solution.eps_g[-1]:.6g}"
+    )
     return 0
 
 
@@ -101,7 +118,17 @@ def cmd_simulate(args) -> int:
     teacher_seed = case.init_spec.get("seed", 0)
     sigma_J = case.init_spec.get("sigma_J", sim_cfg["sigma_J"])
     init = case.init if case.init_spec.get("kind") == "overlaps" else None
-    result = simulate(case.model, case.eta, case.alpha, sim_cfg["N"], seeds, init=init, sigma_J=sigma_J, teacher_seed=teacher_seed, n_test=sim_cfg["n_test"])
+    result = simulate(
+        case.model,
+        case.eta,
+        case.alpha,
+        sim_cfg["N"],
+        seeds,
+        init=init,
+        sigma_J=sigma_J,
+        teacher_seed=teacher_seed,
+        n_test=sim_cfg["n_test"],
+    )
     payload = _provenance(
         "simulate",
         case.raw,
@@ -190,7 +217,9 @@ def cmd_linear(args) -> int:
         if curve.agreement_digits < args.dps:
             from .errors import NumericalFailure
 
-            raise NumericalFailure(f"only {curve.agreement_digits:.1f} digits agree between {args.dps + 10} and {args.dps + 25} working digits")
+            raise NumericalFailure(
+                f"only {curve.agreement_digits:.1f} digits agree between {args.dps + 10} and {args.dps + 25} working digits"
+            )
     extra["eps_g_small_eta"] = curve.small_eta
     from .linear import linear_coefficients
     from .solve.linear import slowest_rate
@@ -243,7 +272,9 @@ def cmd_spectrum(args) -> int:
     )
     _write_json(args.output, payload)
     spread = f", bootstrap std {fit.beta_bootstrap_std:.3f}" if fit.beta_bootstrap_std is not None else ""
-    print(f"wrote {args.output}: {L} eigenvalues ({dropped} zero-variance dropped), beta = {fit.beta:.3f} +- {fit.beta_stderr:.3f}{spread}")
+    print(
+        f"wrote {args.output}: {L} eigenvalues ({dropped} zero-variance dropped), beta = {fit.beta:.3f} +- {fit.beta_stderr:.3f}{spread}"
+    )
     return 0
 
 

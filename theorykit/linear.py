@@ -33,7 +33,9 @@ def linear_coefficients() -> LinearCoefficients:
 def effective_errors(model: CommitteeModel, init: Overlaps, eta: float) -> tuple[np.ndarray, float]:
     """Per-mode errors ``e_k(0)`` of the effective single unit, and the effective learning rate."""
     if model.activation_name != "linear":
-        raise CaseError("model.activation", f"linear-network results need activation 'linear', got {model.activation_name!r}")
+        raise CaseError(
+            "model.activation", f"linear-network results need activation 'linear', got {model.activation_name!r}"
+        )
     cK, cM = model.c_K, model.c_M
     e0 = cK**2 * init.q.sum(axis=(1, 2)) - 2 * cK * cM * init.r.sum(axis=(1, 2)) + cM**2 * init.t.sum(axis=(1, 2))
     return e0, model.K * cK**2 * eta
@@ -155,9 +157,23 @@ def power_law_law(model: CommitteeModel, eta: float, e0_total: float, dps: int =
         L = spec.L
         raw = mpmath.fsum(mpmath.mpf(k) ** (-(1 + mpmath.mpf(spec.beta))) for k in range(1, L + 1))
         lam_plus = L / raw
-        values = {S["beta"]: mpmath.mpf(spec.beta), S["eta"]: mpmath.mpf(eta), S["L"]: L, S["lambda_plus"]: lam_plus, S["e0"]: mpmath.mpf(e0_total)}
+        values = {
+            S["beta"]: mpmath.mpf(spec.beta),
+            S["eta"]: mpmath.mpf(eta),
+            S["L"]: L,
+            S["lambda_plus"]: lam_plus,
+            S["e0"]: mpmath.mpf(e0_total),
+        }
 
         def ev(expr):
             return sp.lambdify(list(values), expr, "mpmath")(*values.values())
 
-        return PowerLawLaw(ev(law.exponent), ev(law.prefactor), ev(law.alpha_min), ev(law.alpha_max), str(law.exponent), str(law.prefactor), law.latex())
+        return PowerLawLaw(
+            ev(law.exponent),
+            ev(law.prefactor),
+            ev(law.alpha_min),
+            ev(law.alpha_max),
+            str(law.exponent),
+            str(law.prefactor),
+            law.latex(),
+        )

@@ -117,7 +117,9 @@ class Plateau:
         if not (0 < delta0 < delta_end):
             raise CaseError("delta0", f"must be in (0, delta_end = {delta_end}), got {delta0}")
         if self.escape_rate <= 0:
-            raise NumericalFailure(f"the fixed point is stable (largest real part {self.escape_rate:.3e}); there is no escape")
+            raise NumericalFailure(
+                f"the fixed point is stable (largest real part {self.escape_rate:.3e}); there is no escape"
+            )
         return math.log(delta_end / delta0) / self.escape_rate
 
 
@@ -142,7 +144,9 @@ def _flow_to_plateau(sym: StudentSymmetric, x0: np.ndarray, alpha_max: float = 1
         return np.linalg.norm(sym.residual(x)) - 1e-7
 
     stalled.terminal = True
-    sol = solve_ivp(lambda _a, x: sym.residual(x), (0, alpha_max), x0, method="LSODA", rtol=1e-8, atol=1e-12, events=stalled)
+    sol = solve_ivp(
+        lambda _a, x: sym.residual(x), (0, alpha_max), x0, method="LSODA", rtol=1e-8, atol=1e-12, events=stalled
+    )
     if sol.status == -1 or not np.all(np.isfinite(sol.y[:, -1])):
         raise NumericalFailure(f"symmetric plateau: the flow to the plateau failed ({sol.message})")
     return sol.y[:, -1]
@@ -224,7 +228,9 @@ def find_plateau(
     state = agg.full_state(a, coords)
     residual = np.max(np.abs(system.rhs(0.0, state)))
     if not np.isfinite(residual) or residual > 1e-9 * max(1.0, eta):
-        raise NumericalFailure(f"plateau: the full right-hand side does not vanish at the fixed point (max |rhs| = {residual:.2e})")
+        raise NumericalFailure(
+            f"plateau: the full right-hand side does not vanish at the fixed point (max |rhs| = {residual:.2e})"
+        )
 
     R_mat, Q_mat = agg.unpack(a)
     C = agg.covariance(a)
@@ -240,7 +246,19 @@ def find_plateau(
     if precise is not None and not diagonal:
         raise CaseError("dps", "high precision is available for the diagonal (infinite-N) teacher only")
     return Plateau(
-        model, eta, R_mat, Q_mat, state, eps, *heights, ev, mu, found, precise, teacher_split=R_mat.mean(axis=0), teacher_t=None if teacher is None else t
+        model,
+        eta,
+        R_mat,
+        Q_mat,
+        state,
+        eps,
+        *heights,
+        ev,
+        mu,
+        found,
+        precise,
+        teacher_split=R_mat.mean(axis=0),
+        teacher_t=None if teacher is None else t,
     )
 
 
@@ -250,11 +268,13 @@ def _check_fixed_point(agg: AggregatedSystem, a: np.ndarray) -> None:
     C = agg.covariance(a)
     smallest = float(np.linalg.eigvalsh(C).min())
     if smallest < -1e-9 * float(np.abs(C).max()):
-        raise NumericalFailure(f"plateau: the fixed point found is not a valid overlap matrix (covariance eigenvalue {smallest:.3e} < 0)")
+        raise NumericalFailure(
+            f"plateau: the fixed point found is not a valid overlap matrix (covariance eigenvalue {smallest:.3e} < 0)"
+        )
 
 
 def _heights(system: EigenmodeSystem, state: np.ndarray):
-    """:math:`X^{(l)} = \sum_k\lambda_k^l x_k` for l = 1..L, summed in log space.
+    r""":math:`X^{(l)} = \sum_k\lambda_k^l x_k` for l = 1..L, summed in log space.
 
     For large ``L`` the top orders exceed the float range (:math:`\lambda_1^{L}`); they come
     out as ``inf`` rather than as an overflow warning, and :attr:`Plateau.height_ratios`
@@ -307,7 +327,9 @@ def _precise(model: CommitteeModel, eta: float, x_float: np.ndarray, mu_float: f
             agg = AggregatedSystem(system)
             sym = StudentSymmetric(agg, identical=model.small_lr)
             x = np.array([mpmath.mpf(v) for v in x_float], dtype=object)
-            x = newton(sym.residual, sym.jacobian, x, mpmath.mpf(10) ** (-(dps + extra) + 2), what="high-precision plateau")
+            x = newton(
+                sym.residual, sym.jacobian, x, mpmath.mpf(10) ** (-(dps + extra) + 2), what="high-precision plateau"
+            )
             a = sym.embed(x)
             C = agg.covariance(a)
             eps = system.mod.eps_fn(C, system.w, model.K, model.n)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 
-def plot_learning_curve(ax, solution=None, simulation=None, label: str = "", color=None, logx: bool = True, logy: bool = True):
+def plot_learning_curve(
+    ax, solution=None, simulation=None, label: str = "", color=None, logx: bool = True, logy: bool = True
+):
     """Theory line and simulation mean +- one standard deviation over seeds on one Axes.
 
     Parameters
@@ -26,8 +28,17 @@ def plot_learning_curve(ax, solution=None, simulation=None, label: str = "", col
         color = line.get_color()
     if simulation is not None:
         mean, spread = simulation.mean("eps_g"), simulation.spread("eps_g")
-        ax.fill_between(simulation.alpha, np.clip(mean - spread, 1e-300, None), mean + spread, color=color, alpha=0.25, lw=0)
-        ax.plot(simulation.alpha, mean, "o", ms=3.5, color=color, label=f"{label} SGD (N={simulation.N}, {len(simulation.seeds)} seeds)".strip())
+        ax.fill_between(
+            simulation.alpha, np.clip(mean - spread, 1e-300, None), mean + spread, color=color, alpha=0.25, lw=0
+        )
+        ax.plot(
+            simulation.alpha,
+            mean,
+            "o",
+            ms=3.5,
+            color=color,
+            label=f"{label} SGD (N={simulation.N}, {len(simulation.seeds)} seeds)".strip(),
+        )
     if logx:
         ax.set_xscale("symlog", linthresh=max(1e-2, _first_positive(solution, simulation)))
     if logy:

@@ -72,7 +72,10 @@ def weights_from_overlaps(ov: Overlaps, N: int, sizes: np.ndarray, rng: np.rando
     blocks = []
     for mode, size in enumerate(sizes):
         if size < n:
-            raise CaseError("N", f"eigenspace {mode} has {size} directions; building weights with given overlaps needs at least K + M = {n}")
+            raise CaseError(
+                "N",
+                f"eigenspace {mode} has {size} directions; building weights with given overlaps needs at least K + M = {n}",
+            )
         evals, evecs = np.linalg.eigh(om[mode])
         F = evecs * np.sqrt(np.clip(evals, 0, None))
         U, _ = np.linalg.qr(rng.standard_normal((size, n)))

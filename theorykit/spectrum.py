@@ -40,7 +40,9 @@ def load_matrix(path: str | Path) -> np.ndarray:
     try:
         return np.load(path, allow_pickle=False)
     except (ValueError, OSError) as exc:
-        raise CaseError("DATA", f"{path.name} is not a readable .npy array without pickles: {str(exc).splitlines()[0]}") from None
+        raise CaseError(
+            "DATA", f"{path.name} is not a readable .npy array without pickles: {str(exc).splitlines()[0]}"
+        ) from None
 
 
 def _check_matrix(X) -> np.ndarray:
@@ -88,7 +90,9 @@ def check_spectrum(values) -> np.ndarray:
     if not np.all(np.isfinite(values)):
         raise CaseError("spectrum", "holds NaN/inf eigenvalues")
     if np.any(values <= 0):
-        raise CaseError("spectrum", f"eigenvalues must be > 0 (a covariance spectrum); {int(np.sum(values <= 0))} are not")
+        raise CaseError(
+            "spectrum", f"eigenvalues must be > 0 (a covariance spectrum); {int(np.sum(values <= 0))} are not"
+        )
     return np.sort(values)[::-1]
 
 
@@ -115,7 +119,9 @@ def _fit(evals: np.ndarray, k_min: int, k_max: int) -> tuple[float, float, float
     return float(coef[1] - 1.0), float(np.sqrt(cov[1, 1])), float(np.exp(coef[0]))
 
 
-def fit_power_law(evals, k_min: int = 2, k_max: int | None = None, X=None, bootstrap: int = 50, seed: int = 0) -> PowerLawFit:
+def fit_power_law(
+    evals, k_min: int = 2, k_max: int | None = None, X=None, bootstrap: int = 50, seed: int = 0
+) -> PowerLawFit:
     """Fit beta on ranks ``k_min..k_max`` (default: 2 .. half the spectrum).
 
     With the data matrix ``X``, ``bootstrap`` row resamples give the sampling spread of beta.
@@ -123,7 +129,9 @@ def fit_power_law(evals, k_min: int = 2, k_max: int | None = None, X=None, boots
     evals = check_spectrum(evals)
     k_max = k_max or max(k_min + 2, len(evals) // 2)
     if not (1 <= k_min < k_max <= len(evals)) or k_max - k_min < 2:
-        raise CaseError("k_min/k_max", f"need 1 <= k_min < k_max <= {len(evals)} with at least 3 ranks, got {k_min}..{k_max}")
+        raise CaseError(
+            "k_min/k_max", f"need 1 <= k_min < k_max <= {len(evals)} with at least 3 ranks, got {k_min}..{k_max}"
+        )
     beta, stderr, c = _fit(evals, k_min, k_max)
     spread = None
     if X is not None and bootstrap:

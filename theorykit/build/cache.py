@@ -91,9 +91,7 @@ def _write_atomic(path: Path, body: str) -> None:
         raise
 
 
-def load_source(
-    fingerprint: str, make_source, injected: dict | None = None
-) -> tuple[types.ModuleType, Path, bool]:
+def load_source(fingerprint: str, make_source, injected: dict | None = None) -> tuple[types.ModuleType, Path, bool]:
     """Return the module for ``fingerprint``, generating it with ``make_source()`` if needed.
 
     Parameters

@@ -73,7 +73,9 @@ def derive_linear_error_system() -> LinearErrorSystem:
     C = sp.Matrix([[Q1, R1], [R1, T1]])
     weights = {w[0]: -c_K, w[1]: c_K}  # K = M = 1: c_K = c_M in both normalisations
     concrete = {n_: 2}
-    G = sp.Matrix(1, 2, lambda _, col: _linear_kernels(system.G.subs(concrete).subs({i: 0, x: col}).doit(), C).xreplace(weights))
+    G = sp.Matrix(
+        1, 2, lambda _, col: _linear_kernels(system.G.subs(concrete).subs({i: 0, x: col}).doit(), C).xreplace(weights)
+    )
     Wv = _linear_kernels(system.W.subs(concrete).subs({i: 0, j: 0}).doit(), C).xreplace(weights)
     omega = sp.Matrix([[qk, rk], [rk, tk]])
 
@@ -94,12 +96,18 @@ def derive_linear_error_system() -> LinearErrorSystem:
     a = sp.simplify(de.coeff(ek) / (eta_sym * lam_k))
     b = sp.simplify(de.coeff(E1) / (eta_sym**2 * lam_k * f_k))
     c = sp.simplify(de.coeff(s2) / (eta_sym**2 * lam_k * f_k))
-    rest = sp.simplify(de - a * eta_sym * lam_k * ek - b * eta_sym**2 * lam_k * f_k * E1 - c * eta_sym**2 * lam_k * f_k * s2)
+    rest = sp.simplify(
+        de - a * eta_sym * lam_k * ek - b * eta_sym**2 * lam_k * f_k * E1 - c * eta_sym**2 * lam_k * f_k * s2
+    )
     if rest != 0 or a.free_symbols or b.free_symbols or c.free_symbols:
         raise DerivationError(f"unexpected structure of the linear error equations: {de}")
     lam_j, e_j = sp.IndexedBase("lambda"), sp.IndexedBase("e")
     jj = sp.Symbol("j", integer=True)
-    rhs = a * eta_sym * lam_k * ek + b * eta_sym**2 * lam_k * f_k * sp.Sum(lam_j[jj] * e_j[jj], (jj, 1, sp.Symbol("L"))) + c * eta_sym**2 * lam_k * f_k * s2
+    rhs = (
+        a * eta_sym * lam_k * ek
+        + b * eta_sym**2 * lam_k * f_k * sp.Sum(lam_j[jj] * e_j[jj], (jj, 1, sp.Symbol("L")))
+        + c * eta_sym**2 * lam_k * f_k * s2
+    )
     equation = sp.Eq(sp.Derivative(sp.Function("e_k")(sp.Symbol("alpha")), sp.Symbol("alpha")), rhs)
     INDEX_RANGE.setdefault(jj, sp.Symbol("L"))
     return LinearErrorSystem(a, b, c, equation)
@@ -146,7 +154,9 @@ def derive_power_law_asymptotics() -> PowerLawAsymptotics:
     dk_du = sp.diff(k_of_u, u)
     transformed = sp.simplify(-(integrand.subs(kk, k_of_u) * dk_du))
     power = sp.simplify(sp.powsimp(transformed / sp.exp(-u), force=True))
-    gamma_integral = sp.integrate(sp.expand_power_base(power / power.subs(u, 1), force=True) * sp.exp(-u), (u, 0, sp.oo), conds="none")
+    gamma_integral = sp.integrate(
+        sp.expand_power_base(power / power.subs(u, 1), force=True) * sp.exp(-u), (u, 0, sp.oo), conds="none"
+    )
     coefficient = sp.powsimp(power.subs(u, 1), force=True)
     large_c = sp.simplify(e0 / (2 * L) * coefficient * gamma_integral)
     eps = sp.powsimp(sp.expand_power_base(large_c.subs(cc, 2 * eta * lam_plus * alpha), force=True), force=True)
@@ -155,7 +165,10 @@ def derive_power_law_asymptotics() -> PowerLawAsymptotics:
     # write the Gamma function's argument as (integer) + exponent and let SymPy peel off the
     # integer shifts, so the prefactor reads Gamma(beta/(1+beta) + m) times a rational factor
     prefactor = sp.simplify(
-        prefactor.replace(lambda e: isinstance(e, sp.gamma), lambda e: sp.expand_func(sp.gamma(sp.simplify(e.args[0] - exponent) + exponent)))
+        prefactor.replace(
+            lambda e: isinstance(e, sp.gamma),
+            lambda e: sp.expand_func(sp.gamma(sp.simplify(e.args[0] - exponent) + exponent)),
+        )
     )
     if exponent.has(alpha) or prefactor.has(alpha):
         raise DerivationError("power-law asymptotics did not separate into A alpha^-gamma")

@@ -39,7 +39,7 @@ import sympy as sp
 
 from ..errors import DerivationError
 from .kernels import KERNELS
-from .odes import INDEX_RANGE, KERNEL_FUNCTIONS, L_, G, K_, Om, W, c_K, derive_index_system, eta, frac, lam, n_, s2, w
+from .odes import INDEX_RANGE, K_, KERNEL_FUNCTIONS, L_, G, Om, W, c_K, derive_index_system, eta, frac, lam, n_, s2, w
 from .odes import i as idx_i
 from .odes import j as idx_j
 from .odes import y as idx_y
@@ -158,7 +158,7 @@ class _Reducer:
 
 @dataclass(frozen=True)
 class SymmetricSystem:
-    """The committee-machine equations on the symmetric subspace (immutable SymPy expressions).
+    r"""The committee-machine equations on the symmetric subspace (immutable SymPy expressions).
 
     All expressions are exact for symbolic ``K`` and ``M``; ``c_K``, ``c_M`` are the read-out
     weights (substitute the normalisation with :meth:`for_model`).
@@ -200,7 +200,7 @@ class SymmetricSystem:
         return SymmetricSystem(*(sp.sympify(getattr(self, f)).xreplace(subs) for f in _EXPR_FIELDS), self.small_lr)
 
     def fixed_point_equations(self) -> tuple[sp.Expr, sp.Expr, sp.Expr]:
-        """Plateau conditions in the aggregated ``R, Q, C`` (with ``T``, ``eta``).
+        r"""Plateau conditions in the aggregated ``R, Q, C`` (with ``T``, ``eta``).
 
         From :func:`per_mode_fixed_point`: at a fixed point every per-mode overlap equals
         ``t_k / T`` times its aggregate, so the per-mode right-hand sides divided by
@@ -223,7 +223,7 @@ _EXPR_FIELDS = ("G_d", "G_o", "G_t", "W_d", "W_o", "eps_g", "dr", "dq", "dc")
 
 @cache
 def derive_symmetric_system(activation_name: str, small_lr: bool) -> SymmetricSystem:
-    """Reduce the index system of :func:`~theorykit.derive.odes.derive_index_system`.
+    r"""Reduce the index system of :func:`~theorykit.derive.odes.derive_index_system`.
 
     Parameters
     ----------
@@ -244,7 +244,7 @@ def derive_symmetric_system(activation_name: str, small_lr: bool) -> SymmetricSy
         kernels[name] = expr
     red = _Reducer(kernels)
     s0, s1, t0 = _Unit(STUDENT, 0), _Unit(STUDENT, 1), _Unit(TEACHER, 0)
-    x_, = (a for a in system.G.free_symbols if a.name == "x")
+    (x_,) = (a for a in system.G.free_symbols if a.name == "x")
     coeff = {
         "G_d": red.reduce(system.G, {idx_i: s0, x_: s0}),
         "G_o": red.reduce(system.G, {idx_i: s0, x_: s1}),
@@ -271,7 +271,7 @@ def derive_symmetric_system(activation_name: str, small_lr: bool) -> SymmetricSy
 
 
 def per_mode_fixed_point(system: SymmetricSystem) -> dict[sp.Symbol, sp.Expr]:
-    """Solve the per-mode fixed-point conditions for ``r_k, q_k, c_k`` given ``G_*``, ``W_*``.
+    r"""Solve the per-mode fixed-point conditions for ``r_k, q_k, c_k`` given ``G_*``, ``W_*``.
 
     The per-mode equations are linear in the per-mode overlaps with mode-independent
     coefficients, so the solution is ``t_k`` (and, through the :math:`\eta^2` term, ``f_k``)

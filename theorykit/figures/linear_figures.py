@@ -42,11 +42,27 @@ def fig2_left(out_dir, full: bool = False):
     ax.plot(alpha[1:], curve.eps_g[1:], "C0", label="exact (derived closed form)")
     ax.plot(alpha[1:], curve.small_eta[1:], "C1--", label=r"small-$\eta$ form")
     _sim_points(ax, sim, "C2", f"SGD, N = {N}, {seeds} seeds")
-    ax.set(xscale="log", yscale="log", xlabel=r"$\alpha$", ylabel=r"$\varepsilon_g$", title=r"Fig. 2 left: $\eta = 1$, $\beta = 1$, $L = N = 128$")
+    ax.set(
+        xscale="log",
+        yscale="log",
+        xlabel=r"$\alpha$",
+        ylabel=r"$\varepsilon_g$",
+        title=r"Fig. 2 left: $\eta = 1$, $\beta = 1$, $L = N = 128$",
+    )
     ax.legend(frameon=False, fontsize=8)
     fig.tight_layout()
-    numbers = {"alpha": alpha, "eps_g_exact": curve.eps_g, "eps_g_small_eta": curve.small_eta, "sim_alpha": sim_alpha, "sim_mean": sim.mean("eps_g"), "sim_std": sim.spread("eps_g"), "seeds": sim.seeds}
-    paths = save_figure(fig, out_dir, "fig2_left", numbers, {"N": N, "beta": 1.0, "eta": 1.0, "sigma_J2": 1.0, "full": full})
+    numbers = {
+        "alpha": alpha,
+        "eps_g_exact": curve.eps_g,
+        "eps_g_small_eta": curve.small_eta,
+        "sim_alpha": sim_alpha,
+        "sim_mean": sim.mean("eps_g"),
+        "sim_std": sim.spread("eps_g"),
+        "seeds": sim.seeds,
+    }
+    paths = save_figure(
+        fig, out_dir, "fig2_left", numbers, {"N": N, "beta": 1.0, "eta": 1.0, "sigma_J2": 1.0, "full": full}
+    )
     plt.close(fig)
     return paths
 
@@ -71,16 +87,34 @@ def fig2_right(out_dir, full: bool = False):
     plt, fig, ax = _axes()
     ax.plot(alpha, curve.eps_g, "C0", label="exact (mean over initialisations)")
     window = (alpha > float(law.alpha_min)) & (alpha < float(law.alpha_max))
-    ax.plot(alpha[window], approx[window], "k--", label=rf"integral approx. $\propto\alpha^{{-{float(law.exponent):.3f}}}$")
+    ax.plot(
+        alpha[window], approx[window], "k--", label=rf"integral approx. $\propto\alpha^{{-{float(law.exponent):.3f}}}$"
+    )
     _sim_points(ax, sim, "C3", f"SGD, N = {N}, {seeds} initialisations (teacher and student)")
-    ax.set(xscale="log", yscale="log", xlabel=r"$\alpha$", ylabel=r"$\varepsilon_g$", title=rf"Fig. 2 right: $\beta = {beta}$, $\eta = {eta}$, $L = N = {N}$")
+    ax.set(
+        xscale="log",
+        yscale="log",
+        xlabel=r"$\alpha$",
+        ylabel=r"$\varepsilon_g$",
+        title=rf"Fig. 2 right: $\beta = {beta}$, $\eta = {eta}$, $L = N = {N}$",
+    )
     ax.legend(frameon=False, fontsize=8)
     fig.tight_layout()
     numbers = {
-        "alpha": alpha, "eps_g_exact": curve.eps_g, "eps_g_power_law": approx, "exponent": float(law.exponent), "prefactor": float(law.prefactor),
-        "window": [float(law.alpha_min), float(law.alpha_max)], "sim_alpha": sim_alpha, "sim_mean": sim.mean("eps_g"), "sim_std": sim.spread("eps_g"), "seeds": sim.seeds,
+        "alpha": alpha,
+        "eps_g_exact": curve.eps_g,
+        "eps_g_power_law": approx,
+        "exponent": float(law.exponent),
+        "prefactor": float(law.prefactor),
+        "window": [float(law.alpha_min), float(law.alpha_max)],
+        "sim_alpha": sim_alpha,
+        "sim_mean": sim.mean("eps_g"),
+        "sim_std": sim.spread("eps_g"),
+        "seeds": sim.seeds,
     }
-    paths = save_figure(fig, out_dir, "fig2_right", numbers, {"N": N, "beta": beta, "eta": eta, "sigma_J": sigma_J, "full": full})
+    paths = save_figure(
+        fig, out_dir, "fig2_right", numbers, {"N": N, "beta": beta, "eta": eta, "sigma_J": sigma_J, "full": full}
+    )
     plt.close(fig)
     return paths
 
@@ -98,14 +132,32 @@ def fig3_left(out_dir, full: bool = False):
     numbers = {"alpha": alpha, "sim_alpha": sim_alpha, "curves": {}}
     for c, n_l in enumerate((8, 32, 128, 256)):
         curve = linear_learning_curve(model, eta, init, alpha, trained_modes=n_l)
-        sim = simulate(model, eta, sim_alpha, N, seeds=seeds, sigma_J=sigma_J, teacher_seed=0, n_test=300, trained_dims=n_l)
+        sim = simulate(
+            model, eta, sim_alpha, N, seeds=seeds, sigma_J=sigma_J, teacher_seed=0, n_test=300, trained_dims=n_l
+        )
         ax.plot(alpha, curve.eps_g, color=f"C{c}", label=rf"$N_l = {n_l}$")
         _sim_points(ax, sim, f"C{c}", None)
-        numbers["curves"][str(n_l)] = {"eps_g_theory": curve.eps_g, "sim_mean": sim.mean("eps_g"), "sim_std": sim.spread("eps_g")}
-    ax.set(xscale="log", yscale="log", xlabel=r"$\alpha$", ylabel=r"$\varepsilon_g$", title=r"Fig. 3 left: $L = N = 256$, $\eta = 0.05$, $\beta = 1$")
+        numbers["curves"][str(n_l)] = {
+            "eps_g_theory": curve.eps_g,
+            "sim_mean": sim.mean("eps_g"),
+            "sim_std": sim.spread("eps_g"),
+        }
+    ax.set(
+        xscale="log",
+        yscale="log",
+        xlabel=r"$\alpha$",
+        ylabel=r"$\varepsilon_g$",
+        title=r"Fig. 3 left: $L = N = 256$, $\eta = 0.05$, $\beta = 1$",
+    )
     ax.legend(frameon=False, fontsize=8, title="lines: theory; points: SGD")
     fig.tight_layout()
-    paths = save_figure(fig, out_dir, "fig3_left", numbers, {"N": N, "beta": beta, "eta": eta, "sigma_J": sigma_J, "seeds": seeds, "full": full})
+    paths = save_figure(
+        fig,
+        out_dir,
+        "fig3_left",
+        numbers,
+        {"N": N, "beta": beta, "eta": eta, "sigma_J": sigma_J, "seeds": seeds, "full": full},
+    )
     plt.close(fig)
     return paths
 

@@ -108,11 +108,16 @@ def _einsum_statement(coef: str, operands, free: tuple[sp.Symbol, ...]) -> str:
         letters.setdefault(s, _LETTERS[len(letters)])
     in_specs = ",".join("".join(letters[s] for s in op.indices) for op in operands)
     out_spec = "".join(letters[s] for s in free)
-    arrays = [f"_eye({_range(op.indices[0])}, {_range(op.indices[1])})" if op.name == "__delta__" else op.name for op in operands]
+    arrays = [
+        f"_eye({_range(op.indices[0])}, {_range(op.indices[1])})" if op.name == "__delta__" else op.name
+        for op in operands
+    ]
     return f"    _out = _out + ({coef}) * _einsum('{in_specs}->{out_spec}', {', '.join(arrays)})"
 
 
-def _split_contraction(term: Term) -> tuple[tuple[sp.Symbol, ...], tuple[sp.Symbol, ...], tuple[Operand, ...], tuple[Operand, ...]]:
+def _split_contraction(
+    term: Term,
+) -> tuple[tuple[sp.Symbol, ...], tuple[sp.Symbol, ...], tuple[Operand, ...], tuple[Operand, ...]]:
     """Kernel free indices, kernel-summed dummies, their weights, and the other operands."""
     assert term.kernel is not None
     units = tuple(dict.fromkeys(term.kernel.units))
@@ -152,7 +157,9 @@ def _grid_args(kernel: KernelApp, grid: tuple[sp.Symbol, ...], index_vars: dict[
     return args
 
 
-def vectorised_function(name: str, expr: sp.Expr, free: tuple[sp.Symbol, ...], params: tuple[str, ...], tangent: bool) -> str:
+def vectorised_function(
+    name: str, expr: sp.Expr, free: tuple[sp.Symbol, ...], params: tuple[str, ...], tangent: bool
+) -> str:
     """Source of a function computing ``expr`` as an array over ``free`` (vectorised)."""
     terms = parse_terms(expr)
     sig = ["C"] + (["dC"] if tangent else []) + ["w", "K", "n"] + list(params)
@@ -171,7 +178,9 @@ def vectorised_function(name: str, expr: sp.Expr, free: tuple[sp.Symbol, ...], p
             kfree, ksummed, weights = kernel_block
             grid = kfree + ksummed
             lines.append(f"    # term {t_no}: {term.kernel.name}{term.kernel.units} over {ksummed}")
-            lines.append(f"    _k{t_no} = _zeros(({', '.join(_range(s) for s in kfree)}{',' if len(kfree) == 1 else ''}))")
+            lines.append(
+                f"    _k{t_no} = _zeros(({', '.join(_range(s) for s in kfree)}{',' if len(kfree) == 1 else ''}))"
+            )
             chunk = kfree[0] if (kfree and len(grid) >= 3) else None
             idx_vars = {}
             for pos, s in enumerate(grid):
@@ -205,7 +214,9 @@ def vectorised_function(name: str, expr: sp.Expr, free: tuple[sp.Symbol, ...], p
 
 
 # ---- loops (numba) --------------------------------------------------------------------------
-def _hoisted_kernel(kernel: KernelApp, levels: tuple[sp.Symbol, ...], expr: sp.Expr, tangent: bool) -> tuple[dict[int, list[str]], str]:
+def _hoisted_kernel(
+    kernel: KernelApp, levels: tuple[sp.Symbol, ...], expr: sp.Expr, tangent: bool
+) -> tuple[dict[int, list[str]], str]:
     """Inline a kernel into a loop nest with loop-invariant code motion.
 
     Each covariance entry the kernel reads depends on (at most) two loop indices.  After CSE
@@ -234,7 +245,9 @@ def _hoisted_kernel(kernel: KernelApp, levels: tuple[sp.Symbol, ...], expr: sp.E
     body = expr.xreplace(dict(zip(spec.args, local_args)))
     if tangent:
         grads = [sp.diff(expr, a) for a in spec.args]
-        body = sum((gr.xreplace(dict(zip(spec.args, local_args))) * d for gr, d in zip(grads, local_dargs)), sp.Integer(0))
+        body = sum(
+            (gr.xreplace(dict(zip(spec.args, local_args))) * d for gr, d in zip(grads, local_dargs)), sp.Integer(0)
+        )
     body = safe_rewrite(body)
     printer = printer_for("numba")
     names = sp.numbered_symbols("_h")
@@ -270,7 +283,9 @@ def _hoisted_kernel(kernel: KernelApp, levels: tuple[sp.Symbol, ...], expr: sp.E
     return statements, printer.doprint(hoist(reduced, len(levels)))
 
 
-def loop_contraction(name: str, term: Term, tangent: bool, kernel_expr: sp.Expr) -> tuple[list[str], tuple[sp.Symbol, ...], tuple[Operand, ...]]:
+def loop_contraction(
+    name: str, term: Term, tangent: bool, kernel_expr: sp.Expr
+) -> tuple[list[str], tuple[sp.Symbol, ...], tuple[Operand, ...]]:
     """Sources of njit functions evaluating one term's kernel contraction with loops.
 
     Two variants are emitted, ``<name>_par`` (``prange`` over the first free index) and
@@ -331,7 +346,9 @@ def loop_contraction(name: str, term: Term, tangent: bool, kernel_expr: sp.Expr)
 PARALLEL_THRESHOLD = 20000
 
 
-def looped_function(name: str, expr: sp.Expr, free: tuple[sp.Symbol, ...], params: tuple[str, ...], tangent: bool, kernel_exprs: dict) -> tuple[str, list[str]]:
+def looped_function(
+    name: str, expr: sp.Expr, free: tuple[sp.Symbol, ...], params: tuple[str, ...], tangent: bool, kernel_exprs: dict
+) -> tuple[str, list[str]]:
     """Python wrapper + njit helpers computing ``expr`` with loop contractions (numba flavour)."""
     terms = parse_terms(expr)
     helpers = []

@@ -35,9 +35,25 @@ def i4(C, a, b, c, d, backend: str = "mpmath"):
     """:math:`I_4 = \\langle g'(u_a) g'(u_b) g(u_c) g(u_d)\\rangle`."""
     sqrt, asin, pi = _backend(backend)
     lam4 = (1 + C[a, a]) * (1 + C[b, b]) - C[a, b] ** 2
-    lam0 = lam4 * C[c, d] - C[b, c] * C[b, d] * (1 + C[a, a]) - C[a, c] * C[a, d] * (1 + C[b, b]) + C[a, b] * C[a, c] * C[b, d] + C[a, b] * C[a, d] * C[b, c]
-    lam1 = lam4 * (1 + C[c, c]) - C[b, c] ** 2 * (1 + C[a, a]) - C[a, c] ** 2 * (1 + C[b, b]) + 2 * C[a, b] * C[a, c] * C[b, c]
-    lam2 = lam4 * (1 + C[d, d]) - C[b, d] ** 2 * (1 + C[a, a]) - C[a, d] ** 2 * (1 + C[b, b]) + 2 * C[a, b] * C[a, d] * C[b, d]
+    lam0 = (
+        lam4 * C[c, d]
+        - C[b, c] * C[b, d] * (1 + C[a, a])
+        - C[a, c] * C[a, d] * (1 + C[b, b])
+        + C[a, b] * C[a, c] * C[b, d]
+        + C[a, b] * C[a, d] * C[b, c]
+    )
+    lam1 = (
+        lam4 * (1 + C[c, c])
+        - C[b, c] ** 2 * (1 + C[a, a])
+        - C[a, c] ** 2 * (1 + C[b, b])
+        + 2 * C[a, b] * C[a, c] * C[b, c]
+    )
+    lam2 = (
+        lam4 * (1 + C[d, d])
+        - C[b, d] ** 2 * (1 + C[a, a])
+        - C[a, d] ** 2 * (1 + C[b, b])
+        + 2 * C[a, b] * C[a, d] * C[b, d]
+    )
     return 4 / pi**2 / sqrt(lam4) * asin(lam0 / sqrt(lam1 * lam2))
 
 

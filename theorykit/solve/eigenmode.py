@@ -148,7 +148,11 @@ def _converter(dtype):
         return lambda v: np.asarray(v, dtype=float) if np.ndim(v) else float(v)
     import mpmath
 
-    return lambda v: np.array([mpmath.mpf(e) for e in np.ravel(v)], dtype=object).reshape(np.shape(v)) if np.ndim(v) else mpmath.mpf(v)
+    return lambda v: (
+        np.array([mpmath.mpf(e) for e in np.ravel(v)], dtype=object).reshape(np.shape(v))
+        if np.ndim(v)
+        else mpmath.mpf(v)
+    )
 
 
 def _weights_obj(model: CommitteeModel) -> np.ndarray:

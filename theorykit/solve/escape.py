@@ -36,7 +36,9 @@ def leading_eigenvalues_iterative(system: EigenmodeSystem, state: np.ndarray, co
     from scipy.sparse.linalg import ArpackNoConvergence, LinearOperator, eigs
 
     size = system.size
-    op = LinearOperator((size, size), matvec=lambda v: system.jvp(state, np.asarray(v, dtype=float).ravel()), dtype=float)
+    op = LinearOperator(
+        (size, size), matvec=lambda v: system.jvp(state, np.asarray(v, dtype=float).ravel()), dtype=float
+    )
     try:
         ev = eigs(op, k=count, which="LR", return_eigenvectors=False, tol=1e-10, maxiter=20 * size)
     except ArpackNoConvergence as exc:
@@ -105,7 +107,9 @@ class SecularEquation:
             return float(value)
         mp = self._mp
         try:
-            value = mp.findroot(lambda m: mp.re(self(m)), mp.mpf(start), tol=mp.mpf(10) ** (-mp.mp.dps + 3), maxsteps=200)
+            value = mp.findroot(
+                lambda m: mp.re(self(m)), mp.mpf(start), tol=mp.mpf(10) ** (-mp.mp.dps + 3), maxsteps=200
+            )
         except ValueError as exc:
             raise NumericalFailure(f"escape rate: the secular equation did not converge ({exc})") from None
         return mp.re(value)

@@ -150,7 +150,7 @@ class AggregatedSystem:
         return np.stack(cols, axis=1)
 
     def per_mode(self, a: np.ndarray, coords: StudentSymmetric | None = None) -> np.ndarray:
-        """Per-mode overlaps :math:`v_k = -\mathcal B^{-1}F_k` at the fixed point ``a``, shape (L, d).
+        r"""Per-mode overlaps :math:`v_k = -\mathcal B^{-1}F_k` at the fixed point ``a``, shape (L, d).
 
         With ``coords`` the solve is done inside that invariant subspace.  This matters at the
         small-learning-rate plateau, where :math:`G_s` has rank one (all students coincide)
@@ -162,7 +162,10 @@ class AggregatedSystem:
         F = [self.forcing(p.G, p.W, self.sys.t[k], self.sys.f[k]) for k in range(L)]
         if coords is None:
             return -_solve(self.map_matrix(p.G), np.stack(F, axis=1)).T
-        cols = [coords.project(self.linear_map(p.G, *self.unpack(coords.embed(e)))) for e in _unit_vectors(coords.size, a.dtype)]
+        cols = [
+            coords.project(self.linear_map(p.G, *self.unpack(coords.embed(e))))
+            for e in _unit_vectors(coords.size, a.dtype)
+        ]
         B = np.stack(cols, axis=1)
         rhs = np.stack([coords.project(f) for f in F], axis=1)
         x = -_solve(B, rhs)
@@ -247,7 +250,9 @@ class StudentSymmetric:
 
     def jacobian(self, x: np.ndarray) -> np.ndarray:
         a = self.embed(x)
-        return np.stack([self.project(self.agg.residual_jvp(a, self.embed(e))) for e in _unit_vectors(self.size, x.dtype)], axis=1)
+        return np.stack(
+            [self.project(self.agg.residual_jvp(a, self.embed(e))) for e in _unit_vectors(self.size, x.dtype)], axis=1
+        )
 
 
 def newton(fun, jac, x0: np.ndarray, tol, max_iter: int = 60, what: str = "fixed point") -> np.ndarray:
@@ -265,7 +270,9 @@ def newton(fun, jac, x0: np.ndarray, tol, max_iter: int = 60, what: str = "fixed
             raise NumericalFailure(f"{what}: Newton iteration produced a non-finite value")
         if size <= tol * scale:
             return x
-    raise NumericalFailure(f"{what}: Newton iteration did not converge in {max_iter} steps (last step {float(size):.2e})")
+    raise NumericalFailure(
+        f"{what}: Newton iteration did not converge in {max_iter} steps (last step {float(size):.2e})"
+    )
 
 
 def _finite(v) -> bool:
@@ -307,7 +314,7 @@ def _unit_vectors(d: int, dtype) -> list[np.ndarray]:
 
 
 def _zeros(shape, dtype) -> np.ndarray:
-    if dtype != object:
+    if np.dtype(dtype) != np.dtype(object):
         return np.zeros(shape, dtype=dtype)
     import mpmath
 

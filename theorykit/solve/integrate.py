@@ -214,7 +214,10 @@ def _collect(model, system, alpha, ys, status, message, eta, tolerance: float = 
     for col in range(ys.shape[1]):
         y = ys[:, col]
         if not np.all(np.isfinite(y)):
-            status, message = "nan", f"non-finite order parameters at alpha = {alpha[col]:.6g} (diverged; try a smaller eta)"
+            status, message = (
+                "nan",
+                f"non-finite order parameters at alpha = {alpha[col]:.6g} (diverged; try a smaller eta)",
+            )
             break
         C = system.covariance(y)
         lowest = np.linalg.eigvalsh(C).min()

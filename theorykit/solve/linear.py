@@ -40,7 +40,9 @@ def _backend(dps: int | None):
     return mpmath.mpf, np.frompyfunc(mpmath.exp, 1, 1), eigh, np.frompyfunc(mpmath.sqrt, 1, 1)
 
 
-def exact_curve(lam, f, e0, eta, alpha, coeffs: LinearCoefficients, noise: float = 0.0, dps: int | None = None) -> np.ndarray:
+def exact_curve(
+    lam, f, e0, eta, alpha, coeffs: LinearCoefficients, noise: float = 0.0, dps: int | None = None
+) -> np.ndarray:
     """:math:`\\varepsilon_g(\\alpha) = \\tfrac12\\lambda^T e(\\alpha)`, exactly, in floats or at ``dps`` digits.
 
     Call with ``dps`` inside nothing special: the precision is scoped here with

@@ -49,7 +49,9 @@ class MomentSystem:
         power law); default: :meth:`Spectrum.high_precision` (or the floats, for ``dtype=float``).
     """
 
-    def __init__(self, model: CommitteeModel, compiled: CompiledSystem, eta, t: np.ndarray, dtype=float, eigenvalues=None) -> None:
+    def __init__(
+        self, model: CommitteeModel, compiled: CompiledSystem, eta, t: np.ndarray, dtype=float, eigenvalues=None
+    ) -> None:
         self.eigen = EigenmodeSystem(model, compiled, eta, t, dtype=dtype)
         num = _num(dtype)
         if eigenvalues is None:
