@@ -103,7 +103,12 @@ def test_malformed_files(tmp_path, capsys):
 
 
 def test_non_psd_initial_overlaps(tmp_path, capsys):
-    case = {**BASE, "model": {"K": 1, "M": 1}, "spectrum": {"kind": "explicit", "eigenvalues": [1.0]}, "init": {"r": [[[2.0]]], "q": [[[1.0]]], "t": [[[1.0]]]}}
+    case = {
+        **BASE,
+        "model": {"K": 1, "M": 1},
+        "spectrum": {"kind": "explicit", "eigenvalues": [1.0]},
+        "init": {"r": [[[2.0]]], "q": [[[1.0]]], "t": [[[1.0]]]},
+    }
     assert main(["solve", _case(tmp_path, case), "-o", str(tmp_path / "o.json")]) == 2
     assert "positive semi-definite" in capsys.readouterr().err
 

@@ -15,7 +15,11 @@ from theorykit.quadrature import make_numeric_kernel
 from theorykit.reference import saad_solla
 
 ACTIVATION_FUNCS = {
-    "erf": (lambda u: erf(u / np.sqrt(2)), lambda u: np.sqrt(2 / np.pi) * np.exp(-u**2 / 2), lambda u: -u * np.sqrt(2 / np.pi) * np.exp(-u**2 / 2)),
+    "erf": (
+        lambda u: erf(u / np.sqrt(2)),
+        lambda u: np.sqrt(2 / np.pi) * np.exp(-(u**2) / 2),
+        lambda u: -u * np.sqrt(2 / np.pi) * np.exp(-(u**2) / 2),
+    ),
     "linear": (lambda u: u, lambda u: np.ones_like(u), lambda u: np.zeros_like(u)),
     "relu": (lambda u: np.maximum(u, 0), lambda u: (u > 0).astype(float), None),
 }
@@ -57,7 +61,12 @@ def test_relu_delta_kernel_by_smoothing(rng):
     C = random_covariance(rng, 2)
     exact = _evaluate(get_activation("relu").kernel_expr(spec), spec, C)
     width = 1e-3
-    smooth = NumericActivation("relu_s", lambda u: np.maximum(u, 0), None, lambda u: np.exp(-u**2 / (2 * width**2)) / np.sqrt(2 * np.pi * width**2))
+    smooth = NumericActivation(
+        "relu_s",
+        lambda u: np.maximum(u, 0),
+        None,
+        lambda u: np.exp(-(u**2) / (2 * width**2)) / np.sqrt(2 * np.pi * width**2),
+    )
     u = rng.multivariate_normal(np.zeros(2), C, size=4_000_000)
     # conditional on |u0| small: density of u0 at 0 times E[relu(u1) | u0 ~ 0]
     near = np.abs(u[:, 0]) < 0.01
@@ -72,11 +81,11 @@ def test_derived_erf_kernels_equal_published_closed_forms(rng):
         C3 = sp.Matrix(random_covariance(rng, 3)).applyfunc(lambda v: sp.Rational(str(round(v, 6))))
         i3 = averager.average((1, None, 0), poly=(1,))
         subs3 = {s: C3[a, b] for s, (a, b) in zip(cov_symbols(3), cov_pairs(3))}
-        assert abs(sp.N(i3.subs(subs3) - saad_solla.i3(C3, 0, 1, 2, 'sympy'), 40)) < 1e-35
+        assert abs(sp.N(i3.subs(subs3) - saad_solla.i3(C3, 0, 1, 2, "sympy"), 40)) < 1e-35
         C4 = sp.Matrix(random_covariance(rng, 4)).applyfunc(lambda v: sp.Rational(str(round(v, 6))))
         i4 = get_activation("erf").kernel_expr(KERNELS["dgdg_gg"])
         subs4 = {s: C4[a, b] for s, (a, b) in zip(cov_symbols(4), cov_pairs(4))}
-        assert abs(sp.N(i4.subs(subs4) - saad_solla.i4(C4, 0, 1, 2, 3, 'sympy'), 40)) < 1e-35
+        assert abs(sp.N(i4.subs(subs4) - saad_solla.i4(C4, 0, 1, 2, 3, "sympy"), 40)) < 1e-35
 
 
 @pytest.mark.parametrize("name", ["erf", "linear", "relu"])
@@ -147,6 +156,10 @@ def test_erf_two_point_at_high_precision():
         # u0 = sqrt(a) s, u1 = mu s + sd t; the t-average of erf((mu s + sd t)/sqrt2) is
         # erf(mu s / sqrt(2 (1 + sd^2))) (Gaussian smoothing of erf), leaving a 1-d integral.
         mu, sd2 = c / mpmath.sqrt(a), b - c**2 / a
-        f = lambda s: mpmath.erf(mpmath.sqrt(a) * s / mpmath.sqrt(2)) * mpmath.erf(mu * s / mpmath.sqrt(2 * (1 + sd2))) * mpmath.npdf(s)  # noqa: E731
+        f = lambda s: (
+            mpmath.erf(mpmath.sqrt(a) * s / mpmath.sqrt(2))
+            * mpmath.erf(mu * s / mpmath.sqrt(2 * (1 + sd2)))
+            * mpmath.npdf(s)
+        )  # noqa: E731
         numeric = mpmath.quad(f, [-mpmath.inf, 0, mpmath.inf])
         assert abs(numeric - mpmath.mpf(str(exact))) < mpmath.mpf(10) ** -40

@@ -109,7 +109,9 @@ def test_linear_cli_with_dps(tmp_path):
     out = tmp_path / "o.json"
     assert main(["linear", str(path), "-o", str(out), "--dps", "25"]) == 0
     data = json.loads(out.read_text())
-    assert all(isinstance(v, str) and len(v.replace(".", "").replace("e-", "").lstrip("0")) >= 25 for v in data["eps_g"])
+    assert all(
+        isinstance(v, str) and len(v.replace(".", "").replace("e-", "").lstrip("0")) >= 25 for v in data["eps_g"]
+    )
     assert data["agreement_digits"] >= 25
     assert float(data["exponent"]) == pytest.approx(0.5)
     assert "gamma" in data["closed_form"]["prefactor"]
@@ -119,7 +121,13 @@ def test_linear_cli_with_dps(tmp_path):
 
 
 def test_linear_cli_rejects_nonlinear(tmp_path, capsys):
-    case = {"model": {"K": 1, "M": 1, "activation": "erf"}, "spectrum": {"kind": "power_law", "L": 3, "beta": 1.0}, "eta": 0.1, "init": {"kind": "random", "N": 60, "sigma_J": 0.1, "seed": 0}, "alpha": [0, 1]}
+    case = {
+        "model": {"K": 1, "M": 1, "activation": "erf"},
+        "spectrum": {"kind": "power_law", "L": 3, "beta": 1.0},
+        "eta": 0.1,
+        "init": {"kind": "random", "N": 60, "sigma_J": 0.1, "seed": 0},
+        "alpha": [0, 1],
+    }
     path = tmp_path / "c.json"
     path.write_text(json.dumps(case))
     assert main(["linear", str(path), "-o", str(tmp_path / "o.json")]) == 2

@@ -175,7 +175,7 @@ def parse_init(section, model: CommitteeModel) -> tuple[Overlaps, dict]:
     return check_overlaps(model, Overlaps(r, q, t)), {"kind": "overlaps"}
 
 
-def parse_case(data: dict, require_init: bool = True) -> CommitteeCase:
+def parse_case(data: dict, require_init: bool = True, require_alpha: bool = True) -> CommitteeCase:
     """Validate a case dict (see the module docstring) into a :class:`CommitteeCase`."""
     data = _table(data, "CASE")
     _reject_unknown(data, TOP_FIELDS, "")
@@ -204,7 +204,7 @@ def parse_case(data: dict, require_init: bool = True) -> CommitteeCase:
         )
     else:
         init, init_spec = None, {}
-    alpha = check_alpha(_require(data, "alpha", ""))
+    alpha = check_alpha(_require(data, "alpha", "")) if require_alpha or "alpha" in data else None
     return CommitteeCase(model, eta, init, init_spec, alpha, solver, simulation, data)
 
 

@@ -57,11 +57,11 @@ def _provenance(command: str, case: dict, extra: dict) -> dict:
     }
 
 
-def _load_case(path: str, require_init: bool = True):
+def _load_case(path: str, require_init: bool = True, require_alpha: bool = True):
     from .case import parse_case, read_case_file
 
     raw = read_case_file(path)
-    return parse_case(raw, require_init=require_init)
+    return parse_case(raw, require_init=require_init, require_alpha=require_alpha)
 
 
 def cmd_solve(args) -> int:
@@ -240,6 +240,65 @@ def cmd_linear(args) -> int:
     return 0
 
 
+def cmd_plateau(args) -> int:
+    import mpmath
+
+    from .plateau import find_plateau, initial_asymmetry
+
+    case = _load_case(args.case, require_init=False, require_alpha=False)
+    teacher = case.init.t if case.init is not None else None
+    plateau = find_plateau(case.model, case.eta, teacher=teacher, dps=args.dps)
+    finite = lambda values: None if values is None else [float(v) if np.isfinite(v) else None for v in values]  # noqa: E731
+    extra = {
+        "R": plateau.R,
+        "Q": plateau.Q,
+        "C": plateau.C,
+        "eps_g": plateau.eps_g,
+        "escape_rate": plateau.escape_rate,
+        "stability": "saddle (a plateau: left at rate escape_rate)"
+        if plateau.is_unstable
+        else "not unstable (no escape from it)",
+        "eigenvalues": [[float(e.real), float(e.imag)] for e in plateau.eigenvalues],
+        "R_matrix": plateau.R_matrix,
+        "Q_matrix": plateau.Q_matrix,
+        "teacher_split": plateau.teacher_split,
+        "heights": {
+            "R_l": finite(plateau.heights_R),
+            "Q_l": finite(plateau.heights_Q),
+            "C_l": finite(plateau.heights_C),
+        },
+        "closed_form": plateau.closed_form,
+        "seed": case.init_spec.get("seed"),
+    }
+    if case.init_spec.get("kind") == "random" and case.init_spec.get("sigma_J", 0) > 0 and plateau.is_unstable:
+        delta0 = initial_asymmetry(case.init_spec["sigma_J"], case.init_spec["N"])
+        extra["escape"] = {
+            "delta0": delta0,
+            "delta_end": 1.0,
+            "alpha_esc": plateau.escape_time(delta0),
+            "delta0_rule": "sigma_J / sqrt(N)",
+        }
+    if args.dps is not None:
+        precise = plateau.precise
+        if precise.agreement_digits < args.dps:
+            raise NumericalFailure(
+                f"only {precise.agreement_digits:.1f} digits agree between {args.dps + 10} and {args.dps + 25} working digits"
+            )
+        with mpmath.workdps(args.dps + 25):
+            extra["decimal"] = {
+                name: mpmath.nstr(getattr(precise, name), args.dps, strip_zeros=False)
+                for name in ("R", "Q", "C", "eps_g", "escape_rate")
+                if getattr(precise, name) is not None
+            }
+        extra["dps"] = args.dps
+        extra["agreement_digits"] = precise.agreement_digits
+    _write_json(args.output, _provenance("plateau", case.raw, extra))
+    print(
+        f"wrote {args.output}: R = {plateau.R:.6g}, Q = {plateau.Q:.6g}, eps_g = {plateau.eps_g:.6g}, escape rate = {plateau.escape_rate:.6g}"
+    )
+    return 0
+
+
 def cmd_spectrum(args) -> int:
     from .spectrum import check_spectrum, empirical_spectrum, fit_power_law, load_example, load_matrix, trainable_floors
 
@@ -343,6 +402,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True)
     p.add_argument("--dps", type=int, help="decimal digits (15-1000); values written as strings")
     p.set_defaults(func=cmd_linear)
+
+    p = sub.add_parser("plateau", help="symmetric plateau: fixed point, heights, escape rate (closed form where found)")
+    p.add_argument("case", help="case file; init optional (a random init gives a finite-N teacher and an escape time)")
+    p.add_argument("-o", "--output", required=True)
+    p.add_argument("--dps", type=int, help="also compute at this many digits (two precisions, agreement checked)")
+    p.set_defaults(func=cmd_plateau)
 
     p = sub.add_parser("spectrum", help="eigenvalue spectrum of a data matrix, beta fit, trainable-dimension floors")
     p.add_argument("data", nargs="?", help=".npy matrix (rows = samples) or 1-d spectrum")

@@ -65,7 +65,8 @@ class Plateau:
         Leading eigenvalues (largest real part first) of the full Jacobian, per unit alpha.
     escape_rate : float
         Largest real part of :attr:`eigenvalues` (:math:`\\mu`).
-    closed_form : ClosedFormPlateau or None
+    closed_form : dict or None
+        SymPy strings of ``R``, ``Q``, ``C`` (and ``escape_rate`` for L = 1) plus ``latex``.
     precise : PrecisePlateau or None
     teacher_split : ndarray
         :math:`R^{(1)}_{in}` averaged over students ``i``: the M plateau heights (all equal for
@@ -83,7 +84,7 @@ class Plateau:
     heights_C: np.ndarray | None
     eigenvalues: np.ndarray
     escape_rate: float
-    closed_form: object = None
+    closed_form: dict | None = None
     precise: PrecisePlateau | None = None
     teacher_split: np.ndarray = field(default=None)
     teacher_t: np.ndarray | None = field(default=None, repr=False)
@@ -103,6 +104,15 @@ class Plateau:
             return None
         return float((self.Q_matrix.sum() - np.trace(self.Q_matrix)) / (K * (K - 1)))
 
+    @property
+    def is_unstable(self) -> bool:
+        r"""Whether the fixed point is a saddle (a plateau that is left), beyond rounding.
+
+        A growth rate below ``1e-9`` of the fastest possible rate :math:`\eta\lambda_1` counts
+        as zero (e.g. the linear network, whose symmetric fixed point is the solution).
+        """
+        return self.escape_rate > 1e-9 * self.eta * float(np.max(self.model.spectrum.lam))
+
     def escape_time(self, delta0: float, delta_end: float = 1.0) -> float:
         r"""Plateau length :math:`\alpha_{esc} = \mu^{-1}\ln(\Delta_{end}/\Delta_0)`.
 
@@ -116,7 +126,7 @@ class Plateau:
         """
         if not (0 < delta0 < delta_end):
             raise CaseError("delta0", f"must be in (0, delta_end = {delta_end}), got {delta0}")
-        if self.escape_rate <= 0:
+        if not self.is_unstable:
             raise NumericalFailure(
                 f"the fixed point is stable (largest real part {self.escape_rate:.3e}); there is no escape"
             )
@@ -136,19 +146,29 @@ def initial_asymmetry(sigma_J: float, N: int) -> float:
     return sigma_J / math.sqrt(N)
 
 
-def _flow_to_plateau(sym: StudentSymmetric, x0: np.ndarray, alpha_max: float = 1e5) -> np.ndarray:
-    """Integrate the symmetric dynamics until it stalls (the plateau) -- a start for Newton."""
+def _flow_to_plateau(sym: StudentSymmetric, x0: np.ndarray, alpha_max: float = 2e4) -> np.ndarray:
+    r"""Integrate the symmetric dynamics until it stalls (the plateau) -- a start for Newton.
+
+    Time is in units of :math:`\eta\alpha` (the residual is divided by eta).  A flow that has
+    not stalled by ``alpha_max`` means there is no attracting symmetric fixed point to find.
+    """
     from scipy.integrate import solve_ivp
 
     def stalled(_a, x):
         return np.linalg.norm(sym.residual(x)) - 1e-7
 
     stalled.terminal = True
-    sol = solve_ivp(
-        lambda _a, x: sym.residual(x), (0, alpha_max), x0, method="LSODA", rtol=1e-8, atol=1e-12, events=stalled
-    )
+    with np.errstate(all="ignore"):
+        sol = solve_ivp(
+            lambda _a, x: sym.residual(x), (0, alpha_max), x0, method="LSODA", rtol=1e-8, atol=1e-12, events=stalled
+        )
     if sol.status == -1 or not np.all(np.isfinite(sol.y[:, -1])):
-        raise NumericalFailure(f"symmetric plateau: the flow to the plateau failed ({sol.message})")
+        raise NumericalFailure(f"no symmetric plateau: the flow inside the symmetric subspace failed ({sol.message})")
+    if sol.status != 1:
+        raise NumericalFailure(
+            f"no symmetric plateau: the dynamics inside the symmetric subspace does not settle by eta*alpha = {alpha_max:g} "
+            f"(|rhs| = {np.linalg.norm(sym.residual(sol.y[:, -1])):.2e})"
+        )
     return sol.y[:, -1]
 
 
@@ -205,6 +225,10 @@ def find_plateau(
     if t.shape != (L, M, M):
         raise CaseError("init.t", f"teacher overlaps must have shape {(L, M, M)}, got {t.shape}")
     diagonal = diagonal or _is_diagonal_isotropic(t, model.spectrum.f)
+    if dps is not None and not diagonal:
+        raise CaseError(
+            "dps", "high precision is available for the diagonal (infinite-N) teacher only; drop init or --dps"
+        )
     compiled = compile_model(model, flavour="auto")
     system = EigenmodeSystem(model, compiled, eta, t)
 
@@ -215,7 +239,13 @@ def find_plateau(
     sym_system = EigenmodeSystem(model, compiled, eta, _diagonal_teacher(model) * (np.trace(t.sum(0)) / (M * 1.0)))
     sym = StudentSymmetric(AggregatedSystem(sym_system), identical=identical)
     x0 = np.array([1e-2 / np.sqrt(M), 1e-3, 5e-4][: sym.size])  # a valid (positive) start near the origin
-    x = newton(sym.residual, sym.jacobian, _flow_to_plateau(sym, x0), 1e-14, what="symmetric plateau")
+    x = newton(
+        sym.residual,
+        sym.jacobian,
+        _flow_to_plateau(sym, x0),
+        1e-14,
+        what="no symmetric plateau: Newton from the stalled flow",
+    )
 
     # 2. with the actual teacher, keep M separate heights (a finite-N teacher splits them)
     agg = AggregatedSystem(system)
@@ -240,11 +270,9 @@ def find_plateau(
     mu = float(ev[0].real)
 
     found = None
-    if closed_form and model.small_lr and isinstance(model.activation, str):
+    if closed_form and diagonal and model.small_lr and isinstance(model.activation, str):
         found = _closed_form(model)
     precise = _precise(model, eta, x, mu, dps) if dps is not None else None
-    if precise is not None and not diagonal:
-        raise CaseError("dps", "high precision is available for the diagonal (infinite-N) teacher only")
     return Plateau(
         model,
         eta,
@@ -277,8 +305,7 @@ def _heights(system: EigenmodeSystem, state: np.ndarray):
     r""":math:`X^{(l)} = \sum_k\lambda_k^l x_k` for l = 1..L, summed in log space.
 
     For large ``L`` the top orders exceed the float range (:math:`\lambda_1^{L}`); they come
-    out as ``inf`` rather than as an overflow warning, and :attr:`Plateau.height_ratios`
-    (always finite) gives :math:`X^{(l)}/T^{(l)}`.
+    out as ``inf`` rather than as an overflow warning.
     """
     r, q = system.unpack(state)
     K = system.K
@@ -299,15 +326,30 @@ def _heights(system: EigenmodeSystem, state: np.ndarray):
     return out[0], out[1], (out[2] if K > 1 else None)
 
 
-def _closed_form(model: CommitteeModel):
+def _closed_form(model: CommitteeModel) -> dict | None:
+    """SymPy closed forms (strings and LaTeX) of R, Q, C and, for L = 1, the escape rate."""
     from .derive.activations import get_activation
+    from .derive.expanded import closed_form_escape_rate
     from .derive.symmetric import closed_form_plateau
 
     if not get_activation(model.activation).is_fully_symbolic(("dgdg", "d2g_g")):
         return None
     if abs(float(np.dot(model.spectrum.lam, model.spectrum.f)) - 1) > 1e-12:
         return None  # the closed form is derived for T^(1) = 1
-    return closed_form_plateau(model.activation_name, model.K, model.M, model.normalization)
+    found = closed_form_plateau(model.activation_name, model.K, model.M, model.normalization)
+    if found is None:
+        return None
+    out = found.as_strings()
+    latex = found.latex()
+    if model.spectrum.L == 1 and model.K + model.M <= 8:
+        import sympy as sp
+
+        mu = closed_form_escape_rate(model.activation_name, model.K, model.M, model.normalization)
+        if mu is not None:
+            out["escape_rate"] = f"eta*({mu})"
+            latex["escape_rate"] = r"\eta\," + sp.latex(mu)
+    out["latex"] = latex
+    return out
 
 
 def _precise(model: CommitteeModel, eta: float, x_float: np.ndarray, mu_float: float, dps: int) -> PrecisePlateau:

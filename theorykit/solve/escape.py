@@ -56,60 +56,80 @@ def leading_eigenvalues(system: EigenmodeSystem, state: np.ndarray, count: int =
 class SecularEquation:
     r"""Eigenvalues of the full Jacobian at a diagonal-teacher fixed point from a ``d x d`` determinant.
 
-    :math:`\phi(\mu) = \det[I - \Phi(\mu)\,P^{-1}\bar{\mathcal D}P]` with
-    :math:`\Phi = \mathrm{diag}_j\sum_k \eta\lambda_k^2 (f_k/m_1)/(\mu - \eta\lambda_k\beta_j)`
-    (see :mod:`theorykit.solve.fixed_point`).  Works at float or ``mpf`` precision, following
-    the number type of ``agg``.
+    :math:`\phi(\mu) = \det[I - \sum_k c_k(\mu - \eta\lambda_k\mathcal B)^{-1}\bar{\mathcal D}]`
+    with :math:`c_k = \eta\lambda_k^2 f_k/m_1` (see :mod:`theorykit.solve.fixed_point`).
+    Works at float or ``mpf`` precision, following the number type of ``agg``.
+
+    The resolvents are computed by direct linear solves, not by diagonalising
+    :math:`\mathcal B`: at the plateau :math:`\mathcal B` is *defective* (:math:`G_s` has
+    rank one and the student blocks couple into a Jordan chain), and an eigenvector basis would
+    lose half of the working digits.  Cost: ``L`` solves of size ``d`` per evaluation.
     """
 
     def __init__(self, agg: AggregatedSystem, a: np.ndarray) -> None:
         s = agg.sys
         point = agg.point(a)
-        B = agg.map_matrix(point.G)
-        D = agg.coupling_matrix(a)
+        self.B = agg.map_matrix(point.G)
+        self.D = agg.coupling_matrix(a)
         self.eta = s.eta
         self.weights = [s.eta * s.lam[k] ** 2 * s.f[k] / agg.m1 for k in range(s.L)]
         self.lam = list(s.lam)
-        if B.dtype == object:
+        self.d = self.B.shape[0]
+        self._mp = None
+        if self.B.dtype == object:
             import mpmath
 
-            beta, P = mpmath.eig(mpmath.matrix(B.tolist()))
-            self.beta = list(beta)
-            Pinv = mpmath.inverse(P)
-            self.Dp = Pinv * mpmath.matrix(D.tolist()) * P
             self._mp = mpmath
-        else:
-            beta, P = np.linalg.eig(B)
-            self.beta = list(beta)
-            self.Dp = np.linalg.solve(P, D.astype(complex)) @ P
-            self._mp = None
-        self.d = len(self.beta)
+            self._Bm = mpmath.matrix(self.B.tolist())
+            self._Dm = mpmath.matrix(self.D.tolist())
 
-    def poles(self) -> list:
-        """:math:`\\eta\\lambda_k\\beta_j`: where :math:`\\phi` is singular."""
-        return [self.eta * lk * b for lk in self.lam for b in self.beta]
+    def resolvent_sum(self, mu):
+        r""":math:`S(\mu) = \sum_k c_k(\mu - \eta\lambda_k\mathcal B)^{-1}\bar{\mathcal D}`."""
+        if self._mp is None:
+            eye = np.eye(self.d)
+            A = mu * eye[None] - self.eta * np.asarray(self.lam)[:, None, None] * self.B[None]
+            X = np.linalg.solve(A, np.broadcast_to(self.D, A.shape))
+            return np.tensordot(np.asarray(self.weights), X, axes=1)
+        mp = self._mp
+        eye = mp.eye(self.d)
+        S = mp.zeros(self.d, self.d)
+        for wk, lk in zip(self.weights, self.lam):
+            S += wk * (mp.inverse(mu * eye - self.eta * lk * self._Bm) * self._Dm)
+        return S
 
     def __call__(self, mu):
-        phi = [sum(wk / (mu - self.eta * lk * b) for wk, lk in zip(self.weights, self.lam)) for b in self.beta]
+        r""":math:`\det(I - S(\mu))`: zero exactly at eigenvalues of the full Jacobian."""
+        S = self.resolvent_sum(mu)
         if self._mp is None:
-            A = np.eye(self.d) - np.asarray(phi)[:, None] * self.Dp
-            return np.linalg.det(A)
+            return np.linalg.det(np.eye(self.d) - S)
+        return self._mp.det(self._mp.eye(self.d) - S)
+
+    def branch(self, mu):
+        r"""Real part of the eigenvalue of :math:`S(\mu)` closest to 1, minus 1.
+
+        Its zeros are those of :meth:`__call__`, but *simple* even where the Jacobian's
+        eigenvalue is degenerate -- the escape eigenvalue is (K - 1)-fold degenerate by the
+        permutation symmetry, a multiple root of the determinant, which a root finder could
+        only pin down to half the working digits.
+        """
+        S = self.resolvent_sum(mu)
+        if self._mp is None:
+            nu = np.linalg.eigvals(S)
+            return float(nu[np.argmin(np.abs(nu - 1))].real - 1)
         mp = self._mp
-        A = mp.eye(self.d) - mp.matrix([[phi[r] * self.Dp[r, c] for c in range(self.d)] for r in range(self.d)])
-        return mp.det(A)
+        nu = mp.eig(S, left=False, right=False)
+        best = min(nu, key=lambda v: abs(v - 1))
+        return mp.re(best) - 1
 
     def root(self, start):
-        """A real root near ``start`` (secant iteration at the working precision)."""
+        """The real eigenvalue near ``start`` (secant iteration on :meth:`branch`)."""
         if self._mp is None:
             from scipy.optimize import newton as secant
 
-            value = secant(lambda m: self(m).real, float(start), tol=1e-14, maxiter=100)
-            return float(value)
+            return float(secant(self.branch, float(start), tol=1e-15, maxiter=100))
         mp = self._mp
         try:
-            value = mp.findroot(
-                lambda m: mp.re(self(m)), mp.mpf(start), tol=mp.mpf(10) ** (-mp.mp.dps + 3), maxsteps=200
-            )
+            value = mp.findroot(self.branch, mp.mpf(start), tol=mp.mpf(10) ** (-2 * mp.mp.dps + 6), maxsteps=200)
         except ValueError as exc:
             raise NumericalFailure(f"escape rate: the secular equation did not converge ({exc})") from None
         return mp.re(value)

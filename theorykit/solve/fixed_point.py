@@ -262,7 +262,10 @@ def newton(fun, jac, x0: np.ndarray, tol, max_iter: int = 60, what: str = "fixed
     """
     x = x0.copy()
     for _ in range(max_iter):
-        step = _solve(jac(x), fun(x))
+        try:
+            step = _solve(jac(x), fun(x))
+        except NumericalFailure as exc:
+            raise NumericalFailure(f"{what}: {exc}") from None
         x = x - step
         size = max(abs(v) for v in step)
         scale = max(1, max(abs(v) for v in x))
