@@ -20,7 +20,7 @@ def main() -> int:
     rng = np.random.default_rng(0)
     samples = 200_000 if args.quick else 4_000_000
     funcs = {
-        "erf": (lambda u: erf(u / np.sqrt(2)), lambda u: np.sqrt(2 / np.pi) * np.exp(-u**2 / 2)),
+        "erf": (lambda u: erf(u / np.sqrt(2)), lambda u: np.sqrt(2 / np.pi) * np.exp(-(u**2) / 2)),
         "linear": (lambda u: u, lambda u: np.ones_like(u)),
         "relu": (lambda u: np.maximum(u, 0), lambda u: (u > 0) * 1.0),
     }
@@ -42,7 +42,11 @@ def main() -> int:
             u = rng.multivariate_normal(np.zeros(spec.n_slots), C, size=samples)
             prod = np.prod([funcs[name][o](u[:, s]) for s, o in enumerate(spec.orders)], axis=0)
             sem = prod.std() / np.sqrt(samples)
-            report.check(f"{name}: {kname} vs Monte Carlo", abs(prod.mean() - exact) < 5 * sem + 1e-12, f"|diff| = {abs(prod.mean() - exact):.2e}, 5 s.e. = {5 * sem:.2e}")
+            report.check(
+                f"{name}: {kname} vs Monte Carlo",
+                abs(prod.mean() - exact) < 5 * sem + 1e-12,
+                f"|diff| = {abs(prod.mean() - exact):.2e}, 5 s.e. = {5 * sem:.2e}",
+            )
             report.equation(spec.latex(tuple("abcd"[: spec.n_slots])) + rf"_{{\mathrm{{{name}}}}}", sp.latex(expr))
     i3 = sp.simplify(GaussianAverager(sp.erf(z / sp.sqrt(2))).average((1, None, 0), poly=(1,)))
     a, b, c = sp.symbols("c00 c11 c22", positive=True)

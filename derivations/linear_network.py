@@ -31,7 +31,11 @@ def main() -> int:
     alpha = [0.0, 2.0, 20.0]
     exact = linear_learning_curve(model, 0.3, init, alpha).eps_g
     ode = tk.solve(model, 0.3, init, alpha, tk.SolverConfig(rtol=1e-11, atol=1e-13)).eps_g
-    report.check("exact form = general ODE solver", np.allclose(exact, ode, rtol=1e-8), f"max rel diff {np.max(np.abs(exact - ode) / ode):.1e}")
+    report.check(
+        "exact form = general ODE solver",
+        np.allclose(exact, ode, rtol=1e-8),
+        f"max rel diff {np.max(np.abs(exact - ode) / ode):.1e}",
+    )
 
     spec = tk.Spectrum.power_law(500 if args.quick else 2000, 1.0)
     lo = 1 / (2 * 0.01 * spec.lam[0])

@@ -53,7 +53,11 @@ def main() -> int:
         mom = MomentSystem(model, compiled, mpmath.mpf("0.5"), mpf(init.t), dtype=object)
         y = mpf(eig.pack(init.r, init.q))
         diff = max(abs(a - b) for a, b in zip(mom.from_eigenmodes(eig.rhs(0, y)), mom.rhs(0, mom.from_eigenmodes(y))))
-    report.check("moment basis + closure = eigenmode basis", diff < mpmath.mpf(10) ** -30, f"max diff {mpmath.nstr(diff, 3)}, cond(V) = {mom.condition_number():.2e}")
+    report.check(
+        "moment basis + closure = eigenmode basis",
+        diff < mpmath.mpf(10) ** -30,
+        f"max diff {mpmath.nstr(diff, 3)}, cond(V) = {mom.condition_number():.2e}",
+    )
 
     N = 500 if args.quick else 2000
     model = CommitteeModel(2, 2, Spectrum.power_law(4, 1.0), "erf")

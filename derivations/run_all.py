@@ -11,5 +11,8 @@ for script in scripts:
     result = subprocess.run([sys.executable, str(script), *sys.argv[1:]], cwd=here.parent)
     if result.returncode:
         failed.append(script.name)
-print(f"derivations: {len(scripts) - len(failed)} passed, {len(failed)} failed" + (f" ({', '.join(failed)})" if failed else ""))
+print(
+    f"derivations: {len(scripts) - len(failed)} passed, {len(failed)} failed"
+    + (f" ({', '.join(failed)})" if failed else "")
+)
 sys.exit(1 if failed else 0)

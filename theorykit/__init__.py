@@ -7,6 +7,7 @@ The public API (see ``docs/``):
 * lower/build: :func:`compile_model`
 * solve: :func:`solve`, :class:`SolverConfig`, :class:`Solution`, :class:`Overlaps`,
   :func:`random_overlaps`, :func:`log_alpha`, :class:`MomentSystem`
+* plateaus: :func:`find_plateau`, :class:`Plateau`, :func:`initial_asymmetry`
 * check: :func:`simulate`, :class:`SimulationResult`, :func:`plot_learning_curve`
 """
 
@@ -16,6 +17,7 @@ from .derive.activations import NumericActivation, get_activation
 from .derive.odes import derive_index_system
 from .errors import CaseError, DerivationError, NumericalFailure, TheorykitError
 from .model import CommitteeModel, Spectrum
+from .plateau import Plateau, find_plateau, initial_asymmetry
 from .plotting import plot_learning_curve
 from .simulate import SimulationResult, simulate
 from .solve.eigenmode import EigenmodeSystem
@@ -33,6 +35,7 @@ __all__ = [
     "NumericActivation",
     "NumericalFailure",
     "Overlaps",
+    "Plateau",
     "SimulationResult",
     "Solution",
     "SolverConfig",
@@ -40,7 +43,9 @@ __all__ = [
     "TheorykitError",
     "compile_model",
     "derive_index_system",
+    "find_plateau",
     "get_activation",
+    "initial_asymmetry",
     "log_alpha",
     "plot_learning_curve",
     "random_overlaps",
