@@ -131,3 +131,20 @@ def test_structured_system_stays_small():
         assert sp.count_ops(expr) < 40
     assert set(system.kernels_used()) == {"gg", "dgdg", "d2g_g", "dgdg_gg"}
     assert isinstance(KERNEL_FUNCTIONS["dgdg"](I_, X_), sp.Function)
+
+
+@pytest.mark.skipif(importlib.util.find_spec("numba") is None, reason="numba not installed")
+@pytest.mark.parametrize(("small_lr", "noise"), [(False, 0.2), (True, 0.0)])
+def test_fused_numba_rhs_equals_the_numpy_pipeline(small_lr, noise):
+    # the one-call numba right-hand side against the step-by-step NumPy-flavour pipeline,
+    # with K != M, several modes and a finite-N (non-diagonal) teacher
+    from theorykit.solve.eigenmode import EigenmodeSystem
+    from theorykit.solve.initial import random_overlaps
+
+    model = CommitteeModel(3, 2, Spectrum.power_law(5, 0.7), noise=noise, small_lr=small_lr)
+    init = random_overlaps(model, 200, 0.4, 3)
+    fused = EigenmodeSystem(model, compile_model(model, "numba"), 0.3, init.t)
+    plain = EigenmodeSystem(model, compile_model(model, "numpy"), 0.3, init.t)
+    assert fused._fused is not None and plain._fused is None
+    y = fused.pack(init.r, init.q)
+    np.testing.assert_allclose(fused.rhs(0.0, y), plain.rhs(0.0, y), rtol=1e-12, atol=1e-15)

@@ -141,11 +141,15 @@ def fig4(out_dir, full: bool = False):
 
 
 def _lengths(model_ode, model_sgd, eta, N, sigma_J, seeds):
-    """Predicted escape rate, and plateau lengths measured in the O(eta) ODE and in SGD."""
-    symmetric = find_plateau(model_ode, eta, closed_form=False)
+    """Predicted escape rate, and plateau lengths measured in the O(eta) ODE and in SGD.
+
+    The plateau is that of the run's own finite-N teacher (with L = N every eigenspace is one
+    direction, so the teacher overlaps are far from diagonal); SGD uses the same teacher.
+    """
     init = random_overlaps(model_ode, N, sigma_J, 0)
+    symmetric = find_plateau(model_ode, eta, teacher=init.t, closed_form=False)
     predicted = symmetric.escape_time(initial_asymmetry(sigma_J, N))
-    a_max = 2.5 * predicted
+    a_max = 4.0 * predicted  # room for the approach to the plateau and a slower-than-predicted exit
     alpha = np.linspace(0, a_max, 1001)
     ode = solve(model_ode, eta, init, alpha, SolverConfig(rtol=1e-9, atol=1e-13)).raise_for_status()
     entry, exit_ = plateau_window(ode.alpha, ode.eps_g, symmetric.eps_g)
@@ -158,11 +162,18 @@ def _lengths(model_ode, model_sgd, eta, N, sigma_J, seeds):
     return {
         "escape_rate": symmetric.escape_rate,
         "predicted_length": predicted,
-        "ode_length": exit_ - entry,
+        "ode_length": exit_ - entry if np.isfinite(exit_ - entry) else None,
         "sgd_length_mean": float(np.nanmean(sgd)) if np.isfinite(sgd).any() else None,
         "sgd_length_std": float(np.nanstd(sgd)) if np.isfinite(sgd).any() else None,
         "eps_plateau": symmetric.eps_g,
+        "ode_window": _finite_or_none([entry, exit_]),
+        "sgd_windows": [_finite_or_none(w) for w in windows],
     }
+
+
+def _finite_or_none(values) -> list:
+    """JSON has no NaN: a window that was never left is written as ``null``."""
+    return [float(v) if np.isfinite(v) else None for v in values]
 
 
 def fig5(out_dir, full: bool = False):
@@ -211,7 +222,7 @@ def fig5(out_dir, full: bool = False):
         (ax_k, np.array(Ks, float), left, "K = M", lambda x: x**2),
         (ax_l, np.array(Ls, float), right, "L", lambda x: 1 / x),
     ):
-        ode = np.array([r["ode_length"] for r in rows])
+        ode = np.array([np.nan if r["ode_length"] is None else r["ode_length"] for r in rows])
         inv_mu = np.array([1 / r["escape_rate"] for r in rows])
         sgd = np.array([np.nan if r["sgd_length_mean"] is None else r["sgd_length_mean"] for r in rows])
         sgd_err = np.array([0.0 if r["sgd_length_std"] is None else r["sgd_length_std"] for r in rows])

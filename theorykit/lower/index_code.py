@@ -346,14 +346,48 @@ def loop_contraction(
 PARALLEL_THRESHOLD = 20000
 
 
+def _loop_statement(coef: str, operands, free: tuple[sp.Symbol, ...]) -> list[str]:
+    """njit lines adding ``coef * prod(operands)`` into ``_out`` (the loop form of an einsum)."""
+    loops = list(free)
+    for op in operands:
+        for s in op.indices:
+            if s not in loops:
+                loops.append(s)
+    factors = [coef]
+    for op in operands:
+        if op.name == "__delta__":
+            factors.append(f"(1.0 if {op.indices[0]} == {op.indices[1]} else 0.0)")
+        elif op.indices:
+            factors.append(f"{op.name}[{', '.join(str(s) for s in op.indices)}]")
+        else:
+            factors.append(op.name)
+    target = f"_out[{', '.join(str(s) for s in free)}]" if free else "_out"
+    lines, indent = [], "    "
+    for s in loops:
+        lines.append(f"{indent}for {s} in range({_range(s)}):")
+        indent += "    "
+    lines.append(f"{indent}{target} += {' * '.join(f'({f})' for f in factors)}")
+    return lines
+
+
 def looped_function(
     name: str, expr: sp.Expr, free: tuple[sp.Symbol, ...], params: tuple[str, ...], tangent: bool, kernel_exprs: dict
 ) -> tuple[str, list[str]]:
-    """Python wrapper + njit helpers computing ``expr`` with loop contractions (numba flavour)."""
+    """Python wrapper + njit helpers computing ``expr`` with loop contractions (numba flavour).
+
+    Also emits ``<name>_nb``: the same function as one njit function (the assembly einsums
+    written as loops), so that a fused right-hand side can call it without Python overhead.
+    """
     terms = parse_terms(expr)
     helpers = []
     sig = ["C"] + (["dC"] if tangent else []) + ["w", "K", "n"] + list(params)
     lines = [f"def {name}({', '.join(sig)}):", "    _out = 0"]
+    shape_out = ", ".join(_range(s) for s in free)
+    nb = [
+        '@numba.njit(cache=True, error_model="numpy", fastmath=_FASTMATH)',
+        f"def {name}_nb({', '.join(sig)}):",
+        f"    _out = numpy.zeros(({shape_out},))" if free else "    _out = 0.0",
+    ]
     for t_no, term in enumerate(terms):
         coef = sp.pycode(term.coef) if term.coef != 1 else "1"
         operands = term.operands
@@ -370,12 +404,25 @@ def looped_function(
             grid = " * ".join(_range(s) for s in dict.fromkeys(term.kernel.units))
             lines.append(f"    _variant = {helper}_par if {grid} > {PARALLEL_THRESHOLD} else {helper}_ser")
             lines.append(f"    _variant({call_args}, w, K, n, _k{t_no})")
+            nb.append(f"    _k{t_no} = numpy.zeros(({shape},))")
+            nb.append(f"    if {grid} > {PARALLEL_THRESHOLD}:")
+            nb.append(f"        {helper}_par({call_args}, w, K, n, _k{t_no})")
+            nb.append("    else:")
+            nb.append(f"        {helper}_ser({call_args}, w, K, n, _k{t_no})")
             if not kfree:
                 lines.append(f"    _k{t_no} = _k{t_no}[0]")
+                nb.append(f"    _s{t_no} = _k{t_no}[0]")
+                operands_nb = (Operand(f"_s{t_no}", ()),) + tuple(operands)
+            else:
+                operands_nb = (Operand(f"_k{t_no}", kfree),) + tuple(operands)
             operands = (Operand(f"_k{t_no}", kfree),) + tuple(operands)
+        if term.kernel is None:
+            operands_nb = operands
         lines.append(_einsum_statement(coef, operands, free))
+        nb.extend(_loop_statement(coef, operands_nb, free))
     lines.append("    return _out")
-    return "\n".join(lines), helpers
+    nb.append("    return _out")
+    return "\n".join(lines), helpers + ["\n".join(nb)]
 
 
 def einsum_function(name: str, expr: sp.Expr, free: tuple[sp.Symbol, ...], args: tuple[str, ...]) -> str:

@@ -116,6 +116,63 @@ def _bcast(value, *grids):
 
 _NUMBA_JIT = '@numba.njit(cache=True, error_model="numpy", fastmath=_FASTMATH)'
 
+# The whole eigenmode right-hand side in one njit call (numba flavour): the per-call Python
+# overhead of a dozen small NumPy operations is what dominates at small K, and the drift is
+# four stacked matrix products (one BLAS call each) instead of one small product per mode.
+# Layout as EigenmodeSystem.pack: r (L, K, M) row-major, then the upper triangles of q.
+_FUSED_RHS = """@numba.njit(cache=True, error_model="numpy", fastmath=_FASTMATH)
+def rhs_fused(state, tstack, lam, eta2_lam_f, w, K, M, eta, c_K, s2):
+    L = lam.shape[0]
+    n = K + M
+    KM = K * M
+    nq = K * (K + 1) // 2
+    q0 = L * KM
+    X_r = numpy.empty((K, L * M))
+    X_rt = numpy.empty((M, L * K))
+    X_q = numpy.empty((K, L * K))
+    C = numpy.zeros((n, n))
+    for k in range(L):
+        lk = lam[k]
+        for i in range(K):
+            for m in range(M):
+                v = state[k * KM + i * M + m]
+                X_r[i, k * M + m] = v
+                X_rt[m, k * K + i] = v
+                C[i, K + m] += lk * v
+        p = q0 + k * nq
+        for i in range(K):
+            for j in range(i, K):
+                v = state[p]
+                p += 1
+                X_q[i, k * K + j] = v
+                X_q[j, k * K + i] = v
+                C[i, j] += lk * v
+        for a in range(M):
+            for b in range(M):
+                C[K + a, K + b] += lk * tstack[a, k * M + b]
+    for i in range(K):
+        for j in range(i + 1, K):
+            C[j, i] = C[i, j]
+        for m in range(M):
+            C[K + m, i] = C[i, K + m]
+    G = G_fn_nb(C, w, K, n, c_K)
+    Gs = numpy.ascontiguousarray(G[:, :K])
+    Gt = numpy.ascontiguousarray(G[:, K:])
+    Yr = numpy.dot(Gs, X_r) + numpy.dot(Gt, tstack)
+    A = numpy.dot(Gs, X_q) + numpy.dot(Gt, X_rt)
+{W_LINE}    out = numpy.empty_like(state)
+    for k in range(L):
+        scale = eta * lam[k]
+        for i in range(K):
+            for m in range(M):
+                out[k * KM + i * M + m] = scale * Yr[i, k * M + m]
+        p = q0 + k * nq
+        for i in range(K):
+            for j in range(i, K):
+                out[p] = scale * (A[i, k * K + j] + A[j, k * K + i]){W_TERM}
+                p += 1
+    return out"""
+
 
 def module_source(system: IndexSystem, activation: Activation, flavour: str, cse: bool = True) -> str:
     """Full text of the generated module (see the module docstring)."""
@@ -164,6 +221,13 @@ def module_source(system: IndexSystem, activation: Activation, flavour: str, cse
                 parts.append(src)
             else:
                 parts.append(vectorised_function(fname, expr, free, params, tangent))
+    if flavour == "numba":
+        with_w = not system.small_lr
+        parts.append(
+            _FUSED_RHS.replace("{W_LINE}", "    W = W_fn_nb(C, w, K, n, c_K, s2)\n" if with_w else "").replace(
+                "{W_TERM}", " + eta2_lam_f[k] * W[i, j]" if with_w else ""
+            )
+        )
     drift_body = system.drift
     parts.append(einsum_function("drift_fn", drift_body, (k, i, y), ("G", "Om", "lam", "eta")))
     parts.append(einsum_function("cov_fn", system.cov, (x, y), ("Om", "lam")))

@@ -63,6 +63,10 @@ class EigenmodeSystem:
         self.size = self.size_r + self.L * len(self.iu[0])
         self._eta2_lam_f = (self.eta**2) * self.lam * self.f
         self.nfev = 0
+        # numba flavour: the whole right-hand side in one compiled call (same arithmetic)
+        self._fused = getattr(self.mod, "rhs_fused", None) if dtype is float else None
+        if self._fused is not None:
+            self._tstack = np.ascontiguousarray(t.transpose(1, 0, 2).reshape(self.M, self.L * self.M))
 
     # -- packing ------------------------------------------------------------------------
     def pack(self, r: np.ndarray, q: np.ndarray) -> np.ndarray:
@@ -106,6 +110,19 @@ class EigenmodeSystem:
     def rhs(self, alpha, state: np.ndarray) -> np.ndarray:
         """:math:`d(\\text{state})/d\\alpha`."""
         self.nfev += 1
+        if self._fused is not None:
+            return self._fused(
+                np.ascontiguousarray(state, dtype=float),
+                self._tstack,
+                self.lam,
+                self._eta2_lam_f,
+                self.w,
+                self.K,
+                self.M,
+                self.eta,
+                self.c_K,
+                self.s2,
+            )
         om = self.overlaps(state)
         C = self.mod.cov_fn(om, self.lam)
         G = self.mod.G_fn(C, self.w, self.K, self.n, self.c_K)
