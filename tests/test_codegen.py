@@ -147,4 +147,7 @@ def test_fused_numba_rhs_equals_the_numpy_pipeline(small_lr, noise):
     plain = EigenmodeSystem(model, compile_model(model, "numpy"), 0.3, init.t)
     assert fused._fused is not None and plain._fused is None
     y = fused.pack(init.r, init.q)
-    np.testing.assert_allclose(fused.rhs(0.0, y), plain.rhs(0.0, y), rtol=1e-12, atol=1e-15)
+    expected = plain.rhs(0.0, y)
+    for small in (True, False):  # one njit call with loops / njit + batched BLAS product
+        fused._small = small
+        np.testing.assert_allclose(fused.rhs(0.0, y), expected, rtol=1e-12, atol=1e-15)

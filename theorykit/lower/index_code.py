@@ -405,10 +405,13 @@ def looped_function(
             lines.append(f"    _variant = {helper}_par if {grid} > {PARALLEL_THRESHOLD} else {helper}_ser")
             lines.append(f"    _variant({call_args}, w, K, n, _k{t_no})")
             nb.append(f"    _k{t_no} = numpy.zeros(({shape},))")
-            nb.append(f"    if {grid} > {PARALLEL_THRESHOLD}:")
-            nb.append(f"        {helper}_par({call_args}, w, K, n, _k{t_no})")
-            nb.append("    else:")
-            nb.append(f"        {helper}_ser({call_args}, w, K, n, _k{t_no})")
+            if len(dict.fromkeys(term.kernel.units)) >= 4:  # O(K^2 n^2): worth threads when big
+                nb.append(f"    if {grid} > {PARALLEL_THRESHOLD}:")
+                nb.append(f"        {helper}_par({call_args}, w, K, n, _k{t_no})")
+                nb.append("    else:")
+                nb.append(f"        {helper}_ser({call_args}, w, K, n, _k{t_no})")
+            else:  # O(K n) at most: never above the threshold in practice; one compile less
+                nb.append(f"        {helper}_ser({call_args}, w, K, n, _k{t_no})".replace("        ", "    ", 1))
             if not kfree:
                 lines.append(f"    _k{t_no} = _k{t_no}[0]")
                 nb.append(f"    _s{t_no} = _k{t_no}[0]")

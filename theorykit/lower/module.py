@@ -116,62 +116,91 @@ def _bcast(value, *grids):
 
 _NUMBA_JIT = '@numba.njit(cache=True, error_model="numpy", fastmath=_FASTMATH)'
 
-# The whole eigenmode right-hand side in one njit call (numba flavour): the per-call Python
-# overhead of a dozen small NumPy operations is what dominates at small K, and the drift is
-# four stacked matrix products (one BLAS call each) instead of one small product per mode.
-# Layout as EigenmodeSystem.pack: r (L, K, M) row-major, then the upper triangles of q.
+# The eigenmode right-hand side with as few Python-level operations as possible (numba
+# flavour).  Small systems: one njit call with plain loops (``rhs_small``); at small K the
+# per-call overhead of a dozen NumPy operations is what dominates.  Large systems:
+# ``fused_prep`` (unpack, covariance, G, W) and ``fused_pack`` in njit around three BLAS
+# products done by NumPy on caller-owned work arrays (fresh multi-megabyte temporaries cost
+# more in page faults than the arithmetic).  Plain loops and no BLAS inside njit keep the
+# numba compile (the cold start) short.  Layout as EigenmodeSystem.pack: r (L, K, M)
+# row-major, then the upper triangles of q.
 _FUSED_RHS = """@numba.njit(cache=True, error_model="numpy", fastmath=_FASTMATH)
-def rhs_fused(state, tstack, lam, eta2_lam_f, w, K, M, eta, c_K, s2):
+def _fill_overlaps(state, t, lam, K, M, Om):
     L = lam.shape[0]
     n = K + M
     KM = K * M
     nq = K * (K + 1) // 2
     q0 = L * KM
-    X_r = numpy.empty((K, L * M))
-    X_rt = numpy.empty((M, L * K))
-    X_q = numpy.empty((K, L * K))
     C = numpy.zeros((n, n))
+    # C accumulated from the packed entries while Omega is filled (one pass over memory)
     for k in range(L):
         lk = lam[k]
         for i in range(K):
             for m in range(M):
                 v = state[k * KM + i * M + m]
-                X_r[i, k * M + m] = v
-                X_rt[m, k * K + i] = v
+                Om[k, i, K + m] = v
+                Om[k, K + m, i] = v
                 C[i, K + m] += lk * v
         p = q0 + k * nq
         for i in range(K):
             for j in range(i, K):
                 v = state[p]
                 p += 1
-                X_q[i, k * K + j] = v
-                X_q[j, k * K + i] = v
+                Om[k, i, j] = v
+                Om[k, j, i] = v
                 C[i, j] += lk * v
         for a in range(M):
             for b in range(M):
-                C[K + a, K + b] += lk * tstack[a, k * M + b]
+                v = t[k, a, b]
+                Om[k, K + a, K + b] = v
+                C[K + a, K + b] += lk * v
     for i in range(K):
         for j in range(i + 1, K):
             C[j, i] = C[i, j]
         for m in range(M):
             C[K + m, i] = C[i, K + m]
-    G = G_fn_nb(C, w, K, n, c_K)
-    Gs = numpy.ascontiguousarray(G[:, :K])
-    Gt = numpy.ascontiguousarray(G[:, K:])
-    Yr = numpy.dot(Gs, X_r) + numpy.dot(Gt, tstack)
-    A = numpy.dot(Gs, X_q) + numpy.dot(Gt, X_rt)
-{W_LINE}    out = numpy.empty_like(state)
+    return C
+
+
+@numba.njit(cache=True, error_model="numpy", fastmath=_FASTMATH)
+def fused_prep(state, t, lam, w, K, M, c_K, s2, Om):
+    C = _fill_overlaps(state, t, lam, K, M, Om)
+    G = G_fn_nb(C, w, K, K + M, c_K)
+{W_PREP}    return G, W
+
+
+@numba.njit(cache=True, error_model="numpy", fastmath=_FASTMATH)
+def fused_pack(Y, lam, eta2_lam_f, W, K, M, eta, out):
+    # Y[k] = G Omega_k (K x n): dr = Y[:, :, K:], dq = Y[:, :, :K] + its transpose (+ W term)
+    L = lam.shape[0]
+    KM = K * M
+    nq = K * (K + 1) // 2
+    q0 = L * KM
     for k in range(L):
         scale = eta * lam[k]
         for i in range(K):
             for m in range(M):
-                out[k * KM + i * M + m] = scale * Yr[i, k * M + m]
+                out[k * KM + i * M + m] = scale * Y[k, i, K + m]
         p = q0 + k * nq
         for i in range(K):
             for j in range(i, K):
-                out[p] = scale * (A[i, k * K + j] + A[j, k * K + i]){W_TERM}
+                out[p] = scale * (Y[k, i, j] + Y[k, j, i]){W_TERM}
                 p += 1
-    return out"""
+    return out
+
+
+@numba.njit(cache=True, error_model="numpy", fastmath=_FASTMATH)
+def rhs_small(state, t, lam, eta2_lam_f, w, K, M, eta, c_K, s2, Om, Y):
+    n = K + M
+    G, W = fused_prep(state, t, lam, w, K, M, c_K, s2, Om)
+    for k in range(lam.shape[0]):
+        for i in range(K):
+            for y in range(n):
+                acc = 0.0
+                for x in range(n):
+                    acc += G[i, x] * Om[k, x, y]
+                Y[k, i, y] = acc
+    return fused_pack(Y, lam, eta2_lam_f, W, K, M, eta, numpy.empty_like(state))"""
 
 
 def module_source(system: IndexSystem, activation: Activation, flavour: str, cse: bool = True) -> str:
@@ -223,11 +252,9 @@ def module_source(system: IndexSystem, activation: Activation, flavour: str, cse
                 parts.append(vectorised_function(fname, expr, free, params, tangent))
     if flavour == "numba":
         with_w = not system.small_lr
-        parts.append(
-            _FUSED_RHS.replace("{W_LINE}", "    W = W_fn_nb(C, w, K, n, c_K, s2)\n" if with_w else "").replace(
-                "{W_TERM}", " + eta2_lam_f[k] * W[i, j]" if with_w else ""
-            )
-        )
+        w_prep = "    W = W_fn_nb(C, w, K, K + M, c_K, s2)\n" if with_w else "    W = numpy.zeros((1, 1))\n"
+        w_term = " + eta2_lam_f[k] * W[i, j]" if with_w else ""
+        parts.append(_FUSED_RHS.replace("{W_PREP}", w_prep).replace("{W_TERM}", w_term))
     drift_body = system.drift
     parts.append(einsum_function("drift_fn", drift_body, (k, i, y), ("G", "Om", "lam", "eta")))
     parts.append(einsum_function("cov_fn", system.cov, (x, y), ("Om", "lam")))

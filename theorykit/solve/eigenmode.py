@@ -20,6 +20,10 @@ import numpy as np
 from ..compiled import CompiledSystem
 from ..model import CommitteeModel
 
+#: Largest ``L K n^2`` for which the whole right-hand side is one njit call with plain loops;
+#: beyond, the drift is one batched BLAS product (see theorykit.lower.module).
+SMALL_FUSED = 200_000
+
 
 class EigenmodeSystem:
     """Callable right-hand side, Jacobian and observables for one model and learning rate.
@@ -63,10 +67,14 @@ class EigenmodeSystem:
         self.size = self.size_r + self.L * len(self.iu[0])
         self._eta2_lam_f = (self.eta**2) * self.lam * self.f
         self.nfev = 0
-        # numba flavour: the whole right-hand side in one compiled call (same arithmetic)
-        self._fused = getattr(self.mod, "rhs_fused", None) if dtype is float else None
+        # numba flavour: the right-hand side in one (small systems) or three compiled calls
+        self._fused = getattr(self.mod, "fused_prep", None) if dtype is float else None
         if self._fused is not None:
-            self._tstack = np.ascontiguousarray(t.transpose(1, 0, 2).reshape(self.M, self.L * self.M))
+            L, K, n = self.L, self.K, self.n
+            self._t_contiguous = np.ascontiguousarray(t, dtype=float)
+            self._Om = np.empty((L, n, n))
+            self._Y = np.empty((L, K, n))
+            self._small = L * K * n * n <= SMALL_FUSED
 
     # -- packing ------------------------------------------------------------------------
     def pack(self, r: np.ndarray, q: np.ndarray) -> np.ndarray:
@@ -111,17 +119,16 @@ class EigenmodeSystem:
         """:math:`d(\\text{state})/d\\alpha`."""
         self.nfev += 1
         if self._fused is not None:
-            return self._fused(
-                np.ascontiguousarray(state, dtype=float),
-                self._tstack,
-                self.lam,
-                self._eta2_lam_f,
-                self.w,
-                self.K,
-                self.M,
-                self.eta,
-                self.c_K,
-                self.s2,
+            state = np.ascontiguousarray(state, dtype=float)
+            args = (self._t_contiguous, self.lam, self._eta2_lam_f, self.w, self.K, self.M, self.eta, self.c_K, self.s2)
+            if self._small:
+                return self.mod.rhs_small(state, *args, self._Om, self._Y)
+            G, W = self.mod.fused_prep(
+                state, self._t_contiguous, self.lam, self.w, self.K, self.M, self.c_K, self.s2, self._Om
+            )
+            np.matmul(G, self._Om, out=self._Y)  # one batched BLAS product over the modes
+            return self.mod.fused_pack(
+                self._Y, self.lam, self._eta2_lam_f, W, self.K, self.M, self.eta, np.empty_like(state)
             )
         om = self.overlaps(state)
         C = self.mod.cov_fn(om, self.lam)
