@@ -327,7 +327,13 @@ def loop_contraction(
                 loop = "numba.prange" if (level == 0 and variant == "par") else "range"
                 sym_start = (sym_free and level == 1) or (sym_dummies and level == len(kfree) + 1)
                 start = f"{levels[level - 1]}, " if sym_start else ""
-                lines.append(f"{indent}for {s} in {loop}({start}{_range(s)}):")
+                if level == 0 and variant == "par" and sym_free:
+                    # triangular work (row s has range - s entries): visit rows in the order
+                    # 0, last, 1, last - 1, ... so each thread's contiguous chunk is balanced
+                    lines.append(f"{indent}for _q in numba.prange({_range(s)}):")
+                    lines.append(f"{indent}    {s} = _q // 2 if _q % 2 == 0 else {_range(s)} - 1 - _q // 2")
+                else:
+                    lines.append(f"{indent}for {s} in {loop}({start}{_range(s)}):")
                 emit(level + 1, indent + "    ")
             else:
                 lines.append(f"{indent}_acc += {multiplicity}{weight} * ({inner})")
