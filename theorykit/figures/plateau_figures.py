@@ -110,7 +110,7 @@ def fig4(out_dir, full: bool = False):
     ax_ord.set(
         xlabel=r"$\alpha$",
         ylabel="overlap / teacher's",
-        title=f"orders l (solid R, dashed Q; dots SGD); finite-N teacher (N = {N})",
+        title=f"R (solid), Q (dashed), SGD (dots); teacher drawn at N = {N}",
     )
     ax_ord.legend(frameon=False, fontsize=7)
     fig.tight_layout()
