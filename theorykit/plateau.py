@@ -388,6 +388,13 @@ def _precise(model: CommitteeModel, eta: float, x_float: np.ndarray, mu_float: f
     return PrecisePlateau(dps, R, Q, C, eps, mu, digits)
 
 
+def _system_of(plateau: Plateau) -> EigenmodeSystem:
+    """The (float, NumPy-flavour) system the plateau is a fixed point of."""
+    model = plateau.model
+    t = _diagonal_teacher(model) if plateau.teacher_t is None else plateau.teacher_t
+    return EigenmodeSystem(model, compile_model(model, flavour="numpy"), plateau.eta, t)
+
+
 def perturbed_overlaps(plateau: Plateau, size: float, seed: int = 0, spread: float = 1e-3):
     """Per-mode overlaps of students displaced from the plateau by ``size`` in random directions.
 
@@ -404,9 +411,8 @@ def perturbed_overlaps(plateau: Plateau, size: float, seed: int = 0, spread: flo
     from .solve.initial import Overlaps
 
     model = plateau.model
-    compiled = compile_model(model, flavour="numpy")
-    t = _diagonal_teacher(model) if plateau.teacher_t is None else plateau.teacher_t
-    system = EigenmodeSystem(model, compiled, plateau.eta, t)
+    system = _system_of(plateau)
+    t = system.t
     omega = system.overlaps(plateau.state)
     rng = np.random.default_rng(seed)
     K, n = model.K, model.n
@@ -441,10 +447,7 @@ def unstable_amplitude(plateau: Plateau, init) -> float:
     (relative) of the escape rate -- it is (K - 1)-fold degenerate by the permutation symmetry.
     Uses the dense Jacobian, so it is meant for small systems (``L d`` up to a few thousand).
     """
-    model = plateau.model
-    compiled = compile_model(model, flavour="numpy")
-    t = _diagonal_teacher(model) if plateau.teacher_t is None else plateau.teacher_t
-    system = EigenmodeSystem(model, compiled, plateau.eta, t)
+    system = _system_of(plateau)
     ev, V = np.linalg.eig(system.jacobian(0.0, plateau.state))
     coeffs = np.linalg.solve(V, system.pack(init.r, init.q) - plateau.state)
     mu = plateau.escape_rate

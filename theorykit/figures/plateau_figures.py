@@ -140,12 +140,14 @@ def fig4(out_dir, full: bool = False):
     return paths
 
 
-def _lengths(model_ode, model_sgd, eta, N, sigma_J, seeds):
+def _lengths(K, spectrum, eta, N, sigma_J, seeds):
     """Predicted escape rate, and plateau lengths measured in the O(eta) ODE and in SGD.
 
     The plateau is that of the run's own finite-N teacher (with L = N every eigenspace is one
     direction, so the teacher overlaps are far from diagonal); SGD uses the same teacher.
     """
+    model_ode = CommitteeModel(K, K, spectrum, small_lr=True)  # the O(eta) ODE, as in the paper
+    model_sgd = CommitteeModel(K, K, spectrum)
     init = random_overlaps(model_ode, N, sigma_J, 0)
     symmetric = find_plateau(model_ode, eta, teacher=init.t, closed_form=False)
     predicted = symmetric.escape_time(initial_asymmetry(sigma_J, N))
@@ -191,31 +193,8 @@ def fig5(out_dir, full: bool = False):
         )
     else:
         eta, N_left, Ks, K_right, N_right, Ls, seeds = 0.05, 128, (2, 3, 4, 5), 3, 120, (8, 20, 60, 120), 2
-    left, right = [], []
-    for K in Ks:
-        spectrum = Spectrum.power_law(N_left, beta)
-        left.append(
-            _lengths(
-                CommitteeModel(K, K, spectrum, small_lr=True),
-                CommitteeModel(K, K, spectrum),
-                eta,
-                N_left,
-                sigma_J,
-                seeds,
-            )
-        )
-    for L in Ls:
-        spectrum = Spectrum.power_law(L, beta)
-        right.append(
-            _lengths(
-                CommitteeModel(K_right, K_right, spectrum, small_lr=True),
-                CommitteeModel(K_right, K_right, spectrum),
-                eta,
-                N_right,
-                sigma_J,
-                seeds,
-            )
-        )
+    left = [_lengths(K, Spectrum.power_law(N_left, beta), eta, N_left, sigma_J, seeds) for K in Ks]
+    right = [_lengths(K_right, Spectrum.power_law(L, beta), eta, N_right, sigma_J, seeds) for L in Ls]
 
     plt, fig, (ax_k, ax_l) = _figure(2)
     for ax, xs, rows, xlabel, paper in (
