@@ -11,17 +11,14 @@ from ..linear import linear_learning_curve, power_law_law
 from ..model import CommitteeModel, Spectrum
 from ..simulate import simulate
 from ..solve.initial import Overlaps, random_overlaps
-from ._output import save_figure
+from ._output import new_figure, save_figure
 
 
-def _axes():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(5.5, 4))
-    return plt, fig, ax
+def _finish_loglog(fig, ax, title: str, legend_title: str | None = None) -> None:
+    """log-log eps_g(alpha) axes, legend, layout: the common finish of these figures."""
+    ax.set(xscale="log", yscale="log", xlabel=r"$\alpha$", ylabel=r"$\varepsilon_g$", title=title)
+    ax.legend(frameon=False, fontsize=8, title=legend_title)
+    fig.tight_layout()
 
 
 def _sim_points(ax, sim, color, label):
@@ -38,19 +35,11 @@ def fig2_left(out_dir, full: bool = False):
     curve = linear_learning_curve(model, 1.0, init, alpha)
     sim_alpha = np.concatenate([[0.0], np.geomspace(0.05, 300, 14)])
     sim = simulate(model, 1.0, sim_alpha, N, seeds=seeds, sigma_J=1.0, teacher_seed=0, n_test=500)
-    plt, fig, ax = _axes()
+    fig, ax = new_figure()
     ax.plot(alpha[1:], curve.eps_g[1:], "C0", label="exact (derived closed form)")
     ax.plot(alpha[1:], curve.small_eta[1:], "C1--", label=r"small-$\eta$ form")
     _sim_points(ax, sim, "C2", f"SGD, N = {N}, {seeds} seeds")
-    ax.set(
-        xscale="log",
-        yscale="log",
-        xlabel=r"$\alpha$",
-        ylabel=r"$\varepsilon_g$",
-        title=r"Fig. 2 left: $\eta = 1$, $\beta = 1$, $L = N = 128$",
-    )
-    ax.legend(frameon=False, fontsize=8)
-    fig.tight_layout()
+    _finish_loglog(fig, ax, r"Fig. 2 left: $\eta = 1$, $\beta = 1$, $L = N = 128$")
     numbers = {
         "alpha": alpha,
         "eps_g_exact": curve.eps_g,
@@ -63,7 +52,6 @@ def fig2_left(out_dir, full: bool = False):
     paths = save_figure(
         fig, out_dir, "fig2_left", numbers, {"N": N, "beta": 1.0, "eta": 1.0, "sigma_J2": 1.0, "full": full}
     )
-    plt.close(fig)
     return paths
 
 
@@ -84,22 +72,14 @@ def fig2_right(out_dir, full: bool = False):
     approx = float(law.prefactor) * alpha ** -float(law.exponent)
     sim_alpha = np.geomspace(0.1, a_max, 12)
     sim = simulate(model, eta, sim_alpha, N, seeds=seeds, sigma_J=sigma_J, teacher_seed=None, n_test=500)
-    plt, fig, ax = _axes()
+    fig, ax = new_figure()
     ax.plot(alpha, curve.eps_g, "C0", label="exact (mean over initialisations)")
     window = (alpha > float(law.alpha_min)) & (alpha < float(law.alpha_max))
     ax.plot(
         alpha[window], approx[window], "k--", label=rf"integral approx. $\propto\alpha^{{-{float(law.exponent):.3f}}}$"
     )
     _sim_points(ax, sim, "C3", f"SGD, N = {N}, {seeds} initialisations (teacher and student)")
-    ax.set(
-        xscale="log",
-        yscale="log",
-        xlabel=r"$\alpha$",
-        ylabel=r"$\varepsilon_g$",
-        title=rf"Fig. 2 right: $\beta = {beta}$, $\eta = {eta}$, $L = N = {N}$",
-    )
-    ax.legend(frameon=False, fontsize=8)
-    fig.tight_layout()
+    _finish_loglog(fig, ax, rf"Fig. 2 right: $\beta = {beta}$, $\eta = {eta}$, $L = N = {N}$")
     numbers = {
         "alpha": alpha,
         "eps_g_exact": curve.eps_g,
@@ -115,7 +95,6 @@ def fig2_right(out_dir, full: bool = False):
     paths = save_figure(
         fig, out_dir, "fig2_right", numbers, {"N": N, "beta": beta, "eta": eta, "sigma_J": sigma_J, "full": full}
     )
-    plt.close(fig)
     return paths
 
 
@@ -128,7 +107,7 @@ def fig3_left(out_dir, full: bool = False):
     init = random_overlaps(model, N, sigma_J, 0)
     alpha = np.geomspace(0.01, a_max, 80)
     sim_alpha = np.geomspace(0.1, a_max, 10)
-    plt, fig, ax = _axes()
+    fig, ax = new_figure()
     numbers = {"alpha": alpha, "sim_alpha": sim_alpha, "curves": {}}
     for c, n_l in enumerate((8, 32, 128, 256)):
         curve = linear_learning_curve(model, eta, init, alpha, trained_modes=n_l)
@@ -142,15 +121,7 @@ def fig3_left(out_dir, full: bool = False):
             "sim_mean": sim.mean("eps_g"),
             "sim_std": sim.spread("eps_g"),
         }
-    ax.set(
-        xscale="log",
-        yscale="log",
-        xlabel=r"$\alpha$",
-        ylabel=r"$\varepsilon_g$",
-        title=r"Fig. 3 left: $L = N = 256$, $\eta = 0.05$, $\beta = 1$",
-    )
-    ax.legend(frameon=False, fontsize=8, title="lines: theory; points: SGD")
-    fig.tight_layout()
+    _finish_loglog(fig, ax, r"Fig. 3 left: $L = N = 256$, $\eta = 0.05$, $\beta = 1$", "lines: theory; points: SGD")
     paths = save_figure(
         fig,
         out_dir,
@@ -158,7 +129,6 @@ def fig3_left(out_dir, full: bool = False):
         numbers,
         {"N": N, "beta": beta, "eta": eta, "sigma_J": sigma_J, "seeds": seeds, "full": full},
     )
-    plt.close(fig)
     return paths
 
 

@@ -13,17 +13,7 @@ from ..plateau import find_plateau, initial_asymmetry
 from ..simulate import simulate
 from ..solve.initial import random_overlaps
 from ..solve.integrate import SolverConfig, solve
-from ._output import save_figure
-
-
-def _figure(ncols: int):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, ncols, figsize=(5.0 * ncols, 4))
-    return plt, fig, axes
+from ._output import new_figure, save_figure
 
 
 def plateau_window(alpha: np.ndarray, eps: np.ndarray, eps_plateau: float, enter: float = 1.3, leave: float = 0.5):
@@ -65,7 +55,7 @@ def fig4(out_dir, full: bool = False):
     sim_alpha = np.linspace(0, a_max, 41)
     sim = simulate(model_sgd, eta, sim_alpha, N, seeds=seeds, init=None, sigma_J=sigma_J, teacher_seed=0, n_test=1000)
 
-    plt, fig, (ax_eps, ax_ord) = _figure(2)
+    fig, (ax_eps, ax_ord) = new_figure(2, width=5.0)
     ax_eps.plot(ode.alpha, ode.eps_g, "C0", label=r"ODE, $O(\eta)$")
     ax_eps.errorbar(
         sim.alpha,
@@ -136,7 +126,6 @@ def fig4(out_dir, full: bool = False):
     }
     settings = {"K": K, "M": K, "L": L, "beta": beta, "eta": eta, "sigma_J": sigma_J, "N": N, "full": full}
     paths = save_figure(fig, out_dir, "fig4", numbers, settings)
-    plt.close(fig)
     return paths
 
 
@@ -196,7 +185,7 @@ def fig5(out_dir, full: bool = False):
     left = [_lengths(K, Spectrum.power_law(N_left, beta), eta, N_left, sigma_J, seeds) for K in Ks]
     right = [_lengths(K_right, Spectrum.power_law(L, beta), eta, N_right, sigma_J, seeds) for L in Ls]
 
-    plt, fig, (ax_k, ax_l) = _figure(2)
+    fig, (ax_k, ax_l) = new_figure(2, width=5.0)
     for ax, xs, rows, xlabel, paper in (
         (ax_k, np.array(Ks, float), left, "K = M", lambda x: x**2),
         (ax_l, np.array(Ls, float), right, "L", lambda x: 1 / x),
@@ -230,7 +219,6 @@ def fig5(out_dir, full: bool = False):
         "full": full,
     }
     paths = save_figure(fig, out_dir, "fig5", numbers, settings)
-    plt.close(fig)
     return paths
 
 
