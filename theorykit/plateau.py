@@ -236,7 +236,10 @@ def find_plateau(
     # theorykit.derive.symmetric) and is degenerate across them, so solve inside that subspace.
     identical = model.small_lr
     # 1. symmetric plateau of the averaged (diagonal) teacher: flow, then Newton
-    sym_system = EigenmodeSystem(model, compiled, eta, _diagonal_teacher(model) * (np.trace(t.sum(0)) / (M * 1.0)))
+    if diagonal:
+        sym_system = system
+    else:
+        sym_system = EigenmodeSystem(model, compiled, eta, _diagonal_teacher(model) * (np.trace(t.sum(0)) / (M * 1.0)))
     sym = StudentSymmetric(AggregatedSystem(sym_system), identical=identical)
     x0 = np.array([1e-2 / np.sqrt(M), 1e-3, 5e-4][: sym.size])  # a valid (positive) start near the origin
     x = newton(
