@@ -1,0 +1,306 @@
+r"""Solve the random-feature DMFT: learning curve, bias and variance over time.
+
+Routes (``method``):
+
+``"laplace"`` (default)
+    closure per complex frequency and Talbot inversion (:mod:`theorykit.rf.laplace`); any
+    time range at a cost independent of it; ``dps`` gives the result at that many digits,
+    computed twice (at ``dps`` and ``dps + 10``) with the agreement reported.
+``"volterra"``
+    causal time stepping of the response functions on a uniform grid
+    (:mod:`theorykit.rf.volterra`); a second, independent numerical route.
+``"decoupled"``
+    the limit :math:`\Sigma \to P` (each mode relaxes on its own), valid while few modes are
+    learned compared with ``P``.
+
+All three return an :class:`RFTheory`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import mpmath
+import numpy as np
+
+from ..errors import CaseError, NumericalFailure
+from ..lower.rf_module import rf_module
+from . import laplace
+from .model import RandomFeatureModel, check_times
+
+METHODS = ("laplace", "volterra", "decoupled")
+TERMS = ("teacher", "labels", "thermal")
+
+
+@dataclass(frozen=True)
+class RFTheory:
+    """DMFT learning curves.
+
+    Attributes
+    ----------
+    times : ndarray
+    eps_g, bias, variance : ndarray
+        :math:`\\varepsilon_g(t)`, its bias and ``eps_g - bias``.
+    terms : dict
+        ``eps_g`` split by source: ``teacher``, ``labels`` (label noise), ``thermal`` (Langevin).
+    method : str
+    dps : int or None
+        Digits of the high-precision evaluation (None: double precision).
+    agreement : float or None
+        Largest relative difference between the two precisions (``dps`` only).
+    info : dict
+        Route-specific settings (nodes, grid step, ...).
+    """
+
+    times: np.ndarray
+    eps_g: np.ndarray
+    bias: np.ndarray
+    variance: np.ndarray
+    terms: dict
+    method: str
+    dps: int | None = None
+    agreement: float | None = None
+    info: dict = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        return {
+            "times": self.times,
+            "eps_g": self.eps_g,
+            "bias": self.bias,
+            "variance": self.variance,
+            "terms": self.terms,
+            "method": self.method,
+            "dps": self.dps,
+            "precision_agreement": self.agreement,
+            "info": self.info,
+        }
+
+
+def _check_result(name: str, values: np.ndarray) -> np.ndarray:
+    if not np.all(np.isfinite(values)):
+        raise NumericalFailure(f"DMFT produced a non-finite {name}; try method='volterra' or a higher dps")
+    return values
+
+
+def _at_time_zero(model: RandomFeatureModel) -> float:
+    return 0.5 * float(np.dot(model.eta, model.teacher_variances))
+
+
+def _laplace_float(model: RandomFeatureModel, t: np.ndarray) -> tuple[dict, np.ndarray]:
+    lowered = rf_module("numpy")
+    eta, d, P, g = model.eta, model.teacher_variances, float(model.P), model.gamma
+    zeta, omega = laplace.talbot_nodes()
+    z = zeta[None, :] / t[:, None]
+    kappa, R = laplace.collective_response(z, eta, P, g)
+    _, R_half = laplace.collective_response(z / 2, eta, P, g)
+    transforms = lowered.eps_kernels(z, R, R_half, g, model.noise, model.T)
+    terms = {name: laplace.invert(values, t, omega) for name, values in zip(TERMS, transforms)}
+    mean = np.empty((t.size, eta.size))
+    chunk = max(1, 2_000_000 // (eta.size * zeta.size))
+    for start in range(0, t.size, chunk):
+        sl = slice(start, start + chunk)
+        values = lowered.mean_factor(kappa[sl, :, None], z[sl, :, None], eta[None, None, :], P)
+        mean[sl] = laplace.invert(values, t[sl], omega)
+    if not model.isotropic_teacher:
+        terms["teacher"] = _teacher_two_point(model, t, z, kappa, zeta, omega)
+    bias = 0.5 * (mean**2) @ (eta * d)
+    return terms, bias
+
+
+def _teacher_two_point(model, t, z, kappa, zeta, omega) -> np.ndarray:
+    r"""Teacher error for an anisotropic teacher from :math:`C(z_1,z_2)` and a 2-D Talbot sum.
+
+    :math:`C = P B/(P - S\Sigma_1\Sigma_2)` with :math:`B = \sum_l \eta_l d_l \hat m_l(z_1)\hat m_l(z_2)`
+    and :math:`S = \sum_l \eta_l^2 G_l(z_1) G_l(z_2)`, on the full (conjugate-completed) contour.
+    """
+    lowered = rf_module("numpy")
+    eta, d, P, g = model.eta, model.teacher_variances, float(model.P), model.gamma
+    full_z = np.concatenate([z, np.conj(z[:, 1:])], axis=1)
+    full_k = np.concatenate([kappa, np.conj(kappa[:, 1:])], axis=1)
+    weights = np.concatenate([omega[:1], omega[1:] / 2, np.conj(omega[1:]) / 2])
+    out = np.empty(t.size)
+    for n in range(t.size):
+        zn, kn = full_z[n], full_k[n]
+        mu = zn + g
+        mean = lowered.mean_factor(kn[:, None], zn[:, None], eta[None, :], P)  # (2M-1, N)
+        G = kn[:, None] / (mu[:, None] * (kn[:, None] + P * eta[None, :]))
+        B = (mean * (eta * d)) @ mean.T
+        S = (G * eta**2) @ G.T
+        sig = mu * P / kn
+        C = lowered.two_point(zn[:, None], zn[None, :], P, 0.0, B, S, 0.0, sig[:, None], sig[None, :])
+        out[n] = 0.5 * np.real(weights @ C @ weights) / t[n] ** 2
+    return out
+
+
+def _laplace_mp(model: RandomFeatureModel, t: np.ndarray, dps: int) -> tuple[dict, list]:
+    """Terms and bias as lists of ``mpf`` at ``dps`` digits (working precision ``M + 10``)."""
+    lowered = rf_module("mpmath")
+    M = laplace.nodes_for_digits(dps)
+    terms = {name: [] for name in TERMS}
+    bias = []
+    with mpmath.workdps(M + 10):
+        eta = _mp_spectrum(model)
+        eta_float = np.array([float(e) for e in eta])
+        d = [mpmath.mpf(k) ** -mpmath.mpf(repr(model.teacher_exponent)) for k in range(1, model.N + 1)]
+        P, g = mpmath.mpf(model.P), mpmath.mpf(repr(model.gamma))
+        s, T = mpmath.mpf(repr(model.noise)), mpmath.mpf(repr(model.T))
+        zeta, omega = laplace.talbot_nodes_mp(M)
+        for tn in t:
+            tn = mpmath.mpf(repr(float(tn)))
+            zs = [zj / tn for zj in zeta]
+            closures = []
+            for scale in (1, 2):
+                mus = [zj / scale + g for zj in zs]
+                guess = laplace.solve_closure(np.array([[complex(m) for m in mus]]), eta_float, float(model.P))[0]
+                closures.append(laplace.solve_closure_mp(mus, eta, P, guess))
+            kap, kap_h = closures
+            sums = dict.fromkeys(TERMS, mpmath.mpf(0))
+            for zj, wj, kj, khj in zip(zs, omega, kap, kap_h):
+                R = lowered.collective_response(kj, zj + g)
+                Rh = lowered.collective_response(khj, zj / 2 + g)
+                for name, value in zip(TERMS, lowered.eps_kernels(zj, R, Rh, g, s, T)):
+                    sums[name] += mpmath.re(wj * value)
+            for name in TERMS:
+                terms[name].append(sums[name] / tn)
+            bias_sum = mpmath.mpf(0)
+            for e, dk in zip(eta, d):
+                m = mpmath.fsum(mpmath.re(wj * lowered.mean_factor(kj, zj, e, P)) for zj, wj, kj in zip(zs, omega, kap))
+                bias_sum += e * dk * (m / tn) ** 2
+            bias.append(bias_sum / 2)
+    return terms, bias
+
+
+def _two_precisions(model, t, dps) -> tuple[dict, np.ndarray, dict, float]:
+    """Evaluate at ``dps`` and ``dps + 10``; return floats, the strings at ``dps``, and the agreement."""
+    terms, bias = _laplace_mp(model, t, dps)
+    check, check_bias = _laplace_mp(model, t, dps + 10)
+    with mpmath.workdps(dps + 20):
+        eps = [mpmath.fsum(values) for values in zip(*terms.values())]
+        eps_check = [mpmath.fsum(values) for values in zip(*check.values())]
+        agreement = max(abs(x - y) / abs(y) for x, y in zip(eps + bias, eps_check + check_bias))
+        precise = {
+            "eps_g": [mpmath.nstr(x, dps) for x in eps],
+            "bias": [mpmath.nstr(x, dps) for x in bias],
+        }
+    floats = {name: np.array([float(v) for v in values]) for name, values in terms.items()}
+    return floats, np.array([float(v) for v in bias]), precise, float(agreement)
+
+
+def _mp_spectrum(model: RandomFeatureModel) -> list:
+    """Kernel eigenvalues recomputed at the working precision (not converted from floats)."""
+    if model.eigenvalues is not None:
+        return [mpmath.mpf(repr(v)) for v in model.eigenvalues]
+    a = mpmath.mpf(repr(model.a))
+    raw = [mpmath.mpf(k) ** (-(1 + a)) for k in range(1, model.N + 1)]
+    if model.normalization == "sum":
+        total = mpmath.fsum(raw)
+        raw = [r / total for r in raw]
+    return raw
+
+
+def _decoupled(model: RandomFeatureModel, t: np.ndarray) -> tuple[dict, np.ndarray]:
+    """Each mode on its own: :math:`A \\to \\mathrm{diag}(\\gamma + P\\eta_k)`, closed form in time."""
+    from .decoupled import decoupled_terms
+
+    return decoupled_terms(model, t)
+
+
+def solve_rf(
+    model: RandomFeatureModel,
+    times,
+    method: str = "laplace",
+    dps: int | None = None,
+    **options,
+) -> RFTheory:
+    r"""DMFT learning curve :math:`\varepsilon_g(t)` with its bias-variance split.
+
+    Parameters
+    ----------
+    model : RandomFeatureModel
+    times : array_like
+        Strictly increasing, non-negative times in the model's convention.
+    method : {"laplace", "volterra", "decoupled"}
+    dps : int, optional
+        Digits for the high-precision Laplace route (15-200; isotropic teacher).
+    **options
+        Passed to the Volterra route (``step``, ``max_points``).
+
+    Returns
+    -------
+    RFTheory
+
+    Examples
+    --------
+    >>> from theorykit.rf import RandomFeatureModel, solve_rf
+    >>> curve = solve_rf(RandomFeatureModel(N=50, P=20, a=1.0), [0.0, 1.0, 10.0])
+    >>> bool(curve.eps_g[0] > curve.eps_g[1] > curve.eps_g[2] > 0)
+    True
+    """
+    times = check_times(times)
+    if method not in METHODS:
+        raise CaseError("method", f"must be one of {list(METHODS)}, got {method!r}")
+    if dps is not None:
+        if isinstance(dps, bool) or not isinstance(dps, int) or not 15 <= dps <= 200:
+            raise CaseError("dps", f"must be an integer in [15, 200], got {dps!r}")
+        if method != "laplace":
+            raise CaseError("dps", "high precision is available for method='laplace' only")
+        if not model.isotropic_teacher:
+            raise CaseError("dps", "high precision supports the isotropic teacher (teacher_exponent = 0) only")
+    summed = model.summed()
+    t = times * model.time_scale
+    positive = t > 0
+    terms = {name: np.zeros(t.size) for name in TERMS}
+    bias = np.zeros(t.size)
+    info: dict = {}
+    agreement = None
+    tp = t[positive]
+    if tp.size:
+        if method == "laplace" and dps is None:
+            part, part_bias = _laplace_float(summed, tp)
+            info = {"talbot_nodes": laplace.FLOAT_NODES}
+        elif method == "laplace":
+            part, part_bias, precise, agreement = _two_precisions(summed, tp, dps)
+            info = {"talbot_nodes": laplace.nodes_for_digits(dps), "check_dps": dps + 10, "precise": precise}
+        elif method == "volterra":
+            from .volterra import volterra_terms
+
+            part, part_bias, info = volterra_terms(summed, tp, **options)
+        else:
+            part, part_bias = _decoupled(summed, tp)
+        for name in TERMS:
+            terms[name][positive] = part[name]
+        bias[positive] = part_bias
+    terms["teacher"][~positive] = _at_time_zero(summed)
+    bias[~positive] = _at_time_zero(summed)
+    eps = _check_result("eps_g", sum(terms.values()))
+    bias = _check_result("bias", bias)
+    return RFTheory(times, eps, bias, eps - bias, terms, method, dps, agreement, info)
+
+
+def stationary_error(model: RandomFeatureModel) -> dict:
+    r"""The :math:`t\to\infty` state (the Bayesian posterior for ``T > 0``; ridge regression for ``T = 0``).
+
+    From the derived stationary kernels: combinations of :math:`R(0) = \mathrm{tr}[\eta A^{-1}]`
+    and :math:`R'(0) = -\mathrm{tr}[\eta A^{-2}]`, with :math:`R'(0)` from implicit
+    differentiation of the closure.  Needs ``gamma > 0``.
+
+    Returns
+    -------
+    dict
+        ``eps_g`` and its ``teacher``, ``labels``, ``thermal`` parts, and ``kappa``.
+    """
+    summed = model.summed()
+    if summed.gamma <= 0:
+        raise CaseError("gamma", "the stationary (t -> infinity) state needs gamma > 0")
+    if not summed.isotropic_teacher:
+        raise CaseError("teacher_exponent", "the stationary error is implemented for the isotropic teacher")
+    lowered = rf_module("numpy")
+    eta, P, g = summed.eta, float(summed.P), summed.gamma
+    mu = np.array([[g + 0j]])
+    kappa = laplace.solve_closure(mu, eta, P)[0, 0].real
+    _, slope_terms = lowered.kappa_terms(kappa, eta, P)
+    dkappa = 1.0 / lowered.slope(slope_terms.sum())  # F(kappa, mu) = kappa - mu - ...: dkappa/dmu = 1/F_kappa
+    R0 = kappa / g - 1.0
+    dR0 = dkappa / g - kappa / g**2
+    parts = dict(zip(TERMS, lowered.stationary(R0, dR0, g, summed.noise, summed.T)))
+    return {"eps_g": float(sum(parts.values())), **{k: float(v) for k, v in parts.items()}, "kappa": float(kappa)}
