@@ -1,0 +1,216 @@
+r"""What the random-feature DMFT predicts: power laws, early stopping, the compute frontier.
+
+* :func:`asymptotics` -- the decoupled-limit exponents (bias :math:`-(a+b)/(1+a)`, variance
+  :math:`1/(1+a)`), their prefactors, the window where they hold, the predicted
+  :math:`t^*` and :math:`\varepsilon_g(t^*)` with their exponents in :math:`P`; numbers at
+  two precisions with their agreement.
+* :func:`local_exponent` -- :math:`d\log y/d\log t` of the full DMFT (bias or variance).
+* :func:`early_stopping` -- :math:`t^* = \arg\min_t \varepsilon_g(t)` from the full DMFT.
+* :func:`pareto_frontier` -- lower envelope of :math:`\varepsilon_g` against compute
+  :math:`f` over sample sizes ``P`` (default compute model :math:`f = N P t`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import mpmath
+import numpy as np
+from scipy.optimize import minimize_scalar
+
+from ..errors import CaseError
+from .dmft import solve_rf
+from .model import RandomFeatureModel
+
+
+def _substitutions(model: RandomFeatureModel, sym) -> dict:
+    c = mpmath.mpf(model.eta[0]) if model.eigenvalues is not None else _mp_c(model)
+    return {
+        sym.a: mpmath.mpf(repr(model.a)),
+        sym.b: mpmath.mpf(repr(model.teacher_exponent)),
+        sym.c: c,
+        sym.P: mpmath.mpf(model.P),
+        sym.N: mpmath.mpf(model.N),
+        sym.T: mpmath.mpf(repr(model.T)),
+        sym.s: mpmath.mpf(repr(model.noise)),
+    }
+
+
+def _mp_c(model: RandomFeatureModel):
+    """:math:`c = \\eta_1` at the working precision (``1/H_N^{(1+a)}`` for the sum normalisation)."""
+    if model.normalization == "first":
+        return mpmath.mpf(1)
+    a = mpmath.mpf(repr(model.a))
+    return 1 / mpmath.fsum(mpmath.mpf(k) ** (-(1 + a)) for k in range(1, model.N + 1))
+
+
+def _evaluate(expr, values: dict, dps: int):
+    import sympy as sp
+
+    with mpmath.workdps(dps):
+        f = sp.lambdify(tuple(values), expr, modules="mpmath")
+        return f(*values.values())
+
+
+def asymptotics(model: RandomFeatureModel, dps: int = 30) -> dict:
+    """Decoupled-limit power laws and early stopping (``gamma = 0`` theory) at two precisions.
+
+    Returns
+    -------
+    dict
+        ``exponents`` {bias, variance}, ``prefactors`` {bias, variance}, ``window``
+        [t_lo, t_hi], ``t_star``, ``eps_star``, ``t_star_exponent_P``,
+        ``eps_star_exponent_P``, ``symbolic`` (SymPy strings and LaTeX), ``dps``,
+        ``agreement`` (largest relative difference between ``dps`` and ``dps + 10``).
+        Numbers are floats; ``precise`` holds them as strings at ``dps`` digits.
+    """
+    import sympy as sp
+
+    from ..derive import rf_asymptotics as sym
+
+    if isinstance(dps, bool) or not isinstance(dps, int) or not 15 <= dps <= 1000:
+        raise CaseError("dps", f"must be an integer in [15, 1000], got {dps!r}")
+    derived = sym.derive_decoupled_asymptotics()
+    t = sp.Symbol("t", positive=True)
+    expressions = {
+        "exponent_bias": derived.exponents["bias"],
+        "exponent_variance": derived.exponents["variance"],
+        "prefactor_bias": derived.laws["bias"].subs(t, 1),
+        "prefactor_variance": (derived.laws["labels"] + derived.laws["thermal"]).subs(t, 1),
+        "t_lo": derived.window[0],
+        "t_hi_spectrum": derived.window[1],
+        "t_hi_decoupling": derived.window[2],
+        "t_star_exponent_P": derived.t_star_exponent_P,
+        "eps_star_exponent_P": derived.eps_star_exponent_P,
+    }
+    noisy = model.T > 0 or model.noise > 0
+    if noisy:
+        expressions["t_star"] = derived.t_star
+        expressions["eps_star"] = derived.eps_star
+    values = {}
+    for digits in (dps, dps + 10):
+        with mpmath.workdps(digits + 10):
+            subs = _substitutions(model, sym)
+            values[digits] = {k: _evaluate(e, subs, digits + 10) for k, e in expressions.items()}
+    agreement = 0.0
+    with mpmath.workdps(dps + 20):
+        for key, value in values[dps].items():
+            ref = values[dps + 10][key]
+            if ref != 0:
+                agreement = max(agreement, float(abs(value - ref) / abs(ref)))
+    v = values[dps]
+    out = {
+        "exponents": {"bias": float(v["exponent_bias"]), "variance": float(v["exponent_variance"])},
+        "prefactors": {"bias": float(v["prefactor_bias"]), "variance": float(v["prefactor_variance"])},
+        "window": [float(v["t_lo"]), float(min(v["t_hi_spectrum"], v["t_hi_decoupling"]))],
+        "t_star": float(v["t_star"]) if noisy else None,
+        "eps_star": float(v["eps_star"]) if noisy else None,
+        "t_star_exponent_P": float(v["t_star_exponent_P"]),
+        "eps_star_exponent_P": float(v["eps_star_exponent_P"]),
+        "precise": {k: mpmath.nstr(x, dps) for k, x in v.items()},
+        "symbolic": {k: str(e) for k, e in expressions.items()},
+        "latex": {k: sp.latex(e) for k, e in expressions.items()},
+        "dps": dps,
+        "agreement": agreement,
+        "valid": "gamma = 0; decoupled limit (learned modes << P); continuum sum over modes (1 << learned modes << N)",
+    }
+    return out
+
+
+def local_exponent(model: RandomFeatureModel, t1: float, t2: float, quantity: str = "bias", dps: int | None = None) -> float:
+    """Log-slope of ``quantity`` (``bias``, ``variance`` or ``eps_g``) of the DMFT between ``t1`` and ``t2``."""
+    if quantity not in ("bias", "variance", "eps_g"):
+        raise CaseError("quantity", f"must be 'bias', 'variance' or 'eps_g', got {quantity!r}")
+    curve = solve_rf(model, [t1, t2], dps=dps)
+    y = getattr(curve, quantity)
+    if dps is not None and quantity != "variance":
+        with mpmath.workdps(dps + 5):
+            y1, y2 = (mpmath.mpf(x) for x in curve.info["precise"][quantity])
+            return float(mpmath.log(y2 / y1) / mpmath.log(mpmath.mpf(t2) / mpmath.mpf(t1)))
+    return float(np.log(y[1] / y[0]) / np.log(t2 / t1))
+
+
+def early_stopping(model: RandomFeatureModel, t_min: float = 1e-3, t_max: float = 1e8, points: int = 121) -> dict:
+    r"""Optimal stopping time :math:`t^*` and :math:`\varepsilon_g(t^*)` from the full DMFT.
+
+    Scans a log grid, then refines the minimum with a bounded Brent search in :math:`\log t`.
+    ``t_star`` is None when the error still decreases at ``t_max`` (no early-stopping optimum).
+    """
+    times = np.geomspace(t_min, t_max, points)
+    curve = solve_rf(model, times)
+    i = int(np.argmin(curve.eps_g))
+    if i == points - 1:
+        return {"t_star": None, "eps_star": float(curve.eps_g[-1]), "eps_final": float(curve.eps_g[-1])}
+    lo, hi = np.log(times[max(i - 1, 0)]), np.log(times[min(i + 1, points - 1)])
+    result = minimize_scalar(
+        lambda u: float(solve_rf(model, [np.exp(u)]).eps_g[0]), bounds=(lo, hi), method="bounded", options={"xatol": 1e-6}
+    )
+    t_star = float(np.exp(result.x))
+    final = solve_rf(model, [t_max])
+    return {
+        "t_star": t_star,
+        "eps_star": float(result.fun),
+        "bias_star": float(solve_rf(model, [t_star]).bias[0]),
+        "eps_final": float(final.eps_g[0]),
+    }
+
+
+def compute_nPt(N: int, P: int, t: np.ndarray) -> np.ndarray:
+    """Default compute model: one gradient-flow time unit over ``P`` samples of ``N`` features costs ``N P``."""
+    return N * P * t
+
+
+def pareto_frontier(
+    model: RandomFeatureModel,
+    sample_sizes: Sequence[int],
+    compute: Callable[[int, int, np.ndarray], np.ndarray] = compute_nPt,
+    t_min: float = 1e-3,
+    t_max: float = 1e6,
+    points: int = 200,
+) -> dict:
+    r"""Lower envelope of :math:`\varepsilon_g(f)` over sample sizes and stopping times.
+
+    Returns
+    -------
+    dict
+        ``curves`` {P: (f, eps_g)}, ``f`` and ``eps`` of the frontier, ``P_opt`` per f,
+        ``exponent`` (least-squares slope of :math:`\log\varepsilon` against :math:`\log f`
+        where the frontier lies between three times its floor and a third of its start;
+        NaN if that range is under half a decade) and ``fit_range``.
+    """
+    if len(sample_sizes) < 2:
+        raise CaseError("sample_sizes", "need at least two sample sizes for a frontier")
+    times = np.geomspace(t_min, t_max, points)
+    curves = {}
+    for P in sample_sizes:
+        m = model.with_(P=int(P))
+        eps = solve_rf(m, times).eps_g
+        # Running minimum in t: stopping at the best time seen so far (early stopping).
+        curves[int(P)] = (compute(m.N, m.P, times), np.minimum.accumulate(eps))
+    f_all = np.concatenate([c[0] for c in curves.values()])
+    f_grid = np.geomspace(f_all.min(), f_all.max(), 4 * points)
+    table = np.full((len(curves), f_grid.size), np.inf)
+    for row, (f, eps) in enumerate(curves.values()):
+        inside = (f_grid >= f[0]) & (f_grid <= f[-1])
+        table[row, inside] = np.exp(np.interp(np.log(f_grid[inside]), np.log(f), np.log(eps)))
+    best = np.argmin(table, axis=0)
+    frontier = table[best, np.arange(f_grid.size)]
+    Ps = np.array(list(curves))
+    P_opt = Ps[best]
+    # Fit where the frontier is a power law: well below its starting value and well above
+    # its floor (the largest P's final error), at least half a decade wide.
+    usable = (frontier < frontier[0] / 3) & (frontier > 3 * frontier.min())
+    idx = np.nonzero(usable)[0]
+    if idx.size > 3 and f_grid[idx[-1]] > 3 * f_grid[idx[0]]:
+        lo, hi = idx[0], idx[-1] + 1
+        slope = float(np.polyfit(np.log(f_grid[lo:hi]), np.log(frontier[lo:hi]), 1)[0])
+    else:
+        lo, hi, slope = 0, f_grid.size, float("nan")
+    return {
+        "curves": {P: {"f": c[0], "eps_g": c[1]} for P, c in curves.items()},
+        "f": f_grid,
+        "eps": frontier,
+        "P_opt": P_opt,
+        "exponent": slope,
+        "fit_range": [float(f_grid[lo]), float(f_grid[hi - 1])],
+    }
