@@ -360,6 +360,40 @@ def cmd_derive(args) -> int:
     return 0
 
 
+def cmd_rf(args) -> int:
+    from .case import read_case_file
+    from .rf import asymptotics, simulate_rf, solve_rf
+    from .rf.case import parse_rf_case
+
+    case = parse_rf_case(read_case_file(args.case))
+    method = args.method or case.method
+    dps = args.dps if args.dps is not None else case.dps
+    draws = args.draws if args.draws is not None else case.draws
+    seed = args.seed if args.seed is not None else case.seed
+    settings = {"model": case.model.as_dict()}
+    if args.simulate:
+        sim = simulate_rf(case.model, case.times, draws=draws, seed=seed)
+        result = {
+            "source": "simulation",
+            "times": sim.times,
+            "eps_g": sim.eps_g,
+            "eps_g_standard_error": sim.eps_g_se,
+            "bias": sim.bias,
+            "variance": sim.variance,
+        }
+        settings.update({"draws": draws, "seed": seed})
+    else:
+        theory = solve_rf(case.model, case.times, method=method, dps=dps)
+        result = {"source": "dmft", **theory.as_dict()}
+        settings.update({"method": method, "dps": dps})
+        if case.model.gamma == 0.0:
+            power_laws = asymptotics(case.model, dps=dps or 30)
+            result["asymptotics"] = {k: v for k, v in power_laws.items() if k not in ("latex",)}
+    _write_json(args.output, _provenance("rf", case.raw, {"settings": settings, **result}))
+    print(f"wrote {args.output}")
+    return 0
+
+
 def cmd_cache(args) -> int:
     from .build.cache import cache_dir, clear_cache
 
@@ -429,6 +463,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("case")
     p.add_argument("--latex", action="store_true")
     p.set_defaults(func=cmd_derive)
+
+    p = sub.add_parser("rf", help="random-feature regression: DMFT (or --simulate) eps_g, bias, variance over time")
+    p.add_argument("case", help="case file: N, P, a, gamma, T, noise, times, ...")
+    p.add_argument("-o", "--output", required=True)
+    p.add_argument("--method", choices=["laplace", "volterra", "decoupled"])
+    p.add_argument("--dps", type=int, help="digits for the Laplace route (two precisions, agreement reported)")
+    p.add_argument("--simulate", action="store_true", help="exact simulation of the finite model instead of the DMFT")
+    p.add_argument("--draws", type=int, help="data sets averaged by --simulate (default 50)")
+    p.add_argument("--seed", type=int, help="seed of the data sets (default 0)")
+    p.set_defaults(func=cmd_rf)
 
     p = sub.add_parser("cache", help="show or clear the generated-code cache")
     p.add_argument("action", choices=["dir", "clear"])
