@@ -454,7 +454,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_spectrum)
 
     p = sub.add_parser("figure", help="reproduce a paper figure (PNG, PDF, JSON)")
-    p.add_argument("name", help="fig2_left, fig2_right, fig3_left, fig4, fig5")
+    p.add_argument("name", help="fig2_left, fig2_right, fig3_left, fig4, fig5, rf_bias_variance, rf_pareto")
     p.add_argument("-o", "--output", default="figures")
     p.add_argument("--full", action="store_true", help="the paper's sizes (long)")
     p.set_defaults(func=cmd_figure)
