@@ -32,7 +32,7 @@ rational expressions (no floats); objects are immutable and cached per process.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 
 import sympy as sp
 
@@ -93,7 +93,7 @@ class ModeSolution:
     collective_response: sp.Expr
 
 
-@lru_cache(maxsize=None)
+@cache
 def derive_mode_solution() -> ModeSolution:
     """Solve the single-mode equation in the Laplace domain and close it self-consistently."""
     equation = sp.Eq(
@@ -148,7 +148,7 @@ class TwoPointFunction:
     symbols: tuple[sp.Symbol, ...]
 
 
-@lru_cache(maxsize=None)
+@cache
 def derive_two_point() -> TwoPointFunction:
     r"""Close the effective-noise covariance: :math:`C = B + N_T + \sum_l\eta_l^2 G_lG_l\,\langle uu\rangle`.
 
@@ -200,7 +200,7 @@ class EqualTimeKernels:
     stationary: dict
 
 
-@lru_cache(maxsize=None)
+@cache
 def derive_equal_time_kernels() -> EqualTimeKernels:
     """Solve the per-eigenvalue dynamics, square, transform, and split into resolvents."""
     v = sp.Function("v")

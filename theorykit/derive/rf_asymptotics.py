@@ -14,15 +14,18 @@ For :math:`\eta_k = c\,k^{-(1+a)}`, teacher variances :math:`d_k = k^{-b}`, and
 * bias :math:`\propto t^{-(a+b)/(1+a)}`,
 * label-noise and Langevin variance :math:`\propto t^{1/(1+a)}`,
 
-valid for :math:`1/(P\eta_1) \ll t \ll \min(1/(P\eta_N), P^a/c)` (more than one and fewer than
-``min(N, P)`` modes learned).  Their sum has the early-stopping optimum :math:`t^*` and
+valid, to relative accuracy :math:`\epsilon`, while the number of learned modes
+:math:`k^*(t) = (Pct)^{1/(1+a)}` satisfies :math:`1 \le k^* \le \min(N\epsilon^{1/a},\,
+P\epsilon\,a/(1+a))` (the modes beyond ``N`` that the continuum includes carry a share
+:math:`(k^*/N)^a` of the bias; the coupling changes :math:`\Sigma` by
+:math:`(1+1/a)\,k^*/P`).  Their sum has the early-stopping optimum :math:`t^*` and
 :math:`\varepsilon_g(t^*) \propto P^{-\nu}`, both derived here.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 
 import sympy as sp
 
@@ -36,6 +39,7 @@ P = sp.Symbol("P", positive=True)
 N = sp.Symbol("N", positive=True)
 k = sp.Symbol("k", positive=True)
 x = sp.Symbol("x", positive=True)
+tol = sp.Symbol("epsilon", positive=True)  # relative accuracy that defines the window
 
 
 @dataclass(frozen=True)
@@ -53,7 +57,7 @@ class DecoupledAsymptotics:
     t_star, eps_star, eps_star_exponent_P, t_star_exponent_P : sympy.Expr
         Early-stopping time, error there, and their exponents in ``P``.
     window : tuple
-        ``(t_lo, t_hi_spectrum, t_hi_decoupling)``.
+        ``(t_lo, t_hi_spectrum, t_hi_decoupling)`` in terms of the accuracy symbol ``epsilon``.
     """
 
     per_mode: dict
@@ -94,7 +98,7 @@ def _mellin(expr: sp.Expr) -> sp.Expr:
 
 
 def _continuum_sum(summand) -> sp.Expr:
-    """:math:`\int_0^\infty` summand dk over modes via :math:`x = Pct\,k^{-(1+a)} = P\eta_k t`.
+    r""":math:`\int_0^\infty` summand dk over modes via :math:`x = Pct\,k^{-(1+a)} = P\eta_k t`.
 
     ``summand(eta_k, k)`` returns the per-mode term.
     """
@@ -113,7 +117,7 @@ def _exponent_in(expr: sp.Expr, var: sp.Symbol) -> sp.Expr:
     return exponent
 
 
-@lru_cache(maxsize=None)
+@cache
 def derive_decoupled_asymptotics() -> DecoupledAsymptotics:
     """Continuum power laws, early stopping and windows of the decoupled theory."""
     moments = derive_equal_time_kernels().moments
@@ -155,10 +159,13 @@ def derive_decoupled_asymptotics() -> DecoupledAsymptotics:
     t_star = t_star_generic.subs(generic)
     eps_star = eps_star_generic.subs(generic)
     t_star_exponent_P = sp.factor(_exponent_in(t_star_generic, P).subs(generic))
-    eps_star_exponent_P = sp.factor(
-        sp.simplify(pA - al * _exponent_in(t_star_generic, P)).subs(generic)
-    )
-    window = (1 / (P * c), N ** (1 + a) / (P * c), P**a / c)
+    eps_star_exponent_P = sp.factor(sp.simplify(pA - al * _exponent_in(t_star_generic, P)).subs(generic))
+    # Window, at relative accuracy epsilon, in terms of the learned-mode count
+    # k*(t) = (P c t)^{1/(1+a)}: at least one mode learned; the modes the finite spectrum
+    # lacks (k > N) carry a relative share (k*/N)^a of the continuum bias; the coupling
+    # corrects Sigma by R ~ (1 + 1/a) k*/P.
+    t_of_k = lambda modes: modes ** (1 + a) / (P * c)  # noqa: E731
+    window = (t_of_k(1), t_of_k(N * tol ** (1 / a)), t_of_k(P * tol * a / (1 + a)))
     return DecoupledAsymptotics(
         per_mode=per_mode,
         laws=laws,

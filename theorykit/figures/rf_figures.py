@@ -69,7 +69,9 @@ def rf_pareto(out_dir, full: bool = False):
     ax.set_title(f"N={N}, a=0.5, s=0.3: DMFT (lines), simulation ({draws} data sets, points)", fontsize=9)
     ax.legend(frameon=False, fontsize=7)
     fig.tight_layout()
-    return save_figure(fig, out_dir, "rf_pareto", numbers, {"model": model.as_dict(), "P": Ps, "draws": draws, "seed": 2})
+    return save_figure(
+        fig, out_dir, "rf_pareto", numbers, {"model": model.as_dict(), "P": Ps, "draws": draws, "seed": 2}
+    )
 
 
 FIGURES = {"rf_bias_variance": rf_bias_variance, "rf_pareto": rf_pareto}

@@ -23,8 +23,8 @@ from .dmft import solve_rf
 from .model import RandomFeatureModel
 
 
-def _substitutions(model: RandomFeatureModel, sym) -> dict:
-    c = mpmath.mpf(model.eta[0]) if model.eigenvalues is not None else _mp_c(model)
+def _substitutions(model: RandomFeatureModel, sym, tolerance: float) -> dict:
+    c = mpmath.mpf(repr(float(model.eta[0]))) if model.eigenvalues is not None else _mp_c(model)
     return {
         sym.a: mpmath.mpf(repr(model.a)),
         sym.b: mpmath.mpf(repr(model.teacher_exponent)),
@@ -33,6 +33,7 @@ def _substitutions(model: RandomFeatureModel, sym) -> dict:
         sym.N: mpmath.mpf(model.N),
         sym.T: mpmath.mpf(repr(model.T)),
         sym.s: mpmath.mpf(repr(model.noise)),
+        sym.tol: mpmath.mpf(repr(tolerance)),
     }
 
 
@@ -52,8 +53,11 @@ def _evaluate(expr, values: dict, dps: int):
         return f(*values.values())
 
 
-def asymptotics(model: RandomFeatureModel, dps: int = 30) -> dict:
+def asymptotics(model: RandomFeatureModel, dps: int = 30, tolerance: float = 0.1) -> dict:
     """Decoupled-limit power laws and early stopping (``gamma = 0`` theory) at two precisions.
+
+    ``tolerance`` is the relative accuracy that defines the ``window`` (see
+    :mod:`theorykit.derive.rf_asymptotics`).
 
     Returns
     -------
@@ -70,6 +74,8 @@ def asymptotics(model: RandomFeatureModel, dps: int = 30) -> dict:
 
     if isinstance(dps, bool) or not isinstance(dps, int) or not 15 <= dps <= 1000:
         raise CaseError("dps", f"must be an integer in [15, 1000], got {dps!r}")
+    if not 0 < tolerance < 1:
+        raise CaseError("tolerance", f"must be in (0, 1), got {tolerance!r}")
     derived = sym.derive_decoupled_asymptotics()
     t = sp.Symbol("t", positive=True)
     expressions = {
@@ -90,7 +96,7 @@ def asymptotics(model: RandomFeatureModel, dps: int = 30) -> dict:
     values = {}
     for digits in (dps, dps + 10):
         with mpmath.workdps(digits + 10):
-            subs = _substitutions(model, sym)
+            subs = _substitutions(model, sym, tolerance)
             values[digits] = {k: _evaluate(e, subs, digits + 10) for k, e in expressions.items()}
     agreement = 0.0
     with mpmath.workdps(dps + 20):
@@ -112,12 +118,15 @@ def asymptotics(model: RandomFeatureModel, dps: int = 30) -> dict:
         "latex": {k: sp.latex(e) for k, e in expressions.items()},
         "dps": dps,
         "agreement": agreement,
-        "valid": "gamma = 0; decoupled limit (learned modes << P); continuum sum over modes (1 << learned modes << N)",
+        "tolerance": tolerance,
+        "valid": "gamma = 0; learned modes k*(t) = (P c t)^(1/(1+a)) between 1 and min(N tol^(1/a), P tol a/(1+a))",
     }
     return out
 
 
-def local_exponent(model: RandomFeatureModel, t1: float, t2: float, quantity: str = "bias", dps: int | None = None) -> float:
+def local_exponent(
+    model: RandomFeatureModel, t1: float, t2: float, quantity: str = "bias", dps: int | None = None
+) -> float:
     """Log-slope of ``quantity`` (``bias``, ``variance`` or ``eps_g``) of the DMFT between ``t1`` and ``t2``."""
     if quantity not in ("bias", "variance", "eps_g"):
         raise CaseError("quantity", f"must be 'bias', 'variance' or 'eps_g', got {quantity!r}")
@@ -134,16 +143,21 @@ def early_stopping(model: RandomFeatureModel, t_min: float = 1e-3, t_max: float 
     r"""Optimal stopping time :math:`t^*` and :math:`\varepsilon_g(t^*)` from the full DMFT.
 
     Scans a log grid, then refines the minimum with a bounded Brent search in :math:`\log t`.
-    ``t_star`` is None when the error still decreases at ``t_max`` (no early-stopping optimum).
+    ``t_star`` is None when the error decreases up to ``t_max`` (no early-stopping optimum).
     """
     times = np.geomspace(t_min, t_max, points)
     curve = solve_rf(model, times)
     i = int(np.argmin(curve.eps_g))
-    if i == points - 1:
+    # A minimum that is not clearly below the final value is round-off on a monotone curve
+    # (the inversion is accurate to ~1e-11 relative), not an early-stopping optimum.
+    if i == points - 1 or curve.eps_g[i] > curve.eps_g[-1] * (1 - 1e-8):
         return {"t_star": None, "eps_star": float(curve.eps_g[-1]), "eps_final": float(curve.eps_g[-1])}
     lo, hi = np.log(times[max(i - 1, 0)]), np.log(times[min(i + 1, points - 1)])
     result = minimize_scalar(
-        lambda u: float(solve_rf(model, [np.exp(u)]).eps_g[0]), bounds=(lo, hi), method="bounded", options={"xatol": 1e-6}
+        lambda u: float(solve_rf(model, [np.exp(u)]).eps_g[0]),
+        bounds=(lo, hi),
+        method="bounded",
+        options={"xatol": 1e-6},
     )
     t_star = float(np.exp(result.x))
     final = solve_rf(model, [t_max])

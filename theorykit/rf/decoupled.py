@@ -9,12 +9,12 @@ per-eigenvalue moments :math:`\phi_t` derived in
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 
 
-@lru_cache(maxsize=None)
+@cache
 def _moment_functions():
     import sympy as sp
 
