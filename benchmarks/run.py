@@ -73,7 +73,9 @@ def start_time(K, L, cache_dir):
         "s.rhs(0, s.pack(init.r, init.q)); print(time.perf_counter() - t1, c.flavour)"
     )
     env = {**os.environ, "THEORYKIT_CACHE_DIR": cache_dir}
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout.split()
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    ).stdout.split()
     return float(out[0]), out[1]
 
 
@@ -101,7 +103,9 @@ def main() -> None:
     for K in (3, 6):
         t = baseline_rhs_time(K)
         results[f"baseline_rhs_K{K}_s"] = t
-        print(f"  baseline hand-written Saad-Solla RHS K = M = {K}: {t * 1e6:10.1f} us  (ratio {t / results[f'rhs_K{K}_L1_s']:.1f}x)")
+        print(
+            f"  baseline hand-written Saad-Solla RHS K = M = {K}: {t * 1e6:10.1f} us  (ratio {t / results[f'rhs_K{K}_L1_s']:.1f}x)"
+        )
     for K, L in ((6, 1),) + (() if args.skip_large else ((40, 512),)):
         with tempfile.TemporaryDirectory() as cache:
             cold, flavour = start_time(K, L, cache)
@@ -110,7 +114,9 @@ def main() -> None:
         print(f"  start K = M = {K}, L = {L} ({flavour}): cold {cold:6.2f} s, warm (cached) {warm:6.2f} s")
     t, nfev, eps = integrate_time()
     results["integrate_K3_alpha2000_s"] = t
-    print(f"  integrate K = M = 3, eta = 0.5, isotropic, to alpha = 2000 (DOP853, rtol 1e-8): {t:.3f} s, {nfev} RHS, eps_g = {eps:.3g}")
+    print(
+        f"  integrate K = M = 3, eta = 0.5, isotropic, to alpha = 2000 (DOP853, rtol 1e-8): {t:.3f} s, {nfev} RHS, eps_g = {eps:.3g}"
+    )
     if args.json:
         with open(args.json, "w") as handle:
             json.dump(results, handle, indent=1)

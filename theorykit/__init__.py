@@ -9,8 +9,11 @@ The public API (see ``docs/``):
   :func:`random_overlaps`, :func:`log_alpha`, :class:`MomentSystem`
 * plateaus: :func:`find_plateau`, :class:`Plateau`, :func:`initial_asymmetry`
 * check: :func:`simulate`, :class:`SimulationResult`, :func:`plot_learning_curve`
+* random-feature regression: the :mod:`theorykit.rf` subpackage (:class:`~theorykit.rf.RandomFeatureModel`,
+  :func:`~theorykit.rf.solve_rf`, :func:`~theorykit.rf.simulate_rf`, ...)
 """
 
+from . import rf
 from ._version import __version__
 from .compiled import compile_model
 from .derive.activations import NumericActivation, get_activation
@@ -48,6 +51,7 @@ __all__ = [
     "initial_asymmetry",
     "log_alpha",
     "plot_learning_curve",
+    "rf",
     "random_overlaps",
     "simulate",
     "solve",
