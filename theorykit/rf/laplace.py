@@ -102,9 +102,11 @@ def solve_closure(mu: np.ndarray, eta: np.ndarray, P: float) -> np.ndarray:
                 break
             pieces *= 2
             if pieces > _SUBDIVIDE_MAX:
+                term, _ = lowered.kappa_terms(kappa[:, None], eta[None, :], P)
+                residual = np.nanmax(np.abs(lowered.residual(kappa, mu[:, j], term.sum(axis=1))))
                 raise NumericalFailure(
-                    f"DMFT closure: Newton continuation failed at contour node {j} "
-                    f"(|residual| not below 1e-14 after {_SUBDIVIDE_MAX} sub-steps)"
+                    f"DMFT closure: Newton continuation did not converge at contour node {j} "
+                    f"after {_SUBDIVIDE_MAX} sub-steps (largest |residual| {residual:.3g})"
                 )
         out[:, j] = kappa
     return out
