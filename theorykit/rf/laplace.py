@@ -70,12 +70,17 @@ def talbot_nodes_mp(M: int):
 def _newton(mu: np.ndarray, eta: np.ndarray, P: float, kappa: np.ndarray, lowered) -> tuple[np.ndarray, bool]:
     for _ in range(_NEWTON_MAX):
         term, slope_term = lowered.kappa_terms(kappa[:, None], eta[None, :], P)
-        F = lowered.residual(kappa, mu, term.sum(axis=1))
+        total = term.sum(axis=1)
+        F = lowered.residual(kappa, mu, total)
+        # Converged when the step is negligible or the residual is at the round-off level of
+        # its terms (near a branch point of the closure the slope is small and the step
+        # stalls at ~1e-14 relative while the residual is already exact).
+        at_roundoff = np.abs(F) <= 8e-16 * (np.abs(kappa) + np.abs(mu) + np.abs(total))
         step = F / lowered.slope(slope_term.sum(axis=1))
         kappa = kappa - step
         if not np.all(np.isfinite(kappa)):
             return kappa, False
-        if np.all(np.abs(step) <= 1e-14 * np.abs(kappa) + 1e-300):
+        if np.all(at_roundoff | (np.abs(step) <= 1e-14 * np.abs(kappa) + 1e-300)):
             return kappa, True
     return kappa, False
 
