@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..case import _reject_unknown, _table
+from ..case import _int, _reject_unknown, _table
 from ..errors import CaseError
 from .dmft import METHODS
 from .model import RandomFeatureModel, check_times
@@ -37,12 +37,6 @@ class RFCase:
     draws: int
     seed: int
     raw: dict
-
-
-def _integer(value, name: str, lo: int, hi: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
-        raise CaseError(name, f"must be an integer in [{lo}, {hi}], got {value!r}")
-    return value
 
 
 def parse_rf_case(data: dict) -> RFCase:
@@ -70,11 +64,11 @@ def parse_rf_case(data: dict) -> RFCase:
         raise CaseError("method", f"must be one of {list(METHODS)}, got {method!r}")
     dps = data.get("dps")
     if dps is not None:
-        dps = _integer(dps, "dps", 15, 200)
+        dps = _int(dps, "dps", 15, 200)
     sim = _table(data.get("simulation", {}), "simulation")
     _reject_unknown(sim, SIMULATION_FIELDS, "simulation.")
-    draws = _integer(sim.get("draws", 50), "simulation.draws", 2, 10**6)
-    seed = _integer(sim.get("seed", 0), "simulation.seed", 0, 2**63 - 1)
+    draws = _int(sim.get("draws", 50), "simulation.draws", 2, 10**6)
+    seed = _int(sim.get("seed", 0), "simulation.seed", 0, 2**63 - 1)
     return RFCase(model, times, method, dps, draws, seed, data)
 
 

@@ -198,13 +198,6 @@ def _mp_spectrum(model: RandomFeatureModel) -> list:
     return raw
 
 
-def _decoupled(model: RandomFeatureModel, t: np.ndarray) -> tuple[dict, np.ndarray]:
-    """Each mode on its own: :math:`A \\to \\mathrm{diag}(\\gamma + P\\eta_k)`, closed form in time."""
-    from .decoupled import decoupled_terms
-
-    return decoupled_terms(model, t)
-
-
 def solve_rf(
     model: RandomFeatureModel,
     times,
@@ -266,7 +259,9 @@ def solve_rf(
 
             part, part_bias, info = volterra_terms(summed, tp, **options)
         else:
-            part, part_bias = _decoupled(summed, tp)
+            from .decoupled import decoupled_terms
+
+            part, part_bias = decoupled_terms(summed, tp)
         for name in TERMS:
             terms[name][positive] = part[name]
         bias[positive] = part_bias

@@ -85,6 +85,25 @@ def _newton(mu: np.ndarray, eta: np.ndarray, P: float, kappa: np.ndarray, lowere
     return kappa, False
 
 
+def _continued(previous, mu_from, mu_to, newton):
+    """Continue a root from ``mu_from`` to ``mu_to``, halving the sub-steps until Newton converges.
+
+    Works for arrays (float path, all rows at once) and for ``mpc`` scalars alike; returns
+    None when even ``_SUBDIVIDE_MAX`` sub-steps fail.
+    """
+    pieces = 1
+    while pieces <= _SUBDIVIDE_MAX:
+        kappa, ok = previous, True
+        for q in range(1, pieces + 1):
+            kappa, ok = newton(mu_from + (mu_to - mu_from) * (q / pieces), kappa)
+            if not ok:
+                break
+        if ok:
+            return kappa
+        pieces *= 2
+    return None
+
+
 def solve_closure(mu: np.ndarray, eta: np.ndarray, P: float) -> np.ndarray:
     """:math:`\\kappa` for ``mu`` of shape ``(n, M)``; column 0 real positive, continued along axis 1."""
     lowered = rf_module("numpy")
@@ -95,24 +114,15 @@ def solve_closure(mu: np.ndarray, eta: np.ndarray, P: float) -> np.ndarray:
         raise NumericalFailure(f"DMFT closure: Newton failed on the real axis at mu = {mu[:, 0].real.min():.3g}")
     out[:, 0] = kappa
     for j in range(1, mu.shape[1]):
-        pieces = 1
-        while True:
-            kappa, ok = out[:, j - 1], True
-            for q in range(1, pieces + 1):
-                target = mu[:, j - 1] + (mu[:, j] - mu[:, j - 1]) * (q / pieces)
-                kappa, ok = _newton(target, eta, P, kappa, lowered)
-                if not ok:
-                    break
-            if ok:
-                break
-            pieces *= 2
-            if pieces > _SUBDIVIDE_MAX:
-                term, _ = lowered.kappa_terms(kappa[:, None], eta[None, :], P)
-                residual = np.nanmax(np.abs(lowered.residual(kappa, mu[:, j], term.sum(axis=1))))
-                raise NumericalFailure(
-                    f"DMFT closure: Newton continuation did not converge at contour node {j} "
-                    f"after {_SUBDIVIDE_MAX} sub-steps (largest |residual| {residual:.3g})"
-                )
+        kappa = _continued(out[:, j - 1], mu[:, j - 1], mu[:, j], lambda m, k: _newton(m, eta, P, k, lowered))
+        if kappa is None:
+            last = out[:, j - 1]
+            term, _ = lowered.kappa_terms(last[:, None], eta[None, :], P)
+            residual = np.nanmax(np.abs(lowered.residual(last, mu[:, j], term.sum(axis=1))))
+            raise NumericalFailure(
+                f"DMFT closure: Newton continuation did not converge at contour node {j} "
+                f"after {_SUBDIVIDE_MAX} sub-steps (|residual| {residual:.3g} at the last converged root)"
+            )
         out[:, j] = kappa
     return out
 
@@ -170,18 +180,9 @@ def solve_closure_mp(mus: list, eta: list, P, guesses=None) -> list:
                 raise NumericalFailure("DMFT closure (mpmath): Newton failed on the real axis")
             out.append(kappa)
             continue
-        pieces = 1
-        while True:
-            kappa, ok = out[-1], True
-            for q in range(1, pieces + 1):
-                kappa, ok = _newton_mp(mus[j - 1] + (mu - mus[j - 1]) * q / pieces, eta, P, kappa, lowered)
-                if not ok:
-                    break
-            if ok:
-                break
-            pieces *= 2
-            if pieces > _SUBDIVIDE_MAX:
-                raise NumericalFailure(f"DMFT closure (mpmath): continuation failed at contour node {j}")
+        kappa = _continued(out[-1], mus[j - 1], mu, lambda m, k: _newton_mp(m, eta, P, k, lowered))
+        if kappa is None:
+            raise NumericalFailure(f"DMFT closure (mpmath): continuation failed at contour node {j}")
         out.append(kappa)
     return out
 

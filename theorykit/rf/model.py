@@ -22,31 +22,16 @@ Conventions (every one is a field, defaults first):
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..case import _float, _int
 from ..errors import CaseError
 
 NORMALIZATIONS = ("sum", "first")
 LOSSES = ("sum", "mean")
 MAX_MODES = 10**7
-
-
-def _number(value, name: str, lo: float, hi: float = math.inf, lo_open: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise CaseError(name, f"must be a finite number, got {value!r}")
-    if value < lo or value > hi or (lo_open and value == lo):
-        bracket = "(" if lo_open else "["
-        raise CaseError(name, f"must be in {bracket}{lo}, {hi}], got {value!r}")
-    return float(value)
-
-
-def _count(value, name: str, hi: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= hi:
-        raise CaseError(name, f"must be an integer in [1, {hi}], got {value!r}")
-    return value
 
 
 @dataclass(frozen=True)
@@ -98,12 +83,12 @@ class RandomFeatureModel:
     eigenvalues: tuple[float, ...] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
-        _count(self.N, "N", MAX_MODES)
-        _count(self.P, "P", MAX_MODES)
-        object.__setattr__(self, "a", _number(self.a, "a", 0.0, 1e3, lo_open=True))
+        _int(self.N, "N", 1, MAX_MODES)
+        _int(self.P, "P", 1, MAX_MODES)
+        object.__setattr__(self, "a", _float(self.a, "a", 0.0, 1e3, lo_open=True))
         for name in ("gamma", "T", "noise"):
-            object.__setattr__(self, name, _number(getattr(self, name), name, 0.0, 1e12))
-        object.__setattr__(self, "teacher_exponent", _number(self.teacher_exponent, "teacher_exponent", 0.0, 1e3))
+            object.__setattr__(self, name, _float(getattr(self, name), name, 0.0, 1e12))
+        object.__setattr__(self, "teacher_exponent", _float(self.teacher_exponent, "teacher_exponent", 0.0, 1e3))
         if self.normalization not in NORMALIZATIONS:
             raise CaseError("normalization", f"must be one of {list(NORMALIZATIONS)}, got {self.normalization!r}")
         if self.loss not in LOSSES:
