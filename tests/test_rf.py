@@ -328,3 +328,15 @@ def test_rf_figures_write_png_pdf_json(tmp_path):
         assert all(p.exists() and p.stat().st_size > 0 for p in paths)
         data = json.loads(paths[2].read_text())
         assert data["theorykit_version"] and "case" in data
+
+
+def test_derive_latex_for_an_rf_case(tmp_path):
+    path = tmp_path / "case.json"
+    path.write_text(json.dumps({"N": 20, "P": 10, "a": 0.5, "times": [1.0]}))
+    proc = subprocess.run(
+        [sys.executable, "-m", "theorykit", "derive", str(path), "--latex"], capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.count(r"\begin{equation}") >= 12
+    assert r"G_k(z) = \frac{1}{\Sigma \eta_{k} + \gamma + z}" in proc.stdout
+    assert "decoupled law (bias" in proc.stdout

@@ -348,8 +348,12 @@ def cmd_figure(args) -> int:
 
 
 def cmd_derive(args) -> int:
+    from .case import read_case_file
     from .derive.odes import derive_index_system
 
+    raw = read_case_file(args.case)
+    if "model" not in raw and "N" in raw:  # a random-feature case (theorykit rf)
+        return _derive_rf(raw, args.latex)
     case = _load_case(args.case, require_init=False)
     system = derive_index_system(case.model.small_lr)
     if args.latex:
@@ -391,6 +395,26 @@ def cmd_rf(args) -> int:
             result["asymptotics"] = {k: v for k, v in power_laws.items() if k not in ("latex",)}
     _write_json(args.output, _provenance("rf", case.raw, {"settings": settings, **result}))
     print(f"wrote {args.output}")
+    return 0
+
+
+def _derive_rf(raw: dict, latex: bool) -> int:
+    import sympy as sp
+
+    from .derive.random_features import dmft_equations
+    from .derive.rf_asymptotics import derive_decoupled_asymptotics
+    from .rf.case import parse_rf_case
+
+    parse_rf_case(raw)  # validate: the equations hold for any valid case
+    equations = dmft_equations()
+    laws = derive_decoupled_asymptotics()
+    for name, expr in laws.laws.items():
+        equations[f"decoupled law ({name}, gamma = 0)"] = (rf"\varepsilon_{{\mathrm{{{name}}}}}(t)", expr)
+    for name, (lhs, rhs) in equations.items():
+        if latex:
+            print(f"% {name}\n\\begin{{equation}}\n{lhs} = {sp.latex(rhs)}\n\\end{{equation}}")
+        else:
+            print(f"{name}: {lhs} = {rhs}")
     return 0
 
 
@@ -459,7 +483,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--full", action="store_true", help="the paper's sizes (long)")
     p.set_defaults(func=cmd_figure)
 
-    p = sub.add_parser("derive", help="print the derived equations (index form)")
+    p = sub.add_parser("derive", help="print the derived equations (committee: index form; rf case: the DMFT)")
     p.add_argument("case")
     p.add_argument("--latex", action="store_true")
     p.set_defaults(func=cmd_derive)

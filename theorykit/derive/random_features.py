@@ -236,3 +236,28 @@ def derive_equal_time_kernels() -> EqualTimeKernels:
         # tr[eta A^-1] = R(0), tr[eta A^-2] = -R'(0)
         stationary[name] = (sp.factor(c_R / 2), sp.factor(-c_R2 / 2))
     return EqualTimeKernels(moments, kernels, stationary)
+
+
+def dmft_equations() -> dict[str, tuple[str, sp.Expr]]:
+    """The derived DMFT as ``{name: (lhs as LaTeX, rhs)}``, in the order an appendix would list them."""
+    mode = derive_mode_solution()
+    two = derive_two_point()
+    kern = derive_equal_time_kernels()
+    R_of = sp.Function("R")
+    out = {
+        "single-mode equation (Laplace)": (sp.latex(mode.equation.lhs), mode.equation.rhs),
+        "response": (r"G_k(z)", mode.response),
+        "mean": (r"\langle \hat v_k(z)\rangle / (-w^*_k)", mode.mean_factor),
+        "closure": (r"\mu", mode.mu_of_kappa),
+        "collective response": (r"R", mode.collective_response),
+        "two-point function": (r"C(z_1, z_2)", two.expression),
+    }
+    for name, (c1, c_half) in kern.kernels.items():
+        out[f"error kernel ({name})"] = (
+            rf"\hat\varepsilon_{{\mathrm{{{name}}}}}(z)",
+            c1 * R_of(z) + c_half * R_of(z / 2),
+        )
+    for name, (c0, c_prime) in kern.stationary.items():
+        rhs = c0 * R_of(0) + c_prime * sp.Symbol("R'(0)")
+        out[f"stationary ({name})"] = (rf"\varepsilon_{{\mathrm{{{name}}}}}(\infty)", rhs)
+    return out
