@@ -347,6 +347,17 @@ def cmd_figure(args) -> int:
     return 0
 
 
+def cmd_reproduce(args) -> int:
+    from .figures.reproduce import NOT_YET, reproduce
+
+    report = reproduce(args.output, only=args.only, full=args.full, force=args.force)
+    for name, entry in report.items():
+        print(f"{name:18s} {entry['status']:6s} {entry['seconds']:7.1f} s  {entry['paths'][0].parent}")
+    if not args.only:
+        print(f"not implemented yet: {', '.join(NOT_YET)}")
+    return 0
+
+
 def cmd_derive(args) -> int:
     from .case import read_case_file
     from .derive.odes import derive_index_system
@@ -482,6 +493,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", default="figures")
     p.add_argument("--full", action="store_true", help="the paper's sizes (long)")
     p.set_defaults(func=cmd_figure)
+
+    p = sub.add_parser("reproduce", help="every implemented paper figure (PNG, PDF, JSON), cached by content hash")
+    p.add_argument("-o", "--output", default="figures")
+    p.add_argument("--only", nargs="+", metavar="NAME", help="just these figures")
+    size = p.add_mutually_exclusive_group()
+    size.add_argument("--quick", action="store_true", help="reduced sizes (the default)")
+    size.add_argument("--full", action="store_true", help="the papers' sizes (long)")
+    p.add_argument("--force", action="store_true", help="redo even when the cached key matches")
+    p.set_defaults(func=cmd_reproduce)
 
     p = sub.add_parser("derive", help="print the derived equations (committee: index form; rf case: the DMFT)")
     p.add_argument("case")
