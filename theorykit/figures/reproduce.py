@@ -46,9 +46,17 @@ def _write_key(path: Path, key: str) -> None:
 
 
 def reproduce(
-    out_dir: str | Path, only: list[str] | None = None, full: bool = False, force: bool = False, progress=None
+    out_dir: str | Path,
+    only: list[str] | None = None,
+    full: bool = False,
+    force: bool = False,
+    progress=None,
+    on_done=None,
 ) -> dict[str, dict]:
-    """Make (or reuse) the figures; returns ``{name: {"status": "made"|"cached", "paths", "seconds"}}``."""
+    """Make (or reuse) the figures; returns ``{name: {"status": "made"|"cached", "paths", "seconds"}}``.
+
+    ``on_done(name, entry)`` is called as each figure finishes (the CLI prints a line).
+    """
     names = list(FIGURES) if not only else list(only)
     for name in names:
         if name not in FIGURES:
@@ -63,6 +71,8 @@ def reproduce(
         cached = not force and key_file.is_file() and key_file.read_text().strip() == key
         if cached and all(p.is_file() for p in paths):
             report[name] = {"status": "cached", "paths": paths, "seconds": 0.0}
+            if on_done:
+                on_done(name, report[name])
             continue
         start = time.monotonic()
         with Progress(1, f"{name:18s}", enabled=progress) as bar:
@@ -70,4 +80,6 @@ def reproduce(
             bar.update(1)
         _write_key(key_file, key)
         report[name] = {"status": "made", "paths": paths, "seconds": time.monotonic() - start}
+        if on_done:
+            on_done(name, report[name])
     return report
