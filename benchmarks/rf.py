@@ -18,17 +18,14 @@ import json
 import time
 
 import numpy as np
+from run import best_time  # benchmarks/ is on sys.path when this runs as a script
 
 from theorykit.rf import RandomFeatureModel, simulate_rf, solve_rf
 
 
 def wall(fn, repeat: int = 3) -> float:
-    best = np.inf
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - start)
-    return best
+    """Best of ``repeat`` single calls (these runs take seconds, so one call per repeat)."""
+    return best_time(fn, repeat=repeat, number=1)
 
 
 def main() -> None:

@@ -30,12 +30,11 @@ from functools import cache
 import sympy as sp
 
 from ..errors import DerivationError
-from .random_features import T, derive_equal_time_kernels, gamma, lam, s, t
+from .random_features import P, T, derive_equal_time_kernels, gamma, lam, s, t
 
 a = sp.Symbol("a", positive=True)
 b = sp.Symbol("b", nonnegative=True)
 c = sp.Symbol("c", positive=True)
-P = sp.Symbol("P", positive=True)
 N = sp.Symbol("N", positive=True)
 k = sp.Symbol("k", positive=True)
 x = sp.Symbol("x", positive=True)
