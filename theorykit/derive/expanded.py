@@ -58,59 +58,11 @@ def expanded_isotropic_system(
 
     Intended for ``K + M`` up to about 6: the expressions grow like ``(K + M)^2`` kernels each.
     """
-    from .activations import get_activation
-
     if K + M > 8:
         raise DerivationError("the expanded system is meant for K + M <= 8; use the index form beyond")
-    activation = get_activation(activation_name)
     system = derive_index_system(small_lr)
-    n = K + M
-    cK, cM = (1 / sp.sqrt(K), 1 / sp.sqrt(M)) if normalization == "sqrt" else (sp.Integer(1), sp.Integer(1))
-    weights = [-cK] * K + [cM] * M
-    kernels = {name: activation.kernel_expr(KERNELS[name]) for name in system.kernels_used()}
-
-    def evaluate(expr: sp.Expr, env: dict) -> sp.Expr:
-        if isinstance(expr, sp.Sum):
-            body, limits = expr.function, list(expr.limits)
-            (dummy, _lo, hi), rest = limits[-1], limits[:-1]
-            top = {n_ - 1: n, K_ - 1: K}[hi]
-            inner = sp.Sum(body, *rest) if rest else body
-            return sp.Add(*(evaluate(inner, {**env, dummy: u}) for u in range(top)))
-        if isinstance(expr, sp.Indexed):
-            idx = [env.get(a, a) for a in expr.indices]
-            if expr.base == w:
-                return weights[idx[0]]
-            if expr.base in (lam, frac):
-                return sp.Integer(1)
-            if expr.base == Om:
-                return _cov_symbol(idx[1], idx[2], K)
-            if expr.base == G:
-                return G_values[(idx[0], idx[1])]
-            if expr.base == W:
-                return W_values[(idx[0], idx[1])]
-            raise DerivationError(f"unknown array {expr.base}")
-        if isinstance(expr, sp.KroneckerDelta):
-            a, b = (env[s] for s in expr.args)
-            return sp.Integer(int(a == b))
-        if isinstance(expr, sp.Function) and type(expr).__name__ in KERNEL_FUNCTIONS:
-            spec = KERNELS[type(expr).__name__]
-            units = [env[a] for a in expr.args]
-            values = {s: _cov_symbol(units[a], units[b], K) for s, (a, b) in zip(spec.args, spec.arg_pairs)}
-            return kernels[spec.name].xreplace(values)
-        if isinstance(expr, (sp.Add, sp.Mul, sp.Pow)):
-            return expr.func(*(evaluate(a, env) for a in expr.args))
-        return expr
-
-    x_ = next(s for s in system.G.free_symbols if s.name == "x")
+    evaluate, G_values, W_values = _expanded_coefficients(activation_name, K, M, normalization, small_lr)
     k_ = next(s for s in system.drift.free_symbols if s.name == "k")
-    G_values = {(a, b): evaluate(system.G, {idx_i: a, x_: b}).xreplace({c_K: cK}) for a in range(K) for b in range(n)}
-    W_values = {}
-    if not small_lr:
-        W_values = {
-            (a, b): evaluate(system.W, {idx_i: a, idx_j: b}).xreplace({c_K: cK, sp.Symbol("s2", positive=True): 0})
-            for a in range(K)
-            for b in range(K)
-        }
     drift = system.drift.subs(k_, 0)
     extra = system.dq_extra.subs(k_, 0)
     variables, rhs = [], []
@@ -164,3 +116,64 @@ def closed_form_escape_rate(activation_name: str, K: int, M: int, normalization:
     if len(real) != len(eigenvalues):
         return None
     return max(real, key=lambda e: sp.N(e, 30))
+
+
+def stein_matrix(activation_name: str, K: int, M: int, normalization: str) -> sp.Matrix:
+    """The Stein coefficients :math:`G_{ix}` (K x (K + M)) written out in the covariance symbols."""
+    _evaluate, G_values, _W = _expanded_coefficients(activation_name, K, M, normalization, True)
+    return sp.Matrix(K, K + M, lambda a, b: G_values[(a, b)])
+
+
+def _expanded_coefficients(activation_name: str, K: int, M: int, normalization: str, small_lr: bool):
+    """An evaluator of index expressions on concrete units, and ``G``, ``W`` written out."""
+    from .activations import get_activation
+
+    activation = get_activation(activation_name)
+    system = derive_index_system(small_lr)
+    n = K + M
+    cK, cM = (1 / sp.sqrt(K), 1 / sp.sqrt(M)) if normalization == "sqrt" else (sp.Integer(1), sp.Integer(1))
+    weights = [-cK] * K + [cM] * M
+    kernels = {name: activation.kernel_expr(KERNELS[name]) for name in system.kernels_used()}
+
+    def evaluate(expr: sp.Expr, env: dict) -> sp.Expr:
+        if isinstance(expr, sp.Sum):
+            body, limits = expr.function, list(expr.limits)
+            (dummy, _lo, hi), rest = limits[-1], limits[:-1]
+            top = {n_ - 1: n, K_ - 1: K}[hi]
+            inner = sp.Sum(body, *rest) if rest else body
+            return sp.Add(*(evaluate(inner, {**env, dummy: u}) for u in range(top)))
+        if isinstance(expr, sp.Indexed):
+            idx = [env.get(a, a) for a in expr.indices]
+            if expr.base == w:
+                return weights[idx[0]]
+            if expr.base in (lam, frac):
+                return sp.Integer(1)
+            if expr.base == Om:
+                return _cov_symbol(idx[1], idx[2], K)
+            if expr.base == G:
+                return G_values[(idx[0], idx[1])]
+            if expr.base == W:
+                return W_values[(idx[0], idx[1])]
+            raise DerivationError(f"unknown array {expr.base}")
+        if isinstance(expr, sp.KroneckerDelta):
+            a, b = (env[s] for s in expr.args)
+            return sp.Integer(int(a == b))
+        if isinstance(expr, sp.Function) and type(expr).__name__ in KERNEL_FUNCTIONS:
+            spec = KERNELS[type(expr).__name__]
+            units = [env[a] for a in expr.args]
+            values = {s: _cov_symbol(units[a], units[b], K) for s, (a, b) in zip(spec.args, spec.arg_pairs)}
+            return kernels[spec.name].xreplace(values)
+        if isinstance(expr, (sp.Add, sp.Mul, sp.Pow)):
+            return expr.func(*(evaluate(a, env) for a in expr.args))
+        return expr
+
+    x_ = next(s for s in system.G.free_symbols if s.name == "x")
+    G_values = {(a, b): evaluate(system.G, {idx_i: a, x_: b}).xreplace({c_K: cK}) for a in range(K) for b in range(n)}
+    W_values = {}
+    if not small_lr:
+        W_values = {
+            (a, b): evaluate(system.W, {idx_i: a, idx_j: b}).xreplace({c_K: cK, sp.Symbol("s2", positive=True): 0})
+            for a in range(K)
+            for b in range(K)
+        }
+    return evaluate, G_values, W_values

@@ -1,0 +1,373 @@
+r"""The late (asymptotic) phase after specialisation: rates, power law and learning curve.
+
+Physics (derived in :mod:`theorykit.derive.late_phase`): near the specialised fixed point
+(K = M, every student equal to one teacher, :math:`r_k = q_k = t_k` per mode) the deviations
+:math:`\delta r_k = r_k - t_k` relax linearly, per mode with rates
+:math:`\eta\lambda_k\times` the eigenvalues of :math:`-G_s`, coupled to one another only through
+the aggregated covariance.  The out-of-span second moments
+:math:`o_k = q_k - r_k t_k^+ r_k^T` relax at :math:`\eta\lambda_k(\nu_a + \nu_b)` and are fed by
+the :math:`\eta^2` noise.  :math:`\varepsilon_g` is *second* order in these deviations, so it is
+evaluated exactly on the reconstructed covariance (never linearised), and decays at twice the
+slowest rate of :math:`\delta r` -- or at the slowest rate of ``o`` where that is smaller.
+
+Routes to the rates, used to check one another:
+
+* ``decoupled``: closed forms :math:`\eta\lambda_k\nu_{slow}`, :math:`\eta\lambda_k\nu_{fast}`
+  (every K, any precision; exact as :math:`\lambda_k f_k \to 0`);
+* ``dense``: eigenvalues of the two Jacobian blocks built from the generated tangents,
+  float and, for small systems, mpmath at two precisions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .compiled import compile_model
+from .errors import CaseError, NumericalFailure
+from .model import CommitteeModel
+from .solve.eigenmode import EigenmodeSystem
+from .solve.exponential import phi1, phi2
+
+#: Largest Jacobian block diagonalised densely (float); beyond, only the decoupled rates.
+DENSE_LIMIT = 2000
+#: Largest block diagonalised with mpmath for the two-precision check.
+MP_LIMIT = 48
+
+
+def _require_specialisable(model: CommitteeModel) -> None:
+    if model.K != model.M:
+        raise CaseError(
+            "model.K", f"the late phase needs K = M (a student per teacher), got K = {model.K}, M = {model.M}"
+        )
+
+
+def specialised_teacher(model: CommitteeModel) -> np.ndarray:
+    """Thermodynamic-limit teacher :math:`t_k = f_k 1` (unit-variance i.i.d. teacher weights)."""
+    return np.stack([fk * np.eye(model.M) for fk in model.spectrum.f])
+
+
+# -- Jacobian blocks at the fixed point ---------------------------------------------------------
+def _blocks(system: EigenmodeSystem, t: np.ndarray):
+    """Dense ``J_rr`` (in-span deviations) and ``J_oo`` (out-of-span) at ``r = q = t``."""
+    L, K, M = system.L, system.K, system.M
+    state = system.pack(t, t)
+    zero = state * 0
+    iu = np.triu_indices(K)
+    n_r, n_o = L * K * M, L * len(iu[0])
+    cols_r = []
+    for c in range(n_r):
+        dr = zero[:n_r].copy().reshape(L, K, M)
+        dr.reshape(-1)[c] = dr.reshape(-1)[c] + 1
+        dq = dr + dr.transpose(0, 2, 1)  # K = M: in-span first-order change of q
+        out = system.jvp(state, system.pack(dr, dq))
+        cols_r.append(out[:n_r])
+    cols_o = []
+    for c in range(n_o):
+        do = zero[n_r:].copy()
+        do[c] = do[c] + 1
+        dr0 = zero[:n_r].reshape(L, K, M)
+        _, dq = system.unpack(np.concatenate([zero[:n_r], do]))
+        out = system.jvp(state, system.pack(dr0, dq))
+        d_r, d_q = system.unpack(out)
+        d_o = d_q - d_r - d_r.transpose(0, 2, 1)
+        cols_o.append(d_o[:, iu[0], iu[1]].reshape(-1))
+    return np.stack(cols_r, axis=1), np.stack(cols_o, axis=1)
+
+
+def _float_rates(J: np.ndarray) -> np.ndarray:
+    ev = np.linalg.eigvals(J)
+    if not np.all(np.isfinite(ev)):
+        raise NumericalFailure("late-phase Jacobian has non-finite eigenvalues")
+    rates = -ev
+    return rates[np.argsort(rates.real)]
+
+
+def _mp_rates(J: np.ndarray):
+    import mpmath
+
+    ev = mpmath.eig(mpmath.matrix(J.tolist()), left=False, right=False)
+    rates = sorted((-v for v in ev), key=lambda v: mpmath.re(v))
+    return rates
+
+
+@dataclass(frozen=True)
+class LateAsymptotics:
+    """Late-phase rates, power law and window for one model and learning rate.
+
+    Attributes
+    ----------
+    nu_slow, nu_fast : float
+        Per-mode rate constants: :math:`\\delta r` in mode ``k`` relaxes at
+        :math:`\\eta\\lambda_k\\nu` (closed form; ``closed_form`` holds the SymPy strings).
+    rates : ndarray
+        Slowest decay rates of the linearised dynamics per unit alpha (``rate_method``).
+    eps_rate : float
+        Decay rate of :math:`\\varepsilon_g` for this (finite) spectrum:
+        ``min(2 * slowest r-rate, slowest o-rate)``.
+    exponent : float or None
+        Power of alpha in :math:`\\varepsilon_g \\propto \\alpha^{\\text{exponent}}` in the
+        window (negative), for a power-law spectrum; ``None`` otherwise.
+    window : tuple or None
+        ``(alpha_min, alpha_max)``; ``None`` without a power law or when it is empty.
+    eta2_shift : float or None
+        Relative change of ``eps_rate`` from the :math:`O(\\eta^2)` terms (dense route only):
+        the small-learning-rate result holds where this is small.
+    precise : dict
+        ``exponent``, ``nu_slow``, ``eps_rate_decoupled`` (and dense ``eps_rate`` for small
+        systems) as strings at ``dps`` digits, with ``agreement_digits`` between ``dps`` and
+        ``dps + 15``.
+    """
+
+    model: CommitteeModel
+    eta: float
+    nu_slow: float
+    nu_fast: float
+    rates: np.ndarray
+    rate_method: str
+    eps_rate: float
+    eps_rate_decoupled: float
+    exponent: float | None
+    window: tuple | None
+    eta2_shift: float | None
+    precise: dict
+    closed_form: dict = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        return {
+            "exponent": self.exponent,
+            "rates": [float(v) for v in self.rates.real],
+            "rate_method": self.rate_method,
+            "eps_rate": self.eps_rate,
+            "eps_rate_decoupled": self.eps_rate_decoupled,
+            "window": None if self.window is None else list(self.window),
+            "nu_slow": self.nu_slow,
+            "nu_fast": self.nu_fast,
+            "eta2_shift": self.eta2_shift,
+            "precise": self.precise,
+            "closed_form": self.closed_form,
+        }
+
+
+def late_asymptotics(model: CommitteeModel, eta: float, dps: int = 30, count: int = 6) -> LateAsymptotics:
+    """Rates, exponent and window of the late phase (see the module docstring).
+
+    Parameters
+    ----------
+    model : CommitteeModel
+        K = M.
+    eta : float
+    dps : int
+        Digits of the high-precision values (compared with ``dps + 15``).
+    count : int
+        Number of slowest rates reported.
+    """
+    import mpmath
+    import sympy as sp
+
+    from .derive.late_phase import derive_late_power_law, derive_specialised_rates
+
+    _require_specialisable(model)
+    if not (isinstance(dps, int) and 15 <= dps <= 200):
+        raise CaseError("dps", f"must be an integer in [15, 200], got {dps!r}")
+    if model.activation_name not in ("erf", "linear"):
+        raise CaseError("model.activation", "the late-phase closed forms need 'erf' or 'linear'")
+    closed = derive_specialised_rates(model.activation_name)
+    spec = model.spectrum
+    tau = float(np.dot(spec.lam, spec.f))  # aggregated teacher variance (1 when normalised)
+    exact = closed.for_model(model.K, model.normalization, sp.nsimplify(round(tau, 12)))
+    nu_slow, nu_fast = float(exact["nu_slow"]), float(exact["nu_fast"])
+    if model.K == 1:
+        nu_slow = nu_fast
+    lam_min = float(spec.lam.min())
+    decoupled = 2 * eta * lam_min * nu_slow
+
+    # dense route: the two Jacobian blocks at the fixed point
+    rates = np.sort(np.concatenate([eta * lam * np.array([nu_slow, nu_fast]) for lam in spec.lam]))[:count]
+    method, eps_rate, shift = "decoupled", decoupled, None
+    t = specialised_teacher(model)
+    size = spec.L * model.K * model.M
+    if size <= DENSE_LIMIT:
+        eps_rate, rates = _dense_eps_rate(model, eta, t, count)
+        method = "dense"
+        if not model.small_lr:
+            from dataclasses import replace
+
+            small, _ = _dense_eps_rate(replace(model, small_lr=True), eta, t, count)
+            shift = abs(eps_rate - small) / small
+    precise = _precise(model, eta, exact, closed, dps, t, size)
+    law = derive_late_power_law()
+    exponent = window = None
+    if spec.kind == "power_law" and spec.beta is not None:
+        S = law.symbols
+        exponent = -float(law.exponent.xreplace({S["beta"]: sp.nsimplify(spec.beta)}))
+        values = {
+            S["eta"]: eta,
+            S["lambda_plus"]: float(spec.lam.max()),
+            S["L"]: spec.L,
+            S["beta"]: spec.beta,
+            S["nu_slow"]: nu_slow,
+            S["nu_fast"]: nu_fast,
+        }
+        lo, hi = float(law.alpha_min.xreplace(values)), float(law.alpha_max.xreplace(values))
+        window = (lo, hi) if lo < hi else None
+    if not np.isfinite(eps_rate) or eps_rate <= 0:
+        raise NumericalFailure(f"late phase is not stable at eta = {eta}: eps_g decay rate {eps_rate:.3g}")
+    del mpmath
+    return LateAsymptotics(
+        model,
+        eta,
+        nu_slow,
+        nu_fast,
+        rates,
+        method,
+        float(eps_rate),
+        float(decoupled),
+        exponent,
+        window,
+        shift,
+        precise,
+        {**{k: str(v) for k, v in exact.items()}, "latex": closed.latex(), "law": law.latex()},
+    )
+
+
+def _dense_eps_rate(model: CommitteeModel, eta: float, t: np.ndarray, count: int):
+    system = EigenmodeSystem(model, compile_model(model), eta, t)
+    J_rr, J_oo = _blocks(system, t)
+    r_rates, o_rates = _float_rates(J_rr), _float_rates(J_oo)
+    eps_rate = min(2 * r_rates[0].real, o_rates[0].real)
+    rates = np.sort(np.concatenate([r_rates.real, o_rates.real]))[:count]
+    return float(eps_rate), rates
+
+
+def _precise(model, eta, exact, closed, dps, t, size) -> dict:
+    """Decoupled rate and exponent at ``dps`` and ``dps + 15`` digits (and dense ones if small)."""
+    import mpmath
+
+    def at(digits: int) -> dict:
+        with mpmath.workdps(digits):
+            lam_hp, _f = model.spectrum.high_precision()
+            nu = mpmath.mpf(str(exact["nu_slow"].evalf(digits + 5)))
+            out = {"nu_slow": nu, "eps_rate_decoupled": 2 * mpmath.mpf(eta) * min(lam_hp) * nu}
+            if model.spectrum.beta is not None:
+                b = mpmath.mpf(model.spectrum.beta)
+                out["exponent"] = -b / (1 + b)
+            if size <= MP_LIMIT:
+                compiled = compile_model(model, "mpmath")
+                system = EigenmodeSystem(model, compiled, mpmath.mpf(eta), t.astype(object), dtype=object)
+                obj_t = np.array([[[mpmath.mpf(v) for v in row] for row in blk] for blk in t], dtype=object)
+                system.t = obj_t
+                J_rr, J_oo = _blocks(system, obj_t)
+                r0, o0 = _mp_rates(J_rr)[0], _mp_rates(J_oo)[0]
+                out["eps_rate"] = min(2 * mpmath.re(r0), mpmath.re(o0))
+            return out
+
+    lo, hi = at(dps), at(dps + 15)
+    digits = []
+    with mpmath.workdps(dps + 15):
+        for key in lo:
+            diff = abs(lo[key] - hi[key])
+            scale = max(abs(hi[key]), mpmath.mpf(10) ** (-dps - 15))
+            digits.append(float(-mpmath.log10(diff / scale)) if diff else float(dps))
+    with mpmath.workdps(dps):
+        values = {k: mpmath.nstr(v, dps) for k, v in lo.items()}
+    return {"dps": dps, **values, "agreement_digits": min(min(digits), float(dps))}
+
+
+# -- learning curve from a state near the fixed point -------------------------------------------
+def align_students(r: np.ndarray, q: np.ndarray, lam: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Reorder students so that student ``i`` is the one closest to teacher ``i``."""
+    from scipy.optimize import linear_sum_assignment
+
+    R = np.tensordot(lam, r, axes=1)
+    rows, cols = linear_sum_assignment(-R)
+    order = rows[np.argsort(cols)]
+    return r[:, order, :], q[:, order][:, :, order]
+
+
+def late_phase_curve(
+    model: CommitteeModel,
+    eta: float,
+    r0: np.ndarray,
+    q0: np.ndarray,
+    t: np.ndarray,
+    delta_alpha: np.ndarray,
+    coupled: bool | None = None,
+) -> np.ndarray:
+    r"""Predicted :math:`\varepsilon_g` a time ``delta_alpha`` after the state ``(r0, q0)``.
+
+    The in-span deviations :math:`\delta r = r - t` evolve with the linearisation at the fixed
+    point -- with the coupling through the covariance (dense, small systems) or without it
+    (``coupled=False``: every mode with its own :math:`\eta\lambda_k G_s`; the default beyond
+    :data:`DENSE_LIMIT`); the out-of-span part ``o`` relaxes with :math:`G_s` and is fed by
+    :math:`\eta^2\lambda_k f_k W` evaluated on the predicted covariance (linear in time over
+    each interval);
+    :math:`\varepsilon_g` is evaluated exactly on
+    :math:`q = o + r t^+ r^T`.  ``delta_alpha`` must start at 0 and increase.
+    """
+    _require_specialisable(model)
+    delta_alpha = np.asarray(delta_alpha, dtype=float)
+    if delta_alpha[0] != 0 or np.any(np.diff(delta_alpha) <= 0):
+        raise CaseError("delta_alpha", "must start at 0 and increase strictly")
+    lam, f = model.spectrum.lam, model.spectrum.f
+    r0, q0 = align_students(np.asarray(r0, float), np.asarray(q0, float), lam)
+    L, K = model.spectrum.L, model.K
+    size = L * K * model.M
+    coupled = size <= DENSE_LIMIT if coupled is None else coupled
+    system = EigenmodeSystem(model, compile_model(model), eta, t)
+    mod = system.mod
+    tp = np.linalg.pinv(t, hermitian=True)
+    o0 = q0 - r0 @ tp @ r0.transpose(0, 2, 1)
+    dr0 = r0 - t
+    C_fp = mod.cov_fn(system.overlaps(system.pack(t, t)), lam)
+    G0 = mod.G_fn(C_fp, system.w, K, system.n, system.c_K)
+    g, U = np.linalg.eigh(0.5 * (G0[:, :K] + G0[:, :K].T))
+    if coupled:
+        J_rr, _ = _blocks(system, t)
+        mu, V = np.linalg.eig(J_rr)
+        coeff = np.linalg.solve(V, dr0.reshape(-1))
+    y = U.T @ o0 @ U
+    noise_weight = eta**2 * lam * f
+    slowest = max(2 * eta * float(lam.min()) * float(np.abs(g).min()), 1e-300)
+
+    def state(da: float, y_now: np.ndarray):
+        if coupled:
+            dr = (V @ (np.exp(mu * da) * coeff)).real.reshape(dr0.shape)
+        else:
+            dr = U @ (np.exp(eta * lam[:, None, None] * g[None, :, None] * da) * (U.T @ dr0))
+        r = t + dr
+        q = U @ y_now @ U.T + r @ tp @ r.transpose(0, 2, 1)
+        return mod.cov_fn(system.overlaps(system.pack(r, q)), lam)
+
+    def noise(C: np.ndarray) -> np.ndarray:
+        return U.T @ mod.W_fn(C, system.w, K, system.n, system.c_K, system.s2) @ U
+
+    C = state(0.0, y)
+    Wt = None if model.small_lr else noise(C)
+    eps = np.empty(delta_alpha.size)
+    eps[0] = float(mod.eps_fn(C, system.w, K, system.n))
+    for col in range(1, delta_alpha.size):
+        # o over the interval: exact relaxation, W linear in time (trapezoidal, one correction);
+        # substeps keep the slowest relaxation resolved
+        start, stop = delta_alpha[col - 1], delta_alpha[col]
+        pieces = int(np.ceil((stop - start) * slowest / 0.05))
+        edges = np.linspace(start, stop, pieces + 1)
+        for a0, a1 in zip(edges[:-1], edges[1:]):
+            h = a1 - a0
+            z = eta * lam[:, None, None] * (g[:, None] + g[None, :])[None] * h
+            decay = np.exp(z) * y
+            if model.small_lr:
+                y = decay
+                continue
+            first = noise_weight[:, None, None] * h * phi1(z)
+            second = noise_weight[:, None, None] * h * phi2(z)
+            guess = decay + first * Wt[None]
+            W_end = noise(state(a1, guess))
+            y = decay + first * Wt[None] + second * (W_end - Wt)[None]
+            Wt = noise(state(a1, y))
+        C = state(stop, y)
+        eps[col] = float(mod.eps_fn(C, system.w, K, system.n))
+    if not np.all(np.isfinite(eps)):
+        raise NumericalFailure("late-phase prediction produced a non-finite error")
+    return eps
