@@ -240,6 +240,22 @@ def cmd_linear(args) -> int:
     return 0
 
 
+def cmd_asymptotics(args) -> int:
+    from .late_phase import late_asymptotics
+
+    case = _load_case(args.case, require_init=False, require_alpha=False)
+    dps = 30 if args.dps is None else args.dps
+    result = late_asymptotics(case.model, case.eta, dps=dps)
+    if result.precise["agreement_digits"] < min(dps, 15):
+        raise NumericalFailure(
+            f"only {result.precise['agreement_digits']:.1f} digits agree between {dps} and {dps + 15}"
+        )
+    _write_json(args.output, _provenance("asymptotics", case.raw, result.as_dict()))
+    law = "none (finite spectrum: exponential decay)" if result.exponent is None else f"alpha^{result.exponent:.6g}"
+    print(f"wrote {args.output}: power law {law}, eps_g decay rate {result.eps_rate:.6g} ({result.rate_method})")
+    return 0
+
+
 def cmd_plateau(args) -> int:
     import mpmath
 
@@ -478,6 +494,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True)
     p.add_argument("--dps", type=int, help="also compute at this many digits (two precisions, agreement checked)")
     p.set_defaults(func=cmd_plateau)
+
+    p = sub.add_parser("asymptotics", help="late phase after specialisation: rates, power-law exponent, window")
+    p.add_argument("case", help="case file (K = M); init and alpha are not needed")
+    p.add_argument("-o", "--output", required=True)
+    p.add_argument("--dps", type=int, help="digits of the high-precision values (default 30; checked at dps + 15)")
+    p.set_defaults(func=cmd_asymptotics)
 
     p = sub.add_parser("spectrum", help="eigenvalue spectrum of a data matrix, beta fit, trainable-dimension floors")
     p.add_argument("data", nargs="?", help=".npy matrix (rows = samples) or 1-d spectrum")

@@ -112,8 +112,8 @@ class LateAsymptotics:
     window : tuple or None
         ``(alpha_min, alpha_max)``; ``None`` without a power law or when it is empty.
     eta2_shift : float or None
-        Relative change of ``eps_rate`` from the :math:`O(\\eta^2)` terms (dense route only):
-        the small-learning-rate result holds where this is small.
+        Relative change of the slowest out-of-span rate from the :math:`O(\\eta^2)` terms
+        (dense route only): the small-learning-rate result holds where this is small.
     precise : dict
         ``exponent``, ``nu_slow``, ``eps_rate_decoupled`` (and dense ``eps_rate`` for small
         systems) as strings at ``dps`` digits, with ``agreement_digits`` between ``dps`` and
@@ -189,13 +189,13 @@ def late_asymptotics(model: CommitteeModel, eta: float, dps: int = 30, count: in
     t = specialised_teacher(model)
     size = spec.L * model.K * model.M
     if size <= DENSE_LIMIT:
-        eps_rate, rates = _dense_eps_rate(model, eta, t, count)
+        eps_rate, rates, o_rate = _dense_eps_rate(model, eta, t, count)
         method = "dense"
         if not model.small_lr:
             from dataclasses import replace
 
-            small, _ = _dense_eps_rate(replace(model, small_lr=True), eta, t, count)
-            shift = abs(eps_rate - small) / small
+            _, _, o_small = _dense_eps_rate(replace(model, small_lr=True), eta, t, count)
+            shift = abs(o_rate - o_small) / o_small
     precise = _precise(model, eta, exact, closed, dps, t, size)
     law = derive_late_power_law()
     exponent = window = None
@@ -238,7 +238,7 @@ def _dense_eps_rate(model: CommitteeModel, eta: float, t: np.ndarray, count: int
     r_rates, o_rates = _float_rates(J_rr), _float_rates(J_oo)
     eps_rate = min(2 * r_rates[0].real, o_rates[0].real)
     rates = np.sort(np.concatenate([r_rates.real, o_rates.real]))[:count]
-    return float(eps_rate), rates
+    return float(eps_rate), rates, float(o_rates[0].real)
 
 
 def _precise(model, eta, exact, closed, dps, t, size) -> dict:

@@ -1,0 +1,167 @@
+"""Late phase after specialisation and the structured exponential integrator.
+
+Independent routes: the derived closed-form rates against the generated numeric Stein matrix;
+the dense linearisation against the decoupled closed form and against the decay measured in
+the full non-linear ODE; the late-phase learning curve against the full ODE (DOP853 at tight
+tolerance); the exponential integrator against DOP853; phi-functions against mpmath.
+"""
+
+from __future__ import annotations
+
+import json
+
+import mpmath
+import numpy as np
+import pytest
+
+from theorykit.cli import main
+from theorykit.compiled import compile_model
+from theorykit.derive.late_phase import derive_late_power_law, derive_mode_flow, derive_specialised_rates
+from theorykit.errors import CaseError
+from theorykit.late_phase import late_asymptotics, late_phase_curve, specialised_teacher
+from theorykit.model import CommitteeModel, Spectrum
+from theorykit.solve.eigenmode import EigenmodeSystem
+from theorykit.solve.exponential import divided_difference2, phi1, phi2
+from theorykit.solve.initial import Overlaps, random_overlaps
+from theorykit.solve.integrate import SolverConfig, log_alpha, solve
+
+ETA = 0.5
+
+
+def test_mode_flow_identity_is_verified():
+    flow = derive_mode_flow(2)
+    assert "G_{s} c_{k} + G_{t}" in flow.latex()["dc"]
+
+
+@pytest.mark.parametrize("K", [2, 3, 5])
+def test_closed_form_rates_match_generated_stein_matrix(K):
+    model = CommitteeModel(K, K, Spectrum.power_law(6, 0.5))
+    t = specialised_teacher(model)
+    system = EigenmodeSystem(model, compile_model(model), 0.1, t)
+    C = system.covariance(system.pack(t, t))
+    G = system.mod.G_fn(C, system.w, K, 2 * K, system.c_K)
+    g = np.linalg.eigvalsh(G[:, :K])
+    exact = derive_specialised_rates("erf").for_model(K, "sqrt")
+    # Gs + Gt = 0 at the fixed point; spectrum of -Gs is {nu_slow (K-1 fold), nu_fast}
+    np.testing.assert_allclose(G[:, :K] + G[:, K:], 0, atol=1e-14)
+    np.testing.assert_allclose(
+        sorted(-g), sorted([float(exact["nu_slow"])] * (K - 1) + [float(exact["nu_fast"])]), rtol=1e-12
+    )
+
+
+def test_power_law_exponent_is_beta_over_one_plus_beta():
+    law = derive_late_power_law()
+    beta = law.symbols["beta"]
+    assert (law.exponent - beta / (1 + beta)).simplify() == 0
+
+
+def _late_run(small_lr: bool, alpha_max: float = 4000.0, points: int = 400):
+    model = CommitteeModel(2, 2, Spectrum.power_law(4, 1.0), small_lr=small_lr)
+    t = specialised_teacher(model)
+    rng = np.random.default_rng(0)
+    r = np.stack([0.05 * rng.standard_normal((2, 2)) * fk for fk in model.spectrum.f])
+    q = np.stack([0.05**2 * np.eye(2) * fk for fk in model.spectrum.f])
+    q = q + np.einsum("kij,klj->kil", r, r) / model.spectrum.f[:, None, None]
+    alpha = np.concatenate([[0.0], np.geomspace(1, alpha_max, points)])
+    sol = solve(model, ETA, Overlaps(r, q, t), alpha, SolverConfig("DOP853", 1e-11, 1e-14)).raise_for_status()
+    return model, t, alpha, sol
+
+
+@pytest.fixture(scope="module", params=[True, False], ids=["small_lr", "eta2"])
+def late_run(request):
+    return _late_run(request.param)
+
+
+def test_linearised_prediction_matches_full_ode_in_late_phase(late_run):
+    """Relative error of the predicted eps_g shrinks as the start moves into the late phase.
+
+    The prediction is exact to leading order in the deviation from the fixed point, so its
+    error is O(sqrt(eps_g(alpha_0))): ~9 % from alpha_0 = 300, ~1 % from 2000.  Only
+    eps_g > 1e-10 is compared: below, the reference hits the round-off floor of eps_g.
+    """
+    model, t, alpha, sol = late_run
+    errors = []
+    for a0 in (300.0, 2000.0):
+        i0 = np.searchsorted(alpha, a0)
+        pred = late_phase_curve(model, ETA, sol.r[i0], sol.q[i0], t, alpha[i0:] - alpha[i0])
+        ok = sol.eps_g[i0:] > 1e-10
+        errors.append(np.abs(pred[ok] / sol.eps_g[i0:][ok] - 1).max())
+    assert errors[1] < 0.02
+    assert errors[1] < errors[0] / 4
+
+
+def test_decay_rate_matches_full_ode(late_run):
+    model, _t, alpha, sol = late_run
+    result = late_asymptotics(model, ETA, dps=20)
+    window = (sol.eps_g > 1e-9) & (alpha > 2500)
+    slope = -np.polyfit(alpha[window], np.log(sol.eps_g[window]), 1)[0]
+    assert result.rate_method == "dense"
+    # the fit window still holds faster components at the 1e-3 level
+    assert slope == pytest.approx(result.eps_rate, rel=3e-3)
+    assert result.eps_rate == pytest.approx(result.eps_rate_decoupled, rel=5e-3)  # lambda_L f_L is small
+
+
+def test_asymptotics_two_precisions_and_exponent():
+    model = CommitteeModel(2, 2, Spectrum.power_law(4, 1.0))
+    result = late_asymptotics(model, ETA, dps=30)
+    assert result.precise["agreement_digits"] > 25
+    assert result.exponent == -0.5
+    assert float(mpmath.mpf(result.precise["eps_rate"])) == pytest.approx(result.eps_rate, rel=1e-10)
+    assert result.eta2_shift is not None and result.eta2_shift > 0
+
+
+def test_finite_spectrum_has_no_power_law():
+    model = CommitteeModel(2, 2, Spectrum.explicit([2.0, 1.0, 0.5]))
+    result = late_asymptotics(model, 0.1, dps=20)
+    assert result.exponent is None and result.window is None
+    assert result.eps_rate > 0
+
+
+def test_unequal_sizes_rejected():
+    with pytest.raises(CaseError, match="K = M"):
+        late_asymptotics(CommitteeModel(2, 3, Spectrum.power_law(4, 1.0)), 0.1)
+
+
+def test_exponential_integrator_matches_tight_reference():
+    """Measured global accuracy at rtol = 1e-7: 7e-4 relative in eps_g (bound 3e-3)."""
+    model = CommitteeModel(2, 2, Spectrum.power_law(8, 1.0))
+    init = random_overlaps(model, 256, 0.01, 1)
+    alpha = log_alpha(3000, 60)
+    ref = solve(model, 0.1, init, alpha, SolverConfig("DOP853", 1e-10, 1e-12)).raise_for_status()
+    fast = solve(model, 0.1, init, alpha, SolverConfig("exponential", 1e-7, 1e-10)).raise_for_status()
+    np.testing.assert_allclose(fast.eps_g, ref.eps_g, rtol=3e-3)
+    assert fast.nfev < ref.nfev
+
+
+def test_phi_functions_against_mpmath():
+    rng = np.random.default_rng(3)
+    z = np.concatenate([rng.uniform(-40, 5, 50), rng.uniform(-1e-5, 1e-5, 10), [0.0, -1e-9]])
+    with mpmath.workdps(40):
+        ref1 = [float(mpmath.expm1(v) / v) if v else 1.0 for v in map(mpmath.mpf, z)]
+        ref2 = [float((mpmath.exp(v) - 1 - v) / v**2) if v else 0.5 for v in map(mpmath.mpf, z)]
+    np.testing.assert_allclose(phi1(z), ref1, rtol=1e-12)
+    np.testing.assert_allclose(phi2(z), ref2, rtol=1e-9)
+    x = np.concatenate([rng.uniform(-30, 2, 40), rng.uniform(-1e-4, 1e-4, 10), [-3.0, -3.0 + 1e-9]])
+    y = np.concatenate([rng.uniform(-30, 2, 40), rng.uniform(-1e-4, 1e-4, 10), [-3.0, -3.0]])
+
+    def dd2(a, b):
+        # integral of exp over the simplex: int_0^1 ds int_0^s du e^{b + (a - b) u ...}, by quadrature
+        f = lambda s, u: mpmath.exp(a * u + b * (s - u) + 0 * (1 - s))  # noqa: E731
+        return mpmath.quad(lambda s: mpmath.quad(lambda u: f(s, u), [0, s]), [0, 1])
+
+    with mpmath.workdps(30):
+        ref = [float(dd2(mpmath.mpf(a), mpmath.mpf(b))) for a, b in zip(x, y)]
+    np.testing.assert_allclose(divided_difference2(x, y), ref, rtol=1e-9)
+
+
+def test_cli_asymptotics(tmp_path):
+    case = {"model": {"K": 2, "M": 2}, "spectrum": {"kind": "power_law", "L": 4, "beta": 1.0}, "eta": 0.5}
+    path = tmp_path / "case.json"
+    path.write_text(json.dumps(case))
+    out = tmp_path / "out.json"
+    assert main(["asymptotics", str(path), "-o", str(out), "--dps", "20"]) == 0
+    data = json.loads(out.read_text())
+    assert data["exponent"] == -0.5 and len(data["rates"]) > 0 and len(data["window"]) == 2
+    case["model"]["M"] = 3
+    path.write_text(json.dumps(case))
+    assert main(["asymptotics", str(path), "-o", str(out)]) == 2
