@@ -163,7 +163,6 @@ def late_asymptotics(model: CommitteeModel, eta: float, dps: int = 30, count: in
     count : int
         Number of slowest rates reported.
     """
-    import mpmath
     import sympy as sp
 
     from .derive.late_phase import derive_late_power_law, derive_specialised_rates
@@ -214,7 +213,6 @@ def late_asymptotics(model: CommitteeModel, eta: float, dps: int = 30, count: in
         window = (lo, hi) if lo < hi else None
     if not np.isfinite(eps_rate) or eps_rate <= 0:
         raise NumericalFailure(f"late phase is not stable at eta = {eta}: eps_g decay rate {eps_rate:.3g}")
-    del mpmath
     return LateAsymptotics(
         model,
         eta,
@@ -255,9 +253,8 @@ def _precise(model, eta, exact, closed, dps, t, size) -> dict:
                 out["exponent"] = -b / (1 + b)
             if size <= MP_LIMIT:
                 compiled = compile_model(model, "mpmath")
-                system = EigenmodeSystem(model, compiled, mpmath.mpf(eta), t.astype(object), dtype=object)
                 obj_t = np.array([[[mpmath.mpf(v) for v in row] for row in blk] for blk in t], dtype=object)
-                system.t = obj_t
+                system = EigenmodeSystem(model, compiled, mpmath.mpf(eta), obj_t, dtype=object)
                 J_rr, J_oo = _blocks(system, obj_t)
                 r0, o0 = _mp_rates(J_rr)[0], _mp_rates(J_oo)[0]
                 out["eps_rate"] = min(2 * mpmath.re(r0), mpmath.re(o0))
