@@ -317,7 +317,7 @@ def late_phase_curve(
     tp = np.linalg.pinv(t, hermitian=True)
     o0 = q0 - r0 @ tp @ r0.transpose(0, 2, 1)
     dr0 = r0 - t
-    C_fp = mod.cov_fn(system.overlaps(system.pack(t, t)), lam)
+    C_fp = system.covariance(system.pack(t, t))
     G0 = mod.G_fn(C_fp, system.w, K, system.n, system.c_K)
     g, U = np.linalg.eigh(0.5 * (G0[:, :K] + G0[:, :K].T))
     if coupled:
@@ -328,14 +328,16 @@ def late_phase_curve(
     noise_weight = eta**2 * lam * f
     slowest = max(2 * eta * float(lam.min()) * float(np.abs(g).min()), 1e-300)
 
+    dr0_eigen = U.T @ dr0  # decoupled route: deviations in the eigenbasis of G_s, once
+
     def state(da: float, y_now: np.ndarray):
         if coupled:
             dr = (V @ (np.exp(mu * da) * coeff)).real.reshape(dr0.shape)
         else:
-            dr = U @ (np.exp(eta * lam[:, None, None] * g[None, :, None] * da) * (U.T @ dr0))
+            dr = U @ (np.exp(eta * lam[:, None, None] * g[None, :, None] * da) * dr0_eigen)
         r = t + dr
         q = U @ y_now @ U.T + r @ tp @ r.transpose(0, 2, 1)
-        return mod.cov_fn(system.overlaps(system.pack(r, q)), lam)
+        return system.covariance(system.pack(r, q))
 
     def noise(C: np.ndarray) -> np.ndarray:
         return U.T @ mod.W_fn(C, system.w, K, system.n, system.c_K, system.s2) @ U

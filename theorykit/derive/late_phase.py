@@ -67,7 +67,7 @@ def derive_mode_flow(size: int = 2) -> ModeFlow:
         return sp.Matrix(size, size, lambda a, b: sp.Symbol(f"{name}_{a}{b}"))
 
     a, f, eta = sp.symbols("a f eta", positive=True)  # a = eta lambda_k
-    c, Gt, dc_free = mat("c"), mat("G_t"), mat("v")
+    c, Gt = mat("c"), mat("G_t")
     Gs, t, o, W = mat("G_s", True), mat("t", True), mat("o", True), mat("W", True)
     r = c * t
     q = o + c * t * c.T
@@ -82,7 +82,6 @@ def derive_mode_flow(size: int = 2) -> ModeFlow:
     check_q = (dq - (do + dc * t * c.T + c * t * dc.T)).applyfunc(sp.expand)
     if any(e != 0 for e in check_r) or any(e != 0 for e in check_q):
         raise DerivationError("the (c, o) form of the per-mode equations does not follow from the index system")
-    del dc_free
     C, O, G_s, G_t, W_ = (sp.MatrixSymbol(s, size, size) for s in ("c_k", "o_k", "G_s", "G_t", "W"))
     lam_k, f_k, alpha = sp.symbols("lambda_k f_k alpha", positive=True)
     eta_s = sp.Symbol("eta", positive=True)

@@ -148,6 +148,17 @@ class ModePropagator:
         self.noise_weight = system.eta * self.a * system.f  # eta^2 lambda_k f_k
         self.t = np.asarray(system.t, dtype=float)
         self.lam = system.lam
+        self.T = np.tensordot(self.lam, self.t, axes=1)  # teacher block of C: constant
+
+    def assemble(self, R: np.ndarray, Q: np.ndarray) -> np.ndarray:
+        """Covariance ``[[Q, R], [R^T, T]]`` from the aggregated student blocks."""
+        K = self.K
+        C = np.empty((self.n, self.n))
+        C[:K, :K] = 0.5 * (Q + Q.T)
+        C[:K, K:] = R
+        C[K:, :K] = R.T
+        C[K:, K:] = self.T
+        return C
 
     def coefficients(self, C: np.ndarray) -> np.ndarray:
         s = self.sys
@@ -161,14 +172,7 @@ class ModePropagator:
 
     def aggregate(self, r: np.ndarray, q: np.ndarray) -> np.ndarray:
         """:math:`C = \\sum_k\\lambda_k\\Omega^{(k)}` from per-mode ``r`` (L,K,M) and ``q`` (L,K,K)."""
-        K = self.K
-        C = np.empty((self.n, self.n))
-        C[:K, :K] = np.tensordot(self.lam, q, axes=1)
-        R = np.tensordot(self.lam, r, axes=1)
-        C[:K, K:] = R
-        C[K:, :K] = R.T
-        C[K:, K:] = np.tensordot(self.lam, self.t, axes=1)
-        return C
+        return self.assemble(np.tensordot(self.lam, r, axes=1), np.tensordot(self.lam, q, axes=1))
 
     def propagate(self, r: np.ndarray, q: np.ndarray, G: np.ndarray, W, h: float) -> _Propagated:
         """Advance every mode by ``h`` with ``G`` (K, n) and ``W`` (K, K or None) frozen.
@@ -199,15 +203,8 @@ class _Propagated:
         self.prop, self.U, self.x, self.y = prop, U, x, y
 
     def covariance(self) -> np.ndarray:
-        p, U, K = self.prop, self.U, self.prop.K
-        R = U @ np.tensordot(p.lam, self.x, axes=1)
-        Q = U @ np.tensordot(p.lam, self.y, axes=1) @ U.T
-        C = np.empty((p.n, p.n))
-        C[:K, :K] = 0.5 * (Q + Q.T)
-        C[:K, K:] = R
-        C[K:, :K] = R.T
-        C[K:, K:] = np.tensordot(p.lam, p.t, axes=1)
-        return C
+        p, U = self.prop, self.U
+        return p.assemble(U @ np.tensordot(p.lam, self.x, axes=1), U @ np.tensordot(p.lam, self.y, axes=1) @ U.T)
 
     def modes(self) -> tuple[np.ndarray, np.ndarray]:
         U = self.U
@@ -389,7 +386,7 @@ def integrate_exponential(
                     return out[:, :col], "solver_failed", f"step size underflow at alpha = {a_now:.6g}", stats
                 continue
             moved, C1, G1 = result
-            err = _trapezoid_error(prop, system, r, q, C, C1, G_now, G1, W, step, config, stats)
+            err = _trapezoid_error(prop, r, q, C1, G_now, G1, W, step, config, stats)
             if not np.isfinite(err):
                 h = step / 4
                 stats.rejected += 1
@@ -443,12 +440,13 @@ def _midpoint_step(prop: ModePropagator, r, q, C, W, h, config: ExponentialConfi
     return None
 
 
-def _trapezoid_error(prop, system, r, q, C, C1, G0, G1, W, h, config: ExponentialConfig, stats) -> float:
+def _trapezoid_error(prop, r, q, C1, G0, G1, W, h, config: ExponentialConfig, stats) -> float:
     """Scaled difference between the midpoint step and a trapezoidal-``G`` step (both 2nd order)."""
     C_trap = prop.propagate(r, q, 0.5 * (G0 + G1), W, h).covariance()
     stats.propagations += 1
     scale = config.atol + config.rtol * np.abs(C1).max()
     err_C = np.abs(C1 - C_trap).max() / scale
+    system = prop.sys
     eps_fn, w, K, n = system.mod.eps_fn, system.w, system.K, system.n
     e1, e_trap = float(eps_fn(C1, w, K, n)), float(eps_fn(C_trap, w, K, n))
     err_e = abs(e1 - e_trap) / (config.atol + config.rtol * abs(e1))

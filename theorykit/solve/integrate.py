@@ -179,14 +179,14 @@ def solve(
         from .exponential import ExponentialConfig, integrate_exponential
 
         with bar:
-            ys, status, message, _stats = integrate_exponential(
+            ys, status, message, stats = integrate_exponential(
                 system,
                 y0,
                 alpha,
                 ExponentialConfig(rtol=config.rtol, atol=config.atol),
                 progress=lambda a: bar.update(a - alpha[0]),
             )
-        system.nfev = _stats.propagations  # one propagation costs about one right-hand side
+        system.nfev = stats.propagations  # one propagation costs about one right-hand side
         return _collect(model, system, alpha, ys, status, message, eta, psd_tolerance(config.rtol))
     kwargs = {}
     if config.method in IMPLICIT:
