@@ -8,6 +8,7 @@ import pytest
 
 from theorykit import __version__
 from theorykit.cli import main
+from theorykit.sgd_backend import torch_cuda_available
 
 BASE = {
     "model": {"K": 2, "M": 2, "activation": "erf", "normalization": "sqrt"},
@@ -80,6 +81,7 @@ BAD = [
     ({"etaa": 1}, "did you mean 'eta'"),
     ({"model": {"K": 2, "M": 2, "normalisation": "sqrt"}}, "did you mean 'normalization'"),
     ({"init": {"kind": "random", "N": 400, "sigma_J": 0.3, "seed": 0, "extra": 1}}, "init.extra"),
+    ({"simulation": {"N": 100, "backend": "cuda"}}, "simulation.backend"),
 ]
 
 
@@ -126,6 +128,9 @@ def test_simulate_command(tmp_path):
     assert main(["simulate", _case(tmp_path, case), "-o", str(out)]) == 0
     data = json.loads(out.read_text())
     assert data["seeds"] == [0, 1] and len(data["eps_g"]) == 3 and data["N"] == 200
+    assert data["backend"] == ("torch" if torch_cuda_available() else "numpy")
+    assert main(["simulate", _case(tmp_path, case), "-o", str(out), "--backend", "numpy", "--seeds", "1"]) == 0
+    assert json.loads(out.read_text())["seeds"] == [0]
 
 
 def test_module_entry_point_and_version():

@@ -29,6 +29,7 @@ import numpy as np
 
 from .errors import CaseError
 from .model import CommitteeModel, Spectrum
+from .sgd_backend import BACKENDS
 from .solve.initial import Overlaps, check_overlaps, random_overlaps
 from .solve.integrate import SolverConfig, check_alpha, check_eta
 
@@ -39,7 +40,7 @@ MODEL_FIELDS = {"K", "M", "activation", "normalization", "noise"}
 SPECTRUM_FIELDS = {"power_law": {"kind", "L", "beta", "fractions"}, "explicit": {"kind", "eigenvalues", "fractions"}}
 INIT_FIELDS = {"overlaps": {"r", "q", "t"}, "random": {"kind", "N", "sigma_J", "seed"}}
 SOLVER_FIELDS = {"method", "rtol", "atol", "flavour", "max_step"}
-SIMULATION_FIELDS = {"N", "seeds", "n_test", "sigma_J"}
+SIMULATION_FIELDS = {"N", "seeds", "n_test", "sigma_J", "backend"}
 
 
 def _reject_unknown(given: dict, allowed: set[str], where: str) -> None:
@@ -195,7 +196,10 @@ def parse_case(data: dict, require_init: bool = True, require_alpha: bool = True
         "seeds": _int(sim.get("seeds", 4), "simulation.seeds", 1, 10_000),
         "n_test": _int(sim.get("n_test", 2000), "simulation.n_test", 1, 10**7),
         "sigma_J": _float(sim.get("sigma_J", 0.01), "simulation.sigma_J", 0.0, 1e3),
+        "backend": sim.get("backend", "auto"),
     }
+    if simulation["backend"] not in BACKENDS:
+        raise CaseError("simulation.backend", f"must be one of {list(BACKENDS)}, got {simulation['backend']!r}")
     if "init" in data:
         init, init_spec = parse_init(data["init"], model)
     elif require_init:

@@ -114,6 +114,8 @@ def cmd_simulate(args) -> int:
         sim_cfg["N"] = args.N
     if args.seeds is not None:
         sim_cfg["seeds"] = args.seeds
+    if args.backend is not None:
+        sim_cfg["backend"] = args.backend
     seeds = list(range(sim_cfg["seeds"]))
     teacher_seed = case.init_spec.get("seed", 0)
     sigma_J = case.init_spec.get("sigma_J", sim_cfg["sigma_J"])
@@ -128,6 +130,7 @@ def cmd_simulate(args) -> int:
         sigma_J=sigma_J,
         teacher_seed=teacher_seed,
         n_test=sim_cfg["n_test"],
+        backend=sim_cfg["backend"],
     )
     payload = _provenance(
         "simulate",
@@ -137,6 +140,7 @@ def cmd_simulate(args) -> int:
             "teacher_seed": teacher_seed,
             "N": sim_cfg["N"],
             "n_test": sim_cfg["n_test"],
+            "backend": result.backend,
             "alpha": result.alpha,
             "eps_g": result.mean("eps_g"),
             "eps_g_std": result.spread("eps_g"),
@@ -172,7 +176,16 @@ def cmd_demo(args) -> int:
     solution = solve(case.model, case.eta, case.init, case.alpha).raise_for_status()
     print(f"  ODE solved ({solution.nfev} right-hand sides); eps_g({solution.alpha[-1]:g}) = {solution.eps_g[-1]:.4g}")
     sim = case.simulation
-    result = simulate(case.model, case.eta, case.alpha, sim["N"], sim["seeds"], init=case.init, n_test=sim["n_test"])
+    result = simulate(
+        case.model,
+        case.eta,
+        case.alpha,
+        sim["N"],
+        sim["seeds"],
+        init=case.init,
+        n_test=sim["n_test"],
+        backend=sim["backend"],
+    )
     print(f"  SGD simulated: N = {sim['N']}, {sim['seeds']} seeds started from the same overlaps")
     fig, ax = plt.subplots(figsize=(5.5, 4))
     plot_learning_curve(ax, solution, result, label="K=M=2 erf, L=4")
@@ -476,6 +489,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True)
     p.add_argument("--N", type=int)
     p.add_argument("--seeds", type=int)
+    p.add_argument(
+        "--backend", choices=["auto", "numpy", "torch"], help="where SGD runs (auto: PyTorch on a GPU if visible)"
+    )
     p.set_defaults(func=cmd_simulate)
 
     p = sub.add_parser("demo", help="built-in case: ODE vs SGD plot of eps_g(alpha)")

@@ -26,6 +26,7 @@ from .derive.activations import get_activation
 from .errors import CaseError, NumericalFailure
 from .model import CommitteeModel
 from .progress import Progress
+from .sgd_backend import make_steps, resolve_backend
 from .solve.eigenmode import EigenmodeSystem
 from .solve.initial import Overlaps, block_sizes, overlaps_from_weights, random_weights
 
@@ -39,6 +40,7 @@ class SimulationResult:
     alpha : (T,) ; eps_g, eps_g_overlaps : (S, T) ; r : (S, T, L, K, M) ; q : (S, T, L, K, K)
     t : (S, L, M, M) -- teacher overlaps of each seed's teacher
     seeds : list of int ; N : int
+    backend : str -- where the steps ran (``"numpy"`` or ``"torch"``)
     """
 
     alpha: np.ndarray
@@ -51,6 +53,7 @@ class SimulationResult:
     N: int
     model: CommitteeModel = field(repr=False)
     eta: float = 0.0
+    backend: str = "numpy"
 
     def mean(self, name: str = "eps_g") -> np.ndarray:
         return getattr(self, name).mean(axis=0)
@@ -96,6 +99,7 @@ def simulate(
     n_test: int = 2000,
     progress: bool | None = None,
     trained_dims: int | None = None,
+    backend: str = "auto",
 ) -> SimulationResult:
     """Run online SGD for several seeds at once.
 
@@ -119,6 +123,9 @@ def simulate(
     trained_dims : int, optional
         Train only the first ``trained_dims`` input directions (those of the largest
         eigenvalues, in Sigma's eigenbasis): the update uses the input projected on them.
+    backend : {"auto", "numpy", "torch"}
+        Where the steps run (:mod:`theorykit.sgd_backend`): ``"auto"`` takes PyTorch on a
+        GPU when one is visible, NumPy otherwise.  Observables are always computed in NumPy.
     """
     from .solve.integrate import check_alpha, check_eta
 
@@ -134,7 +141,7 @@ def simulate(
     sizes = block_sizes(model.spectrum.f, N)
     scale = np.repeat(np.sqrt(model.spectrum.lam), sizes)  # sqrt(lambda) per input direction
     act = get_activation(model.activation).numeric()
-    g, dg = act.derivative(0), act.derivative(1)
+    g = act.derivative(0)
     J = np.empty((S, K, N))
     B = np.empty((S, M, N))
     rngs = [np.random.default_rng([seed, 1]) for seed in seeds]
@@ -147,12 +154,21 @@ def simulate(
     else:
         for s, rng in enumerate(rngs):
             J[s], B[s] = weights_from_overlaps(init, N, sizes, rng, K)
-    step_rng = np.random.default_rng([seeds[0], S, 2])
-    tests = [rng.standard_normal((n_test, N)) * scale for rng in rngs]
     cK, cM, sqrtN = model.c_K, model.c_M, np.sqrt(N)
+    tests = [rng.standard_normal((n_test, N)) * scale for rng in rngs]
     if trained_dims is not None and not (isinstance(trained_dims, (int, np.integer)) and 1 <= trained_dims <= N):
         raise CaseError("trained_dims", f"must be an integer in [1, {N}], got {trained_dims!r}")
     mask = np.ones(N) if trained_dims is None else (np.arange(N) < trained_dims).astype(float)
+    steps = make_steps(
+        resolve_backend(backend),
+        J,
+        B,
+        scale,
+        mask,
+        model.activation,
+        [seeds[0], S, 2],
+        (cK, cM, eta, sqrtN, model.noise),
+    )
     compiled = compile_model(model, "numpy")
     targets = np.rint(alpha * N).astype(np.int64)
     eps, eps_ov, rs, qs = [], [], [], []
@@ -160,7 +176,7 @@ def simulate(
     # teachers do not learn: one system per seed, built once, gives eps_g from the overlaps
     systems = [EigenmodeSystem(model, compiled, eta, t_over[s]) for s in range(S)]
 
-    def record() -> None:
+    def record(J) -> None:
         ov = overlaps_from_weights(J, B, sizes)
         rs.append(ov.r)
         qs.append(ov.q)
@@ -174,25 +190,19 @@ def simulate(
         eps_ov.append(e_ov)
 
     step = 0
-    with Progress(float(targets[-1]), "simulate", progress) as bar, np.errstate(over="raise", invalid="raise"):
+    with Progress(float(targets[-1]), "simulate", progress) as bar:
         for target in targets:
-            try:
-                while step < target:
-                    chunk = min(target - step, 256)
-                    z = step_rng.standard_normal((chunk, S, N)) * scale
-                    for x in z:  # one SGD step for all seeds
-                        a = np.einsum("skn,sn->sk", J, x) / sqrtN
-                        b = np.einsum("smn,sn->sm", B, x) / sqrtN
-                        err = cM * g(b).sum(1) - cK * g(a).sum(1)
-                        if model.noise:
-                            err = err + model.noise * step_rng.standard_normal(S)
-                        delta = cK * dg(a) * err[:, None]
-                        J += (eta / sqrtN) * delta[:, :, None] * (x * mask)[:, None, :]
-                    step += chunk
-                    bar.update(step)
-            except FloatingPointError:
-                raise NumericalFailure(f"SGD diverged at alpha = {step / N:.4g} (eta = {eta} too large?)") from None
-            record()
+            while step < target:
+                chunk = min(target - step, 4096)
+                try:
+                    steps.advance(chunk)
+                except NumericalFailure:
+                    raise NumericalFailure(
+                        f"SGD diverged before alpha = {(step + chunk) / N:.4g} (eta = {eta} too large?)"
+                    ) from None
+                step += chunk
+                bar.update(step)
+            record(steps.student())
     T = len(targets)
     L = model.spectrum.L
     return SimulationResult(
@@ -206,4 +216,5 @@ def simulate(
         N=N,
         model=model,
         eta=eta,
+        backend=steps.name,
     )

@@ -139,11 +139,12 @@ def _relu() -> ClosedFormActivation:
         # g'' = delta: density of u0 at 0 times E[relu(u1) | u0 = 0]
         "d2g_g": root / (2 * sp.pi * c00),
     }
+    # written with operators only, so the same callables serve NumPy arrays and PyTorch tensors
     numeric = NumericActivation(
         "relu",
-        lambda x: np.maximum(x, 0.0),
-        lambda x: (x > 0).astype(float),
-        lambda x: np.zeros_like(x),
+        lambda x: x * (x > 0),
+        lambda x: 0.0 * x + (x > 0),
+        lambda x: 0.0 * x,
     )
     return ClosedFormActivation("relu", closed, numeric)
 
