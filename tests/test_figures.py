@@ -21,7 +21,7 @@ def test_fig2_left(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["fig2_right", "fig3_left", "fig4", "fig5"])
+@pytest.mark.parametrize("name", ["fig1", "fig2_right", "fig3_left", "fig4", "fig5", "fig6"])
 def test_slow_figures(tmp_path, name):
     _check(tmp_path, name)
 
@@ -39,3 +39,49 @@ def test_plateau_window_measures_entry_and_exit():
     assert plateau_window(alpha, eps, 0.1) == (2.0, 7.0)
     entry, exit_ = plateau_window(alpha, np.where(alpha < 2, 1.0, 0.1), 0.1)
     assert entry == 2.0 and np.isnan(exit_)  # the run ends on the plateau
+
+
+def test_late_start_is_the_first_alpha_after_which_students_stay_close():
+    """Synthetic trajectory: far, close, far again, then close for good -> the last entry wins."""
+    from types import SimpleNamespace
+
+    from theorykit.figures.late_figures import late_start_index
+
+    lam = np.array([1.0])
+    t = np.eye(2)[None]
+    dev = np.array([1.0, 0.05, 0.5, 0.08, 0.02])
+    r = t[None] * (1 - dev)[:, None, None, None]
+    sol = SimpleNamespace(r=r, q=r.copy())
+    assert late_start_index(sol, t, lam) == 3
+    assert late_start_index(SimpleNamespace(r=r[:3], q=r[:3]), t, lam) is None
+
+
+def test_power_law_guide_has_the_predicted_slope_and_starts_after_the_late_start():
+    from types import SimpleNamespace
+
+    from theorykit.figures.late_figures import power_law_guide
+
+    alpha = np.concatenate([[0.0], np.geomspace(1, 1e4, 200)])
+    eps = 3.0 * np.concatenate([[1.0], alpha[1:] ** -0.5])
+    asym = SimpleNamespace(exponent=-0.5, window=(5.0, 2e3))
+    guide = power_law_guide(asym, alpha, eps, start=50.0)
+    assert guide["window"] == [50.0, 2e3]
+    assert np.allclose(guide["eps_g"], 3.0 * guide["alpha"] ** -0.5, rtol=1e-3)
+    assert power_law_guide(asym, alpha, eps, start=5e3) is None  # window over before the late start
+    assert power_law_guide(SimpleNamespace(exponent=None, window=None), alpha, eps, 1.0) is None
+
+
+def test_late_overlay_follows_the_ode_after_specialisation():
+    """K = M = 2, L = 1 at N = 256 (Fig. 1's first curve): the linearised curve from the late
+    start tracks the tight-tolerance ODE to 3 % (the start deviation is 10 %, its square ~1 %)."""
+    from theorykit import CommitteeModel, Spectrum, random_overlaps, solve
+    from theorykit.figures.late_figures import late_curve, ode_config
+
+    model = CommitteeModel(2, 2, Spectrum.power_law(1, 1.0))
+    init = random_overlaps(model, 256, 0.01, 0)
+    alpha = np.linspace(0, 8000, 161)
+    sol = solve(model, 0.1, init, alpha, ode_config(model.spectrum, 1e-7)).raise_for_status()
+    late = late_curve(model, 0.1, sol, init.t)
+    assert late is not None and 2000 < late["start"] < 6000
+    ode = sol.eps_g[alpha >= late["start"]]
+    assert np.max(np.abs(late["eps_g"] / ode - 1)) < 0.03

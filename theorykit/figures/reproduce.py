@@ -22,9 +22,8 @@ from ..errors import CaseError
 from ..progress import Progress
 from . import FIGURES
 
-# Figures of the two papers that no capability produces yet (the late phase, Fig. 1 and 6, and
-# the plateau-length panel Fig. 3 right belong to the committee-machine late-phase work).
-NOT_YET = ("fig1", "fig3_right", "fig6")
+# Figures of the two papers that no capability produces yet.
+NOT_YET = ("fig3_right",)
 
 
 def figure_key(name: str, full: bool) -> str:
