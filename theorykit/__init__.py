@@ -3,7 +3,8 @@
 The public API (see ``docs/``):
 
 * models: :class:`CommitteeModel`, :class:`Spectrum`
-* derive: :func:`derive_index_system`, :func:`get_activation`, :class:`NumericActivation`
+* derive: :func:`derive_index_system`, :func:`get_activation`, :class:`NumericActivation`,
+  :func:`compare_expressions` (check a hand derivation against the derived one)
 * lower/build: :func:`compile_model`
 * solve: :func:`solve`, :class:`SolverConfig`, :class:`Solution`, :class:`Overlaps`,
   :func:`random_overlaps`, :func:`log_alpha`, :class:`MomentSystem`
@@ -17,6 +18,7 @@ from . import rf
 from ._version import __version__
 from .compiled import compile_model
 from .derive.activations import NumericActivation, get_activation
+from .derive.compare import Comparison, compare_expressions
 from .derive.odes import derive_index_system
 from .errors import CaseError, DerivationError, NumericalFailure, TheorykitError
 from .model import CommitteeModel, Spectrum
@@ -32,6 +34,7 @@ __all__ = [
     "__version__",
     "CaseError",
     "CommitteeModel",
+    "Comparison",
     "DerivationError",
     "EigenmodeSystem",
     "MomentSystem",
@@ -44,6 +47,7 @@ __all__ = [
     "SolverConfig",
     "Spectrum",
     "TheorykitError",
+    "compare_expressions",
     "compile_model",
     "derive_index_system",
     "find_plateau",
