@@ -111,6 +111,10 @@ class ExponentialConfig:
         History length of the Anderson acceleration of the midpoint covariance.
     max_iterations : int
         Anderson iterations per step before the step is halved.
+    iteration_tolerance : float
+        The midpoint covariance is iterated until it moves by less than this fraction of the
+        local error tolerance ``atol + rtol * max|C|``: its residual then stays below the
+        truncation error that the step-size control admits.
     """
 
     rtol: float = 1e-4
@@ -119,6 +123,7 @@ class ExponentialConfig:
     max_growth: float = 2.0
     anderson_memory: int = 6
     max_iterations: int = 40
+    iteration_tolerance: float = 1e-3
 
 
 @dataclass
@@ -421,7 +426,7 @@ def _midpoint_step(prop: ModePropagator, r, q, C, W, h, config: ExponentialConfi
     """
     x = (C if guess is None else guess).ravel()
     acc = _Anderson(config.anderson_memory)
-    tol = 1e-3 * (config.atol + config.rtol * np.abs(C).max()) + 1e-15
+    tol = config.iteration_tolerance * (config.atol + config.rtol * np.abs(C).max()) + 1e-15
     for _ in range(config.max_iterations):
         Cm = x.reshape(C.shape)
         G = prop.coefficients(0.5 * (Cm + Cm.T))
