@@ -19,6 +19,6 @@ def test_reproduce_makes_then_reuses_and_redoes_on_a_changed_key(tmp_path):
 
 
 def test_reproduce_cli_unknown_figure_is_one_line_exit_2(tmp_path, capsys):
-    assert main(["reproduce", "-o", str(tmp_path), "--only", "fig3_right"]) == 2
+    assert main(["reproduce", "-o", str(tmp_path), "--only", "fig7"]) == 2
     err = capsys.readouterr().err
-    assert "not implemented yet" in err and len(err.strip().splitlines()) == 1
+    assert "fig3_right" in err and "fig6" in err and len(err.strip().splitlines()) == 1

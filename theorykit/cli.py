@@ -377,14 +377,12 @@ def cmd_figure(args) -> int:
 
 
 def cmd_reproduce(args) -> int:
-    from .figures.reproduce import NOT_YET, reproduce
+    from .figures.reproduce import reproduce
 
     def line(name: str, entry: dict) -> None:
         print(f"{name:18s} {entry['status']:6s} {entry['seconds']:7.1f} s  {entry['paths'][0].parent}", flush=True)
 
     reproduce(args.output, only=args.only, full=args.full, force=args.force, on_done=line)
-    if not args.only:
-        print(f"not implemented yet: {', '.join(NOT_YET)}")
     return 0
 
 

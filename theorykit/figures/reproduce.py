@@ -22,9 +22,6 @@ from ..errors import CaseError
 from ..progress import Progress
 from . import FIGURES
 
-# Figures of the two papers that no capability produces yet.
-NOT_YET = ("fig3_right",)
-
 
 def figure_key(name: str, full: bool) -> str:
     module = sys.modules[FIGURES[name].__module__]
@@ -59,8 +56,7 @@ def reproduce(
     names = list(FIGURES) if not only else list(only)
     for name in names:
         if name not in FIGURES:
-            hint = " (not implemented yet)" if name in NOT_YET else ""
-            raise CaseError("only", f"unknown figure {name!r}{hint}; accepted: {sorted(FIGURES)}")
+            raise CaseError("only", f"unknown figure {name!r}; accepted: {sorted(FIGURES)}")
     out = Path(out_dir)
     report = {}
     for name in names:
