@@ -123,7 +123,7 @@ class ExponentialConfig:
     max_growth: float = 2.0
     anderson_memory: int = 6
     max_iterations: int = 40
-    iteration_tolerance: float = 1e-3
+    iteration_tolerance: float = 0.1
 
 
 @dataclass
