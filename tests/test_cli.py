@@ -8,7 +8,7 @@ import pytest
 
 from theorykit import __version__
 from theorykit.cli import main
-from theorykit.sgd_backend import torch_cuda_available
+from theorykit.sgd_backend import resolve_backend
 
 BASE = {
     "model": {"K": 2, "M": 2, "activation": "erf", "normalization": "sqrt"},
@@ -128,7 +128,7 @@ def test_simulate_command(tmp_path):
     assert main(["simulate", _case(tmp_path, case), "-o", str(out)]) == 0
     data = json.loads(out.read_text())
     assert data["seeds"] == [0, 1] and len(data["eps_g"]) == 3 and data["N"] == 200
-    assert data["backend"] == ("torch" if torch_cuda_available() else "numpy")
+    assert data["backend"] == resolve_backend("auto")
     assert main(["simulate", _case(tmp_path, case), "-o", str(out), "--backend", "numpy", "--seeds", "1"]) == 0
     assert json.loads(out.read_text())["seeds"] == [0]
 

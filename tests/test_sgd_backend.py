@@ -4,14 +4,34 @@ import numpy as np
 import pytest
 
 from theorykit import CommitteeModel, Spectrum, random_overlaps, simulate, solve
+from theorykit.derive.activations import NumericActivation
 from theorykit.errors import CaseError
 from theorykit.sgd_backend import BACKENDS, NumpySteps, resolve_backend, torch_cuda_available
 
 
-def test_auto_backend_is_numpy_without_a_gpu():
-    expected = "torch" if torch_cuda_available() else "numpy"
+def test_auto_backend_without_a_gpu_is_compiled_when_it_can_be():
+    from theorykit.compiled import numba_available
+
+    expected = "torch" if torch_cuda_available() else ("numba" if numba_available() else "numpy")
     assert resolve_backend("auto") == expected
-    assert set(BACKENDS) == {"auto", "numpy", "torch"}
+    assert set(BACKENDS) == {"auto", "numpy", "numba", "torch"}
+    if not torch_cuda_available():  # a NumPy-only callable cannot be compiled: auto falls back
+        assert resolve_backend("auto", NumericActivation("tanh", np.tanh)) == "numpy"
+        with pytest.raises(CaseError, match="numba"):
+            resolve_backend("numba", NumericActivation("tanh", np.tanh))
+
+
+@pytest.mark.parametrize("activation", ["erf", "linear", "relu"])
+def test_numba_backend_reproduces_numpy_to_round_off(activation):
+    """Same random inputs, same arithmetic in a compiled loop: agreement to 1e-13."""
+    pytest.importorskip("numba")
+    model = CommitteeModel(3, 2, Spectrum.power_law(3, 1.0), activation)
+    runs = {
+        b: simulate(model, 0.2, [0.0, 0.5, 2.0], 90, seeds=2, backend=b, progress=False) for b in ("numpy", "numba")
+    }
+    assert runs["numba"].backend == "numba"
+    assert np.allclose(runs["numba"].r, runs["numpy"].r, rtol=0, atol=1e-13)
+    assert np.allclose(runs["numba"].eps_g, runs["numpy"].eps_g, rtol=1e-12, atol=0)
 
 
 def test_unknown_backend_is_a_clean_error():

@@ -488,7 +488,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--N", type=int)
     p.add_argument("--seeds", type=int)
     p.add_argument(
-        "--backend", choices=["auto", "numpy", "torch"], help="where SGD runs (auto: PyTorch on a GPU if visible)"
+        "--backend",
+        choices=["auto", "numpy", "numba", "torch"],
+        help="where SGD runs (auto: PyTorch on a GPU if visible, else numba if it compiles the activation)",
     )
     p.set_defaults(func=cmd_simulate)
 

@@ -123,9 +123,10 @@ def simulate(
     trained_dims : int, optional
         Train only the first ``trained_dims`` input directions (those of the largest
         eigenvalues, in Sigma's eigenbasis): the update uses the input projected on them.
-    backend : {"auto", "numpy", "torch"}
+    backend : {"auto", "numpy", "numba", "torch"}
         Where the steps run (:mod:`theorykit.sgd_backend`): ``"auto"`` takes PyTorch on a
-        GPU when one is visible, NumPy otherwise.  Observables are always computed in NumPy.
+        GPU when one is visible, else the compiled numba loop when it can compile the
+        activation, else NumPy.  Observables are always computed in NumPy.
     """
     from .solve.integrate import check_alpha, check_eta
 
@@ -160,7 +161,7 @@ def simulate(
         raise CaseError("trained_dims", f"must be an integer in [1, {N}], got {trained_dims!r}")
     mask = np.ones(N) if trained_dims is None else (np.arange(N) < trained_dims).astype(float)
     steps = make_steps(
-        resolve_backend(backend),
+        resolve_backend(backend, model.activation),
         J,
         B,
         scale,
