@@ -165,3 +165,20 @@ def test_cli_asymptotics(tmp_path):
     case["model"]["M"] = 3
     path.write_text(json.dumps(case))
     assert main(["asymptotics", str(path), "-o", str(out)]) == 2
+
+
+@pytest.mark.parametrize(
+    "patch,args,field",
+    [
+        ({"model": {"K": 2, "M": 2, "activation": "relu"}}, [], "model.activation"),
+        ({}, ["--dps", "5"], "dps"),
+        ({"model": {"K": 2, "M": 3}}, [], "model.K"),
+    ],
+)
+def test_cli_asymptotics_bad_input_is_one_line(tmp_path, capsys, patch, args, field):
+    case = {"model": {"K": 2, "M": 2}, "spectrum": {"kind": "power_law", "L": 4, "beta": 1.0}, "eta": 0.5, **patch}
+    path = tmp_path / "case.json"
+    path.write_text(json.dumps(case))
+    assert main(["asymptotics", str(path), "-o", str(tmp_path / "o.json"), *args]) == 2
+    err = capsys.readouterr().err
+    assert field in err and len(err.strip().splitlines()) == 1
