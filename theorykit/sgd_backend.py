@@ -79,15 +79,21 @@ def _advance(ops, J, B, mask, n_steps: int, chunk: int, coefficients) -> None:
         target = cM * ops.g(b).sum(-1)
         if noise:
             target = target + noise * ops.normal((size, target.shape[-1]))
-        xm = x * mask
-        for step in range(size):
-            a = (J @ x[step][..., None])[..., 0] / sqrtN  # (S, K)
-            err = target[step] - cK * ops.g(a).sum(-1)
-            delta = cK * ops.dg(a) * err[:, None]
-            J += (eta / sqrtN) * delta[:, :, None] * xm[step][:, None, :]
+        ops.update_students(J, x, target, mask, coefficients)
         done += size
     if not ops.all_finite(J):
         raise NumericalFailure("SGD diverged (weights not finite); eta too large?")
+
+
+def _update_students(ops, J, x, target, mask, coefficients) -> None:
+    """The student updates of one chunk, a step at a time (array operations; NumPy and PyTorch)."""
+    cK, _, eta, sqrtN, _ = coefficients
+    xm = x * mask
+    for step in range(x.shape[0]):
+        a = (J @ x[step][..., None])[..., 0] / sqrtN  # (S, K)
+        err = target[step] - cK * ops.g(a).sum(-1)
+        delta = cK * ops.dg(a) * err[:, None]
+        J += (eta / sqrtN) * delta[:, :, None] * xm[step][:, None, :]
 
 
 class NumpySteps:
@@ -117,6 +123,9 @@ class NumpySteps:
     def all_finite(J) -> bool:
         return bool(np.isfinite(J).all())
 
+    def update_students(self, J, x, target, mask, coefficients) -> None:
+        _update_students(self, J, x, target, mask, coefficients)
+
     def advance(self, n_steps: int, chunk: int = 256) -> None:
         with np.errstate(over="ignore", invalid="ignore"):  # divergence is checked on the weights
             _advance(self, self.J, self.B, self.mask, n_steps, chunk, self.coefficients)
@@ -134,21 +143,30 @@ class NumbaSteps(NumpySteps):
         super().__init__(J, B, scale, mask, activation, seed_key, coefficients)
         self.loop = _student_loop(activation)
 
+    def update_students(self, J, x, target, mask, coefficients) -> None:
+        cK, _, eta, sqrtN, _ = coefficients
+        self.loop(J, x, target, mask, cK, eta / sqrtN, 1.0 / sqrtN)
+
     def advance(self, n_steps: int, chunk: int = 1024) -> None:
-        cK, cM, eta, sqrtN, noise = self.coefficients
-        done = 0
-        with np.errstate(over="ignore", invalid="ignore"):
-            while done < n_steps:
-                size = min(chunk, n_steps - done)
-                x = self.inputs(size)
-                b = (self.B[None] @ x[..., None])[..., 0] / sqrtN
-                target = cM * self.g(b).sum(-1)
-                if noise:
-                    target = target + noise * self.normal((size, target.shape[-1]))
-                self.loop(self.J, x, target, self.mask, cK, eta / sqrtN, 1.0 / sqrtN)
-                done += size
-        if not self.all_finite(self.J):
-            raise NumericalFailure("SGD diverged (weights not finite); eta too large?")
+        # larger chunks than NumPy's: one compiled call per chunk, nothing per step to amortise
+        super().advance(n_steps, chunk)
+
+
+def _float_constants(expr):
+    """``expr`` with its numeric constants (sqrt(2), pi, ...) as 17-digit floats.
+
+    Backends whose functions take arrays only (PyTorch) or compile scalars (numba) cannot be
+    handed SymPy's exact constants.
+    """
+    import sympy as sp
+
+    numbers = [a for a in expr.atoms(sp.Pow, sp.NumberSymbol) if a.is_number]
+    return expr.xreplace({a: sp.Float(a.evalf(17), 17) for a in numbers})
+
+
+def _activation_key(act) -> object:
+    """Cache key of a compiled activation: its name, or its identity for a user callable."""
+    return id(act) if hasattr(act, "fn") else act.name
 
 
 _NUMBA_ACTIVATIONS: dict = {}
@@ -162,7 +180,7 @@ def numba_activation(activation):
     if not numba_available():
         return None
     act = get_activation(activation)
-    key = act.name if not hasattr(act, "fn") else id(act)
+    key = _activation_key(act)
     if key in _NUMBA_ACTIVATIONS:
         return _NUMBA_ACTIVATIONS[key]
     import numba
@@ -173,9 +191,7 @@ def numba_activation(activation):
         from .derive.gaussian import z
 
         def lower(expr):
-            numbers = [a for a in expr.atoms(sp.Pow, sp.NumberSymbol) if a.is_number]
-            expr = expr.xreplace({a: sp.Float(a.evalf(17), 17) for a in numbers})
-            return numba.njit(sp.lambdify(z, expr, "math"))
+            return numba.njit(sp.lambdify(z, _float_constants(expr), "math"))
 
         pair = (lower(act.g), lower(sp.diff(act.g, z)))
     elif act.name == "relu":
@@ -198,8 +214,7 @@ def _student_loop(activation):
     """The compiled per-step student update for one activation (cached per activation)."""
     from .derive.activations import get_activation
 
-    act = get_activation(activation)
-    key = act.name if not hasattr(act, "fn") else id(act)
+    key = _activation_key(get_activation(activation))
     if key in _LOOPS:
         return _LOOPS[key]
     import numba
@@ -260,6 +275,9 @@ class TorchSteps:
     def all_finite(self, J) -> bool:
         return bool(self.torch.isfinite(J).all())
 
+    def update_students(self, J, x, target, mask, coefficients) -> None:
+        _update_students(self, J, x, target, mask, coefficients)
+
     def advance(self, n_steps: int, chunk: int = 1024) -> None:
         with self.torch.no_grad():
             _advance(self, self.J, self.B, self.mask, n_steps, chunk, self.coefficients)
@@ -286,8 +304,7 @@ def torch_activation(activation):
         from .derive.gaussian import z
 
         def lower(expr):
-            numbers = [a for a in expr.atoms(sp.Pow, sp.NumberSymbol) if a.is_number]
-            expr = expr.xreplace({a: sp.Float(a.evalf(17), 17) for a in numbers})
+            expr = _float_constants(expr)
             fn = sp.lambdify(z, expr, "torch")
             return fn if expr.has(z) else (lambda x, c=float(expr): torch.full_like(x, c))
 
