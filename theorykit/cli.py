@@ -8,26 +8,20 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from ._atomic import write_text_atomic
 from ._version import __version__
 from .errors import CaseError, NumericalFailure, TheorykitError
 
 
 def _write_json(path: str | Path, payload: dict) -> None:
     """Write JSON atomically; refuses NaN/inf (a result with them is a failure, not data)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     text = json.dumps(payload, indent=1, allow_nan=False, default=_jsonable)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w") as handle:
-        handle.write(text + "\n")
-    os.replace(tmp, path)
+    write_text_atomic(path, text + "\n")
 
 
 def _jsonable(obj):

@@ -22,13 +22,13 @@ import os
 import platform
 import shutil
 import sys
-import tempfile
 import types
 from pathlib import Path
 
 import numpy
 import sympy
 
+from .._atomic import write_text_atomic
 from .._version import __version__
 
 _HEADER = "# theorykit-sha256: "
@@ -78,17 +78,7 @@ def _valid(path: Path) -> bool:
 
 
 def _write_atomic(path: Path, body: str) -> None:
-    text = f"{_HEADER}{_body_hash(body)}\n{body}"
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_text_atomic(path, f"{_HEADER}{_body_hash(body)}\n{body}")
 
 
 def load_source(fingerprint: str, make_source, injected: dict | None = None) -> tuple[types.ModuleType, Path, bool]:

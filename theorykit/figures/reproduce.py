@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import hashlib
 import inspect
-import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
+from .._atomic import write_text_atomic
 from .._version import __version__
 from ..errors import CaseError
 from ..progress import Progress
@@ -31,14 +30,6 @@ def figure_key(name: str, full: bool) -> str:
 
 def _outputs(out: Path, name: str) -> list[Path]:
     return [out / f"{name}.png", out / f"{name}.pdf", out / f"{name}.json"]
-
-
-def _write_key(path: Path, key: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w") as handle:
-        handle.write(key + "\n")
-    os.replace(tmp, path)
 
 
 def reproduce(
@@ -73,7 +64,7 @@ def reproduce(
         with Progress(1, f"{name:18s}", enabled=progress) as bar:
             paths = FIGURES[name](out, full=full)
             bar.update(1)
-        _write_key(key_file, key)
+        write_text_atomic(key_file, key + "\n")
         report[name] = {"status": "made", "paths": paths, "seconds": time.monotonic() - start}
         if on_done:
             on_done(name, report[name])
