@@ -1,4 +1,4 @@
-"""Where the SGD steps of :func:`theorykit.simulate.simulate` run: NumPy, or PyTorch.
+"""Where the SGD steps of :func:`theorykit.simulate.simulate` run: NumPy, numba or PyTorch.
 
 One step for all ``S`` seeds at once (shapes ``J: (S, K, N)``, ``B: (S, M, N)``)::
 
@@ -6,10 +6,11 @@ One step for all ``S`` seeds at once (shapes ``J: (S, K, N)``, ``B: (S, M, N)``)
     delta_i = c_K g'(a_i) (c_M sum_n g(b_n) [+ noise] - c_K sum_i g(a_i))
     J += eta / sqrt(N) * delta x^T                (x restricted to the trained directions)
 
-The step is written once (:func:`_advance`) against the few array operations NumPy and PyTorch
-share; each backend supplies only its random numbers, its activation functions and its
-finiteness check.  The teacher does not learn, so its fields ``b`` for a whole chunk of steps
-come from one batched product instead of one small product per step.
+The chunk driver (:func:`_advance`) and the student update (:func:`_update_students`) are
+written once against the few array operations NumPy and PyTorch share; each backend supplies
+only its random numbers, its activation functions and its finiteness check, and numba swaps in
+a compiled student update.  The teacher does not learn, so its fields ``b`` for a whole chunk
+of steps come from one batched product instead of one small product per step.
 
 Backends
 --------
@@ -28,8 +29,9 @@ Backends
     ``"torch"`` when PyTorch is installed *and* a CUDA device is visible, else ``"numba"`` when
     numba is installed and can compile the activation, else ``"numpy"``.
 
-The two backends draw from different random streams: for identical seeds each is bit-for-bit
-reproducible on one machine, and the two agree in distribution (tested), not sample by sample.
+NumPy and numba draw the same inputs and agree to round-off; PyTorch draws from its own stream:
+for identical seeds each backend is bit-for-bit reproducible on one machine, and PyTorch agrees
+with the others in distribution (tested), not sample by sample.
 """
 
 from __future__ import annotations
@@ -68,27 +70,27 @@ def resolve_backend(name: str, activation="erf") -> str:
     return name
 
 
-def _advance(ops, J, B, mask, n_steps: int, chunk: int, coefficients) -> None:
-    """``n_steps`` SGD steps in place, ``chunk`` at a time; backend-agnostic."""
-    cK, cM, eta, sqrtN, noise = coefficients
+def _advance(ops, n_steps: int, chunk: int) -> None:
+    """``n_steps`` SGD steps of ``ops`` (a stepper) in place, ``chunk`` at a time."""
+    _, cM, _, sqrtN, noise = ops.coefficients
     done = 0
     while done < n_steps:
         size = min(chunk, n_steps - done)
         x = ops.inputs(size)  # (size, S, N), already scaled by sqrt(lambda)
-        b = (B[None] @ x[..., None])[..., 0] / sqrtN  # (size, S, M): teacher fields for the chunk
+        b = (ops.B[None] @ x[..., None])[..., 0] / sqrtN  # (size, S, M): teacher fields for the chunk
         target = cM * ops.g(b).sum(-1)
         if noise:
             target = target + noise * ops.normal((size, target.shape[-1]))
-        ops.update_students(J, x, target, mask, coefficients)
+        ops.update_students(x, target)
         done += size
-    if not ops.all_finite(J):
+    if not ops.all_finite(ops.J):
         raise NumericalFailure("SGD diverged (weights not finite); eta too large?")
 
 
-def _update_students(ops, J, x, target, mask, coefficients) -> None:
+def _update_students(ops, x, target) -> None:
     """The student updates of one chunk, a step at a time (array operations; NumPy and PyTorch)."""
-    cK, _, eta, sqrtN, _ = coefficients
-    xm = x * mask
+    cK, _, eta, sqrtN, _ = ops.coefficients
+    J, xm = ops.J, x * ops.mask
     for step in range(x.shape[0]):
         a = (J @ x[step][..., None])[..., 0] / sqrtN  # (S, K)
         err = target[step] - cK * ops.g(a).sum(-1)
@@ -123,12 +125,12 @@ class NumpySteps:
     def all_finite(J) -> bool:
         return bool(np.isfinite(J).all())
 
-    def update_students(self, J, x, target, mask, coefficients) -> None:
-        _update_students(self, J, x, target, mask, coefficients)
+    def update_students(self, x, target) -> None:
+        _update_students(self, x, target)
 
     def advance(self, n_steps: int, chunk: int = 256) -> None:
         with np.errstate(over="ignore", invalid="ignore"):  # divergence is checked on the weights
-            _advance(self, self.J, self.B, self.mask, n_steps, chunk, self.coefficients)
+            _advance(self, n_steps, chunk)
 
     def student(self) -> np.ndarray:
         return self.J
@@ -143,9 +145,9 @@ class NumbaSteps(NumpySteps):
         super().__init__(J, B, scale, mask, activation, seed_key, coefficients)
         self.loop = _student_loop(activation)
 
-    def update_students(self, J, x, target, mask, coefficients) -> None:
-        cK, _, eta, sqrtN, _ = coefficients
-        self.loop(J, x, target, mask, cK, eta / sqrtN, 1.0 / sqrtN)
+    def update_students(self, x, target) -> None:
+        cK, _, eta, sqrtN, _ = self.coefficients
+        self.loop(self.J, x, target, self.mask, cK, eta / sqrtN, 1.0 / sqrtN)
 
     def advance(self, n_steps: int, chunk: int = 1024) -> None:
         # larger chunks than NumPy's: one compiled call per chunk, nothing per step to amortise
@@ -275,12 +277,12 @@ class TorchSteps:
     def all_finite(self, J) -> bool:
         return bool(self.torch.isfinite(J).all())
 
-    def update_students(self, J, x, target, mask, coefficients) -> None:
-        _update_students(self, J, x, target, mask, coefficients)
+    def update_students(self, x, target) -> None:
+        _update_students(self, x, target)
 
     def advance(self, n_steps: int, chunk: int = 1024) -> None:
         with self.torch.no_grad():
-            _advance(self, self.J, self.B, self.mask, n_steps, chunk, self.coefficients)
+            _advance(self, n_steps, chunk)
 
     def student(self) -> np.ndarray:
         return self.J.cpu().numpy().copy()

@@ -40,7 +40,7 @@ class SimulationResult:
     alpha : (T,) ; eps_g, eps_g_overlaps : (S, T) ; r : (S, T, L, K, M) ; q : (S, T, L, K, K)
     t : (S, L, M, M) -- teacher overlaps of each seed's teacher
     seeds : list of int ; N : int
-    backend : str -- where the steps ran (``"numpy"`` or ``"torch"``)
+    backend : str -- where the steps ran (``"numpy"``, ``"numba"`` or ``"torch"``)
     """
 
     alpha: np.ndarray

@@ -100,7 +100,7 @@ def ode_config(spectrum: Spectrum, rtol: float) -> SolverConfig:
 
 
 def _curve(K, L, beta, eta, N, sigma_J, alpha, sim_alpha, seeds, seed=0, rtol=1e-7):
-    """ODE, SGD and the two late-phase predictions for one model; the JSON row and the arrays."""
+    """ODE, SGD and the two late-phase predictions for one model, as one JSON row."""
     model = CommitteeModel(K, K, Spectrum.power_law(L, beta))
     init = random_overlaps(model, N, sigma_J, seed)
     ode = solve(model, eta, init, alpha, ode_config(model.spectrum, rtol))
