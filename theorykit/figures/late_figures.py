@@ -71,7 +71,8 @@ def power_law_guide(asymptotics, alpha: np.ndarray, eps: np.ndarray, start: floa
     if not lo < hi:
         return None
     centre = np.sqrt(lo * hi)
-    height = float(np.exp(np.interp(np.log(centre), np.log(alpha[1:]), np.log(np.maximum(eps[1:], 1e-300)))))
+    pos = alpha > 0
+    height = float(np.exp(np.interp(np.log(centre), np.log(alpha[pos]), np.log(np.maximum(eps[pos], 1e-300)))))
     xs = np.geomspace(lo, hi, 20)
     return {"alpha": xs, "eps_g": height * (xs / centre) ** asymptotics.exponent, "window": [lo, hi]}
 
