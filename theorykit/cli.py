@@ -85,6 +85,7 @@ def cmd_solve(args) -> int:
                 "atol": solver.atol,
                 "flavour": solver.flavour,
                 "nfev": solution.nfev,
+                "stats": solution.solver_stats,
             },
             "status": solution.status,
             "alpha": solution.alpha,

@@ -39,6 +39,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._slow_series import SlowModeSeries, split_slow
 from .eigenmode import EigenmodeSystem
 
 
@@ -128,11 +129,22 @@ class ExponentialConfig:
 
 @dataclass
 class ExponentialStats:
+    """Work counters of one integration.
+
+    ``propagations`` counts exact propagations of every mode; ``series_evaluations`` the
+    trials answered by the slow-mode series, whose fast modes add ``fast_mode_steps`` single
+    mode propagations; ``series_mismatch`` is the largest relative difference between the series
+    and the exact propagation at an accepted step (a built-in cross-check: round-off, ~1e-13).
+    """
+
     steps: int = 0
     rejected: int = 0
     g_evaluations: int = 0
     w_evaluations: int = 0
     propagations: int = 0
+    series_evaluations: int = 0
+    fast_mode_steps: int = 0
+    series_mismatch: float = 0.0
 
 
 class ModePropagator:
@@ -179,37 +191,47 @@ class ModePropagator:
         """:math:`C = \\sum_k\\lambda_k\\Omega^{(k)}` from per-mode ``r`` (L,K,M) and ``q`` (L,K,K)."""
         return self.assemble(np.tensordot(self.lam, r, axes=1), np.tensordot(self.lam, q, axes=1))
 
-    def propagate(self, r: np.ndarray, q: np.ndarray, G: np.ndarray, W, h: float) -> _Propagated:
-        """Advance every mode by ``h`` with ``G`` (K, n) and ``W`` (K, K or None) frozen.
+    def propagate(self, r: np.ndarray, q: np.ndarray, G: np.ndarray, W, h: float, modes=None) -> _Propagated:
+        """Advance the modes by ``h`` with ``G`` (K, n) and ``W`` (K, K or None) frozen.
 
-        The result stays in the eigenbasis of :math:`G_s`; :meth:`_Propagated.covariance` sums
-        over the modes there (cheap), :meth:`_Propagated.modes` rotates every mode back.
+        ``modes`` (an index array) restricts the step to those modes; ``r`` and ``q`` are then
+        already restricted.  The result stays in the eigenbasis of :math:`G_s`;
+        :meth:`_Propagated.covariance` sums over the modes there (cheap),
+        :meth:`_Propagated.modes` rotates every mode back.
         """
         K = self.K
+        every = slice(None) if modes is None else modes
+        a, t, lam = self.a[every], self.t[every], self.lam[every]
         Gs = 0.5 * (G[:, :K] + G[:, :K].T)
         g, U = np.linalg.eigh(Gs)
-        a = self.a
         nu = a[:, None] * g[None, :] * h  # (L, K): nu_a h
         H = U.T @ G[:, K:]  # (K, M)
         x0 = np.matmul(U.T[None], r)  # (L, K, M)
-        b = np.matmul(H[None], self.t)  # (L, K, M): U^T G_t t_k (times a_k below)
+        b = np.matmul(H[None], t)  # (L, K, M): U^T G_t t_k (times a_k below)
         y0 = np.matmul(np.matmul(U.T[None], q), U[None])  # (L, K, K)
         Hx = np.matmul(H[None], x0.transpose(0, 2, 1))  # (H x0^T)_ab
         Hb = np.matmul(H[None], b.transpose(0, 2, 1))  # (H b^T)_ab / a_k
         Wt = None if W is None else U.T @ W @ U
-        x1, y1 = _advance(nu, a, h, x0, b, y0, Hx, Hb, Wt, self.noise_weight)
-        return _Propagated(self, U, x1, y1)
+        x1, y1 = _advance(nu, a, h, x0, b, y0, Hx, Hb, Wt, self.noise_weight[every])
+        teacher = self.T if modes is None else np.tensordot(lam, t, axes=1)
+        return _Propagated(self, U, x1, y1, lam, teacher)
 
 
 class _Propagated:
     """Per-mode state after a step, in the eigenbasis ``U`` of the frozen :math:`G_s`."""
 
-    def __init__(self, prop: ModePropagator, U: np.ndarray, x: np.ndarray, y: np.ndarray) -> None:
+    def __init__(self, prop: ModePropagator, U, x, y, lam: np.ndarray, teacher: np.ndarray) -> None:
         self.prop, self.U, self.x, self.y = prop, U, x, y
+        self.lam, self.teacher = lam, teacher
 
     def covariance(self) -> np.ndarray:
-        p, U = self.prop, self.U
-        return p.assemble(U @ np.tensordot(p.lam, self.x, axes=1), U @ np.tensordot(p.lam, self.y, axes=1) @ U.T)
+        r""":math:`\sum_k\lambda_k\Omega^{(k)}` over the propagated modes (``n x n``)."""
+        U = self.U
+        R = U @ np.tensordot(self.lam, self.x, axes=1)
+        Q = U @ np.tensordot(self.lam, self.y, axes=1) @ U.T
+        C = self.prop.assemble(R, Q)
+        C[self.prop.K :, self.prop.K :] = self.teacher
+        return C
 
     def modes(self) -> tuple[np.ndarray, np.ndarray]:
         U = self.U
@@ -382,7 +404,7 @@ def integrate_exponential(
             # W at the extrapolated midpoint: second order in its variation, no iteration
             W = prop.noise(C if guess is None else 0.5 * (guess + guess.T))
             stats.w_evaluations += W is not None
-            result = _midpoint_step(prop, r, q, C, W, step, config, stats, guess)
+            result = _midpoint_step(prop, r, q, C, G_now, W, step, config, stats, guess)
             guess = None
             if result is None:  # the covariance iteration did not settle: shorten the step
                 h = step / 2
@@ -390,8 +412,8 @@ def integrate_exponential(
                 if h < 1e-12 * max(1.0, a_now):
                     return out[:, :col], "solver_failed", f"step size underflow at alpha = {a_now:.6g}", stats
                 continue
-            moved, C1, G1 = result
-            err = _trapezoid_error(prop, r, q, C1, G_now, G1, W, step, config, stats)
+            moved, C1, G1, end_covariance = result
+            err = _trapezoid_error(prop, end_covariance, C1, G_now, G1, config)
             if not np.isfinite(err):
                 h = step / 4
                 stats.rejected += 1
@@ -418,12 +440,51 @@ def integrate_exponential(
     return out, "success", "integration finished", stats
 
 
-def _midpoint_step(prop: ModePropagator, r, q, C, W, h, config: ExponentialConfig, stats: ExponentialStats, guess):
+class _EndCovariance:
+    r""":math:`C_{n+1}(G)` for one state, step and frozen ``W``, cheap enough to iterate on.
+
+    Slow modes (:math:`a_k h\,2\|\mathcal G\|_2 \le 3` for the ``G`` at the start of the step)
+    are summed by :class:`~theorykit.solve._slow_series.SlowModeSeries`, the rest are
+    propagated exactly; a trial ``G`` too large for the series gets the exact propagation of
+    every mode.
+    """
+
+    def __init__(self, prop: ModePropagator, r, q, W, h: float, G_start: np.ndarray, stats: ExponentialStats) -> None:
+        slow = split_slow(prop.a, h, G_start, prop.n)
+        self.prop, self.r, self.q, self.W, self.h, self.stats = prop, r, q, W, h, stats
+        self.fast = np.flatnonzero(~slow)
+        self.r_fast, self.q_fast = r[self.fast], q[self.fast]
+        self.series = (
+            SlowModeSeries(prop.a, prop.lam, prop.noise_weight, r, q, prop.t, W, h, slow) if slow.any() else None
+        )
+
+    def __call__(self, G: np.ndarray) -> np.ndarray:
+        p, stats = self.prop, self.stats
+        if self.series is None:
+            stats.propagations += 1
+            return p.propagate(self.r, self.q, G, self.W, self.h).covariance()
+        C = self.series.covariance(G)
+        if C is None:  # G left the range the series was built for
+            stats.propagations += 1
+            return p.propagate(self.r, self.q, G, self.W, self.h).covariance()
+        stats.series_evaluations += 1
+        if self.fast.size:
+            stats.fast_mode_steps += self.fast.size
+            C = C + p.propagate(self.r_fast, self.q_fast, G, self.W, self.h, modes=self.fast).covariance()
+        return 0.5 * (C + C.T)
+
+
+def _midpoint_step(
+    prop: ModePropagator, r, q, C, G_start, W, h, config: ExponentialConfig, stats: ExponentialStats, guess
+):
     """One exponential step with ``G`` frozen at the self-consistent midpoint covariance.
 
-    Returns the propagated modes, the covariance at the end of the step and ``G`` there, or
-    ``None`` when the Anderson iteration does not settle within ``max_iterations``.
+    The iteration runs on :class:`_EndCovariance`; the accepted ``G`` then propagates every
+    mode exactly once.  Returns the propagated modes, the covariance at the end of the step,
+    ``G`` there and the covariance evaluator (reused by the error estimate), or ``None`` when
+    the Anderson iteration does not settle within ``max_iterations``.
     """
+    end_covariance = _EndCovariance(prop, r, q, W, h, G_start, stats)
     x = (C if guess is None else guess).ravel()
     acc = _Anderson(config.anderson_memory)
     tol = config.iteration_tolerance * (config.atol + config.rtol * np.abs(C).max()) + 1e-15
@@ -431,24 +492,28 @@ def _midpoint_step(prop: ModePropagator, r, q, C, W, h, config: ExponentialConfi
         Cm = x.reshape(C.shape)
         G = prop.coefficients(0.5 * (Cm + Cm.T))
         stats.g_evaluations += 1
-        moved = prop.propagate(r, q, G, W, h)
-        stats.propagations += 1
-        C_end = moved.covariance()
-        gx = (0.5 * (C + C_end)).ravel()
+        C_trial = end_covariance(G)
+        gx = (0.5 * (C + C_trial)).ravel()
         if not np.all(np.isfinite(gx)):
             return None
         if np.abs(gx - x).max() <= tol:
+            moved = prop.propagate(r, q, G, W, h)
+            stats.propagations += 1
+            C_end = moved.covariance()
+            # the series and the exact propagation answer the same question: a cross-check
+            stats.series_mismatch = max(
+                stats.series_mismatch, float(np.abs(C_end - C_trial).max() / np.abs(C_end).max())
+            )
             G_end = prop.coefficients(C_end)
             stats.g_evaluations += 1
-            return moved, C_end, G_end
+            return moved, C_end, G_end, end_covariance
         x = acc.step(x, gx)
     return None
 
 
-def _trapezoid_error(prop, r, q, C1, G0, G1, W, h, config: ExponentialConfig, stats) -> float:
+def _trapezoid_error(prop, end_covariance, C1, G0, G1, config: ExponentialConfig) -> float:
     """Scaled difference between the midpoint step and a trapezoidal-``G`` step (both 2nd order)."""
-    C_trap = prop.propagate(r, q, 0.5 * (G0 + G1), W, h).covariance()
-    stats.propagations += 1
+    C_trap = end_covariance(0.5 * (G0 + G1))
     scale = config.atol + config.rtol * np.abs(C1).max()
     err_C = np.abs(C1 - C_trap).max() / scale
     system = prop.sys

@@ -9,7 +9,7 @@ the result with a non-success status (the data before it are kept).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 from scipy.integrate import solve_ivp
@@ -75,7 +75,11 @@ class Solution:
         ``"success"``, ``"solver_failed"``, ``"nan"`` or ``"not_psd"``.
     message : str
     nfev : int
-        Right-hand-side evaluations.
+        Right-hand-side evaluations (for the exponential integrator: exact propagations of
+        every mode, which cost about one right-hand side each).
+    solver_stats : dict
+        The integrator's work counters (for the exponential integrator the fields of
+        :class:`~theorykit.solve.exponential.ExponentialStats`).
     """
 
     alpha: np.ndarray
@@ -88,6 +92,7 @@ class Solution:
     nfev: int
     model: CommitteeModel = field(repr=False)
     eta: float = 0.0
+    solver_stats: dict = field(default_factory=dict)
 
     @property
     def success(self) -> bool:
@@ -187,7 +192,7 @@ def solve(
                 progress=lambda a: bar.update(a - alpha[0]),
             )
         system.nfev = stats.propagations  # one propagation costs about one right-hand side
-        return _collect(model, system, alpha, ys, status, message, eta, psd_tolerance(config.rtol))
+        return _collect(model, system, alpha, ys, status, message, eta, psd_tolerance(config.rtol), asdict(stats))
     kwargs = {}
     if config.method in IMPLICIT:
         kwargs["jac"] = system.jacobian
@@ -225,7 +230,7 @@ def psd_tolerance(rtol: float) -> float:
     return max(1e-8, 1e3 * rtol)
 
 
-def _collect(model, system, alpha, ys, status, message, eta, tolerance: float = 1e-8) -> Solution:
+def _collect(model, system, alpha, ys, status, message, eta, tolerance: float = 1e-8, stats=None) -> Solution:
     rs, qs, eps = [], [], []
     for col in range(ys.shape[1]):
         y = ys[:, col]
@@ -262,4 +267,5 @@ def _collect(model, system, alpha, ys, status, message, eta, tolerance: float = 
         nfev=system.nfev,
         model=model,
         eta=eta,
+        solver_stats=stats if stats is not None else {"nfev": system.nfev},
     )
