@@ -23,9 +23,10 @@ computed once per step (one matrix product), and Horner's rule
 
 *Truncation.*  With :math:`x = a_{\max} h\,\|\mathcal L\| \le a_{\max} h\,2\|\mathcal G\|_2` over the
 slow modes, the remainder after ``P`` terms is at most :math:`x^{P+1}e^x/(P+1)!` relative to the
-moments' scale; ``P`` is chosen per trial to make that below ``1e-16``.  Cancellation between the
-terms costs at most a factor :math:`e^{x}`: ``x`` is kept below :data:`SLOW_LIMIT` when the modes
-are split, and a trial ``G`` whose norm breaks the bound is answered by the exact propagation.
+moments' scale; each mode keeps the orders that make that below ``1e-16`` for the largest norm a
+trial may have (:data:`GROWTH` times the norm at the split).  Cancellation between the terms
+costs at most a factor :math:`e^{x} \\le e^6`; a trial ``G`` whose norm breaks the bound is
+answered by the exact propagation instead.
 """
 
 from __future__ import annotations
@@ -36,10 +37,10 @@ import numpy as np
 
 #: Modes with a_k h 2||G||_2 up to this value are summed by the series (split at step start).
 SLOW_SPLIT = 3.0
-#: A trial G may raise x up to this before the series is abandoned for that trial.
-SLOW_LIMIT = 6.0
-#: Highest order kept (enough for x = SLOW_LIMIT: 6^41 e^6 / 41! < 1e-15).
-MAX_ORDER = 40
+#: A trial G may have up to this times the norm of the G the modes were split with.
+GROWTH = 2.0
+#: Highest order kept (x = SLOW_SPLIT * GROWTH = 6 needs 42).
+MAX_ORDER = 48
 
 
 def generator(G: np.ndarray, n: int) -> np.ndarray:
@@ -49,6 +50,11 @@ def generator(G: np.ndarray, n: int) -> np.ndarray:
     out[:K, :K] = 0.5 * (G[:, :K] + G[:, :K].T)
     out[:K, K:] = G[:, K:]
     return out
+
+
+def lyapunov_bound(G: np.ndarray, n: int) -> float:
+    """:math:`2\\|\\mathcal G\\|_2`, a bound on the norm of :math:`X \\mapsto \\mathcal G X + X\\mathcal G^T`."""
+    return 2.0 * float(np.linalg.norm(generator(G, n), 2))
 
 
 def truncation_order(x: float) -> int | None:
@@ -64,6 +70,10 @@ def truncation_order(x: float) -> int | None:
 class SlowModeSeries:
     """The slow modes' share of :math:`C_{n+1}(G)` for one state, step and frozen ``W``.
 
+    Each mode keeps only the orders its own argument needs (``x_k = a_k h`` times the largest
+    admitted operator norm): for a power-law spectrum most slow modes need a handful of terms,
+    so the moments cost far less than ``MAX_ORDER`` passes over the modes.
+
     Parameters
     ----------
     a, lam, noise_weight : ndarray (L,)
@@ -74,46 +84,72 @@ class SlowModeSeries:
         Frozen noise term.
     h : float
         Step.
-    slow : ndarray of bool (L,)
-        Which modes the series covers.
+    slow : ndarray of int
+        The modes the series covers, in order of decreasing ``a`` (a ``slice`` when contiguous,
+        which avoids copying the modes).
+    bound : float
+        :func:`lyapunov_bound` of the ``G`` the modes were split with; trials may reach
+        :data:`GROWTH` times it.
     """
 
-    def __init__(self, a, lam, noise_weight, r, q, t, W, h: float, slow: np.ndarray) -> None:
+    def __init__(self, a, lam, noise_weight, r, q, t, W, h: float, slow, bound: float) -> None:
         K, M = r.shape[1], r.shape[2]
         n = K + M
-        self.n, self.K = n, K
-        self.a_max_h = float(a[slow].max() * h) if slow.any() else 0.0
-        z = a[slow] * h
-        powers = np.empty((MAX_ORDER + 2, z.size))  # (a_k h)^p / p!
+        self.n, self.K, self.bound = n, K, bound
+        a_s, lam_s = a[slow], lam[slow]
+        self.a_max_h = float(a_s.max() * h) if a_s.size else 0.0
+        z = a_s * h
+        x = z * GROWTH * bound
+        listed = [truncation_order(v) for v in x]
+        if None in listed:  # split_modes keeps x <= SLOW_SPLIT * GROWTH, where MAX_ORDER suffices
+            raise ValueError("slow-mode series: a mode beyond the admitted range")
+        orders = np.array(listed, dtype=int)
+        top = int(orders.max()) if x.size else 0
+        powers = np.empty((top + 2, z.size))  # (a_k h)^p / p!
         powers[0] = 1.0
-        for p in range(1, MAX_ORDER + 2):
+        for p in range(1, top + 2):
             powers[p] = powers[p - 1] * z / p
-        weights = powers[: MAX_ORDER + 1] * lam[slow]
-        moments = np.zeros((MAX_ORDER + 1, n, n))
-        moments[:, :K, :K] = (weights @ q[slow].reshape(z.size, K * K)).reshape(-1, K, K)
-        moments[:, :K, K:] = (weights @ r[slow].reshape(z.size, K * M)).reshape(-1, K, M)
+        blocks = {
+            "q": q[slow].reshape(z.size, K * K),
+            "r": r[slow].reshape(z.size, K * M),
+            "t": t[slow].reshape(z.size, M * M),
+        }
+        moments = np.zeros((top + 1, n, n))
+        for p in range(top + 1):
+            # modes come in decreasing a, so the ones that still need order p are a prefix
+            count = int(np.searchsorted(-orders, -p, side="right"))
+            w = powers[p, :count] * lam_s[:count]
+            moments[p, :K, :K] = (w @ blocks["q"][:count]).reshape(K, K)
+            moments[p, :K, K:] = (w @ blocks["r"][:count]).reshape(K, M)
+            moments[p, K:, K:] = (w @ blocks["t"][:count]).reshape(M, M)
         moments[:, K:, :K] = moments[:, :K, K:].transpose(0, 2, 1)
-        moments[:, K:, K:] = (weights @ t[slow].reshape(z.size, M * M)).reshape(-1, M, M)
         if W is not None:
             # coefficient of L^p W~: sum_k lam_k eta f_k (a_k h)^{p+1}/(p+1)!, and eta f_k = noise_weight_k / a_k
-            source = powers[1:] @ (noise_weight[slow] * lam[slow] / a[slow])
+            source = powers[1:] @ (noise_weight[slow] * lam_s / a_s)
             moments[:, :K, :K] += source[:, None, None] * W[None]
         self.moments = moments
 
     def covariance(self, G: np.ndarray) -> np.ndarray | None:
         """:math:`\\sum_{k\\,\\text{slow}}\\lambda_k\\Omega^{(k)}(h)` (``n x n``), or None when ``G`` is too large."""
-        gen = generator(G, self.n)
-        x = self.a_max_h * 2.0 * np.linalg.norm(gen, 2)
-        if x > SLOW_LIMIT:
+        norm = lyapunov_bound(G, self.n)
+        if norm > GROWTH * self.bound:
             return None
-        order = truncation_order(x)
+        order = min(truncation_order(self.a_max_h * norm), len(self.moments) - 1)
+        gen = generator(G, self.n)
         acc = self.moments[order].copy()
         for p in range(order - 1, -1, -1):
             acc = self.moments[p] + gen @ acc + acc @ gen.T
         return acc
 
 
-def split_slow(a: np.ndarray, h: float, G: np.ndarray, n: int) -> np.ndarray:
-    """Modes whose series argument :math:`a_k h\\,2\\|\\mathcal G\\|_2` is at most :data:`SLOW_SPLIT`."""
-    bound = 2.0 * np.linalg.norm(generator(G, n), 2)
-    return a * h * bound <= SLOW_SPLIT
+def split_modes(a: np.ndarray, by_rate: np.ndarray, contiguous: bool, h: float, bound: float):
+    """Fast and slow modes for one step: slow when :math:`a_k h\\,2\\|\\mathcal G\\|_2 \\le` :data:`SLOW_SPLIT`.
+
+    ``by_rate`` orders the modes by decreasing ``a``; with ``contiguous`` (the spectrum is already
+    in that order) the two sets are slices, so the slow modes are not copied.
+    Returns ``(fast, slow)`` as index arrays or slices.
+    """
+    count = int(np.count_nonzero(a * h * bound > SLOW_SPLIT))
+    if contiguous:
+        return slice(0, count), slice(count, a.size)
+    return by_rate[:count], by_rate[count:]
