@@ -53,8 +53,13 @@ def generator(G: np.ndarray, n: int) -> np.ndarray:
 
 
 def lyapunov_bound(G: np.ndarray, n: int) -> float:
-    """:math:`2\\|\\mathcal G\\|_2`, a bound on the norm of :math:`X \\mapsto \\mathcal G X + X\\mathcal G^T`."""
-    return 2.0 * float(np.linalg.norm(generator(G, n), 2))
+    """:math:`2\\|\\mathcal G\\|_2`, a bound on the norm of :math:`X \\mapsto \\mathcal G X + X\\mathcal G^T`.
+
+    :math:`\\mathcal G` has zero bottom rows, so its norm is that of its top block ``(K x n)``,
+    the square root of the largest eigenvalue of a ``K x K`` Gram matrix.
+    """
+    top = generator(G, n)[: G.shape[0]]
+    return 2.0 * math.sqrt(max(float(np.linalg.eigvalsh(top @ top.T)[-1]), 0.0))
 
 
 def truncation_order(x: float) -> int | None:
@@ -65,6 +70,30 @@ def truncation_order(x: float) -> int | None:
         if term <= 1e-16:
             return p
     return None
+
+
+def _order_thresholds() -> np.ndarray:
+    """Largest ``x`` that order ``p`` serves, for every ``p`` (bisection; the remainder grows with ``x``)."""
+    out = np.empty(MAX_ORDER + 1)
+    for p in range(MAX_ORDER + 1):
+        lo, hi = 0.0, 64.0
+        for _ in range(60):
+            mid = 0.5 * (lo + hi)
+            order = truncation_order(mid)
+            lo, hi = (mid, hi) if order is not None and order <= p else (lo, mid)
+        out[p] = lo
+    return out
+
+
+_THRESHOLDS = _order_thresholds()
+
+
+def truncation_orders(x: np.ndarray) -> np.ndarray:
+    """:func:`truncation_order` of every element (vectorised through a table of thresholds)."""
+    orders = np.searchsorted(_THRESHOLDS, x, side="left")
+    if orders.size and orders.max() > MAX_ORDER:  # split_modes keeps x <= 6, where MAX_ORDER suffices
+        raise ValueError("slow-mode series: a mode beyond the admitted range")
+    return orders
 
 
 class SlowModeSeries:
@@ -100,10 +129,7 @@ class SlowModeSeries:
         self.a_max_h = float(a_s.max() * h) if a_s.size else 0.0
         z = a_s * h
         x = z * GROWTH * bound
-        listed = [truncation_order(v) for v in x]
-        if None in listed:  # split_modes keeps x <= SLOW_SPLIT * GROWTH, where MAX_ORDER suffices
-            raise ValueError("slow-mode series: a mode beyond the admitted range")
-        orders = np.array(listed, dtype=int)
+        orders = truncation_orders(x)
         top = int(orders.max()) if x.size else 0
         powers = np.empty((top + 2, z.size))  # (a_k h)^p / p!
         powers[0] = 1.0
@@ -135,10 +161,15 @@ class SlowModeSeries:
         if norm > GROWTH * self.bound:
             return None
         order = min(truncation_order(self.a_max_h * norm), len(self.moments) - 1)
-        gen = generator(G, self.n)
-        acc = self.moments[order].copy()
+        K = self.K
+        top = generator(G, self.n)[:K]
+        acc = self.moments[order]
         for p in range(order - 1, -1, -1):
-            acc = self.moments[p] + gen @ acc + acc @ gen.T
+            # acc is symmetric, so L acc = G acc + (G acc)^T, and G acc has only K nonzero rows
+            Y = top @ acc
+            acc = self.moments[p].copy()
+            acc[:K] += Y
+            acc[:, :K] += Y.T
         return acc
 
 

@@ -35,6 +35,8 @@ cases and measured in ``benchmarks/``.
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -167,6 +169,9 @@ class ModePropagator:
         self.t = np.asarray(system.t, dtype=float)
         self.lam = system.lam
         self.T = np.tensordot(self.lam, self.t, axes=1)  # teacher block of C: constant
+        # Reused buffers for the full propagations: fresh multi-megabyte arrays cost more in
+        # page faults than the products that fill them (~20 ms of 45 at K = M = 40, L = 512).
+        self._workspace = _Workspace(self.L, self.K, self.M)
         self.by_rate = np.argsort(-self.a, kind="stable")
         self.rate_ordered = bool(np.all(np.diff(self.a) <= 0))  # power-law spectra come sorted
 
@@ -209,15 +214,41 @@ class ModePropagator:
         g, U = np.linalg.eigh(Gs)
         nu = a[:, None] * g[None, :] * h  # (L, K): nu_a h
         H = U.T @ G[:, K:]  # (K, M)
-        x0 = np.matmul(U.T[None], r)  # (L, K, M)
-        b = np.matmul(H[None], t)  # (L, K, M): U^T G_t t_k (times a_k below)
-        y0 = np.matmul(np.matmul(U.T[None], q), U[None])  # (L, K, K)
-        Hx = np.matmul(H[None], x0.transpose(0, 2, 1))  # (H x0^T)_ab
-        Hb = np.matmul(H[None], b.transpose(0, 2, 1))  # (H b^T)_ab / a_k
+        L, M = r.shape[0], self.M
+        work = self._workspace if modes is None else _Workspace(L, K, M)
+        x0, b, y0, Hx, Hb, tmp = work.x0, work.b, work.y0, work.Hx, work.Hb, work.tmp
+
+        def rotate_in(part: slice) -> None:
+            np.matmul(U.T[None], r[part], out=x0[part])  # U^T r_k
+            np.matmul(H[None], t[part], out=b[part])  # U^T G_t t_k (times a_k below)
+            np.matmul(U.T[None], q[part], out=tmp[part])
+            np.matmul(tmp[part], U[None], out=y0[part])  # U^T q_k U
+            np.matmul(H[None], x0[part].transpose(0, 2, 1), out=Hx[part])  # (H x0^T)_ab
+            np.matmul(H[None], b[part].transpose(0, 2, 1), out=Hb[part])  # (H b^T)_ab / a_k
+
+        in_parallel(rotate_in, L)
         Wt = None if W is None else U.T @ W @ U
-        x1, y1 = _advance(nu, a, h, x0, b, y0, Hx, Hb, Wt, self.noise_weight[every])
+        x1, y1 = _advance(nu, a, h, x0, b, y0, Hx, Hb, Wt, self.noise_weight[every], out=work.result())
         teacher = self.T if modes is None else np.tensordot(lam, t, axes=1)
         return _Propagated(self, U, x1, y1, lam, teacher)
+
+
+class _Workspace:
+    """Buffers of one propagation; its results alternate between two pairs.
+
+    A :class:`_Propagated` keeps its result arrays, so the next propagation writes into the
+    other pair: the integrator holds at most one accepted propagation while it makes the next.
+    """
+
+    def __init__(self, L: int, K: int, M: int) -> None:
+        self.x0, self.b = np.empty((L, K, M)), np.empty((L, K, M))
+        self.y0, self.Hx, self.Hb, self.tmp = (np.empty((L, K, K)) for _ in range(4))
+        self._results = [(np.empty((L, K, M)), np.empty((L, K, K))) for _ in range(2)]
+        self._turn = 0
+
+    def result(self) -> tuple[np.ndarray, np.ndarray]:
+        self._turn ^= 1
+        return self._results[self._turn]
 
 
 class _Propagated:
@@ -236,14 +267,28 @@ class _Propagated:
         C[self.prop.K :, self.prop.K :] = self.teacher
         return C
 
-    def modes(self) -> tuple[np.ndarray, np.ndarray]:
-        U = self.U
-        r = np.matmul(U[None], self.x)
-        q = np.matmul(np.matmul(U[None], self.y), U.T[None])
-        return r, 0.5 * (q + q.transpose(0, 2, 1))
+    def modes(self, out: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Every mode rotated back: ``r`` (L, K, M) and the symmetric ``q`` (L, K, K).
+
+        ``out`` receives them (it must not be the state this propagation started from).
+        """
+        U, x, y = self.U, self.x, self.y
+        r, q = (np.empty(x.shape), np.empty(y.shape)) if out is None else out
+        spare = self.prop._workspace.tmp  # free once the propagation is done
+        tmp = spare if out is not None and spare.shape == y.shape else np.empty(y.shape)
+
+        def rotate_out(part: slice) -> None:
+            np.matmul(U[None], x[part], out=r[part])
+            np.matmul(U[None], y[part], out=tmp[part])
+            np.matmul(tmp[part], U.T[None], out=q[part])
+            q[part] += q[part].transpose(0, 2, 1).copy()
+            q[part] *= 0.5
+
+        in_parallel(rotate_out, x.shape[0])
+        return r, q
 
 
-def _advance_numpy(nu, a, h, x0, b, y0, Hx, Hb, Wt, noise_weight):
+def _advance_numpy(nu, a, h, x0, b, y0, Hx, Hb, Wt, noise_weight, out=None):
     """Closed-form per-mode solution over one step (see the module docstring)."""
     E = np.exp(nu)
     p1 = phi1(nu)
@@ -257,6 +302,9 @@ def _advance_numpy(nu, a, h, x0, b, y0, Hx, Hb, Wt, noise_weight):
     y1 = np.exp(mu) * y0 + a[:, None, None] * (S + S.transpose(0, 2, 1))
     if Wt is not None:
         y1 = y1 + noise_weight[:, None, None] * h * phi1(mu) * Wt[None]
+    if out is not None:
+        out[0][...], out[1][...] = x1, y1
+        return out
     return x1, y1
 
 
@@ -290,10 +338,8 @@ def _numba_advance():
         return (_dd1(x, y) - _phi1(x)) / y
 
     @numba.njit(cache=True, parallel=True)
-    def advance(nu, a, h, x0, b, y0, Hx, Hb, Wt, has_w, noise_weight):
+    def advance(nu, a, h, x0, b, y0, Hx, Hb, Wt, has_w, noise_weight, x1, y1):
         L, K, M = x0.shape
-        x1 = np.empty_like(x0)
-        y1 = np.empty_like(y0)
         for k in numba.prange(L):
             ak = a[k]
             for i in range(K):
@@ -313,12 +359,13 @@ def _numba_advance():
                         v += noise_weight[k] * h * _phi1(mu) * Wt[i, j]
                     y1[k, i, j] = v
                     y1[k, j, i] = v
-        return x1, y1
 
-    def run(nu, a, h, x0, b, y0, Hx, Hb, Wt, noise_weight):
+    def run(nu, a, h, x0, b, y0, Hx, Hb, Wt, noise_weight, out=None):
         has_w = Wt is not None
         W = np.ascontiguousarray(Wt) if has_w else np.zeros((1, 1))
-        return advance(nu, a, float(h), x0, b, y0, Hx, Hb, W, has_w, noise_weight)
+        x1, y1 = (np.empty_like(x0), np.empty_like(y0)) if out is None else out
+        advance(nu, a, float(h), x0, b, y0, Hx, Hb, W, has_w, noise_weight, x1, y1)
+        return x1, y1
 
     return run
 
@@ -330,6 +377,34 @@ def _pick_advance():
 
 
 _advance = _pick_advance()
+
+
+#: Fewest modes per worker thread: below, a thread's start-up costs more than it saves.
+_MODES_PER_WORKER = 32
+_pool: ThreadPoolExecutor | None = None
+
+
+def _workers() -> int:
+    return max(1, min(8, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1))
+
+
+def in_parallel(task, count: int) -> None:
+    """Run ``task(part)`` over slices covering ``range(count)``, on threads when it pays.
+
+    The work is batched small matrix products: NumPy releases the GIL in them and BLAS runs on
+    one thread here (see :func:`integrate_exponential`), so splitting the mode axis over threads
+    uses the cores that BLAS's own threading could not use on such small products.
+    """
+    global _pool
+    workers = min(_workers(), count // _MODES_PER_WORKER)
+    if workers <= 1:
+        task(slice(0, count))
+        return
+    if _pool is None:
+        _pool = ThreadPoolExecutor(max_workers=_workers(), thread_name_prefix="theorykit-modes")
+    edges = np.linspace(0, count, workers + 1).astype(int)
+    for future in [_pool.submit(task, slice(lo, hi)) for lo, hi in zip(edges[:-1], edges[1:])]:
+        future.result()
 
 
 class _Anderson:
@@ -400,6 +475,8 @@ def _integrate(system, y0, alpha, config: ExponentialConfig, progress):
     prop = ModePropagator(system)
     stats = ExponentialStats()
     r, q = system.unpack(np.asarray(y0, dtype=float))
+    states = [(np.empty(r.shape), np.empty(q.shape)) for _ in range(2)]
+    accepted = 0
     out = np.empty((y0.size, alpha.size))
     out[:, 0] = system.pack(r, q)
     a_now = float(alpha[0])
@@ -437,7 +514,8 @@ def _integrate(system, y0, alpha, config: ExponentialConfig, progress):
                 stats.rejected += 1
                 continue
             stats.steps += 1
-            r, q = moved.modes()
+            accepted += 1
+            r, q = moved.modes(out=states[accepted % 2])  # never the buffers r, q are in
             if step == h:  # a step cut short by an output point does not set the next size
                 h = step * factor
             nxt = min(h, target - a_now - step) if target > a_now + step else h
