@@ -26,6 +26,14 @@ Each step therefore freezes ``G`` at the *self-consistent midpoint covariance*
 ``W`` (the :math:`O(\eta^2)` noise term; weak feedback) is frozen at the midpoint covariance
 extrapolated from the previous step, so it needs no iteration.
 
+*Cheap trials.*  Each trial midpoint needs only the *sum* :math:`C_{n+1}` over the modes, not
+the modes.  The slow modes (:math:`a_k h\,2\|\mathcal G\|_2 \le 3`, most of a power-law
+spectrum) enter it through a Taylor series in their moments, :mod:`theorykit.solve._slow_series`
+(:math:`O(P n^3)` per trial, exact to round-off); only the few fast modes are propagated per
+trial.  Every accepted step then propagates all modes exactly once, and that propagation
+cross-checks the series (``ExponentialStats.series_mismatch``).  The mode rotations run on
+threads over the mode axis with BLAS pinned to one thread, into reused buffers.
+
 *Accuracy control.*  The companion step freezes ``G`` at the average of its values at the two
 ends of the step (trapezoidal rule instead of midpoint rule; one more propagation, no
 iteration).  Both are second order and differ by :math:`O(h^3)`; their difference in ``C`` and
@@ -342,19 +350,22 @@ def _numba_advance():
         L, K, M = x0.shape
         for k in numba.prange(L):
             ak = a[k]
+            E = np.empty(K)  # exp and phi1 of each nu once per mode, not once per pair
+            P = np.empty(K)
             for i in range(K):
-                e = math.exp(nu[k, i])
-                p = h * ak * _phi1(nu[k, i])
+                E[i] = math.exp(nu[k, i])
+                P[i] = _phi1(nu[k, i])
+                p = h * ak * P[i]
                 for m in range(M):
-                    x1[k, i, m] = e * x0[k, i, m] + p * b[k, i, m]
+                    x1[k, i, m] = E[i] * x0[k, i, m] + p * b[k, i, m]
             for i in range(K):
                 for j in range(i, K):
                     mu = nu[k, i] + nu[k, j]
-                    s_ij = Hx[k, i, j] * h * math.exp(nu[k, j]) * _phi1(nu[k, i])
+                    s_ij = Hx[k, i, j] * h * E[j] * P[i]
                     s_ij += ak * Hb[k, i, j] * h * h * _dd2(mu, nu[k, j])
-                    s_ji = Hx[k, j, i] * h * math.exp(nu[k, i]) * _phi1(nu[k, j])
+                    s_ji = Hx[k, j, i] * h * E[i] * P[j]
                     s_ji += ak * Hb[k, j, i] * h * h * _dd2(mu, nu[k, i])
-                    v = math.exp(mu) * y0[k, i, j] + ak * (s_ij + s_ji)
+                    v = E[i] * E[j] * y0[k, i, j] + ak * (s_ij + s_ji)
                     if has_w:
                         v += noise_weight[k] * h * _phi1(mu) * Wt[i, j]
                     y1[k, i, j] = v
@@ -483,7 +494,7 @@ def _integrate(system, y0, alpha, config: ExponentialConfig, progress):
     h = config.first_step
     C = prop.aggregate(r, q)
     G_now = prop.coefficients(C)
-    guess = None
+    guess = previous = None
     for col in range(1, alpha.size):
         target = float(alpha[col])
         while a_now < target:
@@ -519,13 +530,27 @@ def _integrate(system, y0, alpha, config: ExponentialConfig, progress):
             if step == h:  # a step cut short by an output point does not set the next size
                 h = step * factor
             nxt = min(h, target - a_now - step) if target > a_now + step else h
-            guess = C1 + (0.5 * nxt / step) * (C1 - C)  # next midpoint, extrapolated linearly
+            guess = _extrapolate_midpoint(previous, (a_now, C), (a_now + step, C1), a_now + step + 0.5 * nxt)
+            previous = (a_now, C)
             C, G_now = C1, G1
             a_now += step
             if progress is not None:
                 progress(a_now)
         out[:, col] = system.pack(r, q)
     return out, "success", "integration finished", stats
+
+
+def _extrapolate_midpoint(previous, start, end, at: float) -> np.ndarray:
+    """First guess of the next midpoint covariance: the parabola through the last three
+    accepted covariances (the line through the last two at the start), evaluated at ``at``."""
+    (a1, C1), (a2, C2) = start, end
+    if previous is None:
+        return C2 + (at - a2) / (a2 - a1) * (C2 - C1)
+    a0, C0 = previous
+    l0 = (at - a1) * (at - a2) / ((a0 - a1) * (a0 - a2))
+    l1 = (at - a0) * (at - a2) / ((a1 - a0) * (a1 - a2))
+    l2 = (at - a0) * (at - a1) / ((a2 - a0) * (a2 - a1))
+    return l0 * C0 + l1 * C1 + l2 * C2
 
 
 class _EndCovariance:
