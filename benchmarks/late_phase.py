@@ -19,7 +19,6 @@ import time
 
 import numpy as np
 from run import best_time  # noqa: E402  (benchmarks/ is the working directory's script folder)
-
 from threadpoolctl import threadpool_limits
 
 import theorykit as tk
