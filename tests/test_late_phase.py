@@ -177,6 +177,30 @@ def test_slow_mode_series_matches_matrix_exponential(h):
     np.testing.assert_allclose(series, expected, rtol=0, atol=1e-12 * np.abs(expected).max())
 
 
+def test_threaded_propagation_equals_serial_and_keeps_the_previous_result(monkeypatch):
+    """The mode axis split over threads (L >= 64) gives the serial numbers; reused buffers
+    alternate, so a propagation's result survives the next propagation."""
+    import importlib
+
+    exponential = importlib.import_module("theorykit.solve.exponential")  # tk.solve is the function
+
+    K, L = 3, 128
+    model = CommitteeModel(K, K, Spectrum.power_law(L, 1.0), small_lr=False)
+    init = random_overlaps(model, 256, 0.5, 4)
+    prop = exponential.ModePropagator(EigenmodeSystem(model, compile_model(model), 0.3, init.t))
+    C = prop.aggregate(init.r, init.q)
+    G, W = prop.coefficients(C), prop.noise(C)
+    first = prop.propagate(init.r, init.q, G, W, 0.7)
+    kept = first.x.copy(), first.y.copy()
+    threaded = prop.propagate(init.r, init.q, G, W, 0.5).modes()
+    np.testing.assert_array_equal(first.x, kept[0])
+    np.testing.assert_array_equal(first.y, kept[1])
+    monkeypatch.setattr(exponential, "_MODES_PER_WORKER", 10**9)
+    serial = prop.propagate(init.r, init.q, G, W, 0.5).modes()
+    for a, b in zip(threaded, serial):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-15 * np.abs(b).max())
+
+
 def test_phi_functions_against_mpmath():
     rng = np.random.default_rng(3)
     z = np.concatenate([rng.uniform(-40, 5, 50), rng.uniform(-1e-5, 1e-5, 10), [0.0, -1e-9]])
