@@ -172,3 +172,23 @@ def test_tail_rate_is_the_late_decay_rate():
     e = exact_curve(spec.lam, spec.f, spec.f, 0.2, a, coeffs)
     assert -np.log(e[1] / e[0]) / (a[1] - a[0]) == pytest.approx(rate, rel=1e-6)
     assert rate == pytest.approx(2 * 0.2 * spec.lam[-1], rel=0.05)  # small-eta value
+
+
+def test_divergence_is_reported_with_the_linear_stability_bound():
+    """Independent of the bound's derivation: the full ODE decays just below eta_max and blows
+    up just above it (10 % either side), and the failure names the bound."""
+    from theorykit.linear import linear_eta_bound
+    from theorykit.solve.initial import random_overlaps
+    from theorykit.solve.integrate import SolverConfig, solve
+
+    model = tk.CommitteeModel(2, 2, tk.Spectrum.power_law(4, 1.0), activation="linear")
+    bound = linear_eta_bound(model)
+    init = random_overlaps(model, 64, 0.5, 1)
+    alpha = np.linspace(0, 400, 41)
+    below = solve(model, 0.9 * bound, init, alpha, SolverConfig("LSODA", 1e-8, 1e-10)).raise_for_status()
+    assert below.eps_g[-1] < 1e-6 * below.eps_g[0]
+    above = solve(model, 1.1 * bound, init, alpha, SolverConfig("LSODA", 1e-8, 1e-10))
+    assert above.status == "diverged"
+    assert "above the linear network's stability bound" in above.message and f"{bound:.6g}" in above.message
+    with pytest.raises(tk.NumericalFailure, match="dynamics diverge"):
+        above.raise_for_status()

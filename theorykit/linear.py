@@ -41,6 +41,18 @@ def effective_errors(model: CommitteeModel, init: Overlaps, eta: float) -> tuple
     return e0, model.K * cK**2 * eta
 
 
+def linear_eta_bound(model: CommitteeModel) -> float:
+    r"""Largest learning rate at which the linear network's error still decays.
+
+    The effective single unit learns with :math:`\eta_\text{eff} = K c_K^2 \eta`; its error
+    modes decay for :math:`\eta_\text{eff} < -a / (b \sum_k f_k\lambda_k)` (derived
+    coefficients ``a``, ``b``; :func:`theorykit.solve.linear.stability_bound`).
+    """
+    coeffs = linear_coefficients()
+    lam, f = model.spectrum.lam, model.spectrum.f
+    return stability_bound(lam, f, coeffs) / (model.K * model.c_K**2)
+
+
 @dataclass(frozen=True)
 class LinearCurve:
     """Exact linear-network learning curve.

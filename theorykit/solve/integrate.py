@@ -9,7 +9,7 @@ the result with a non-success status (the data before it are kept).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 from scipy.integrate import solve_ivp
@@ -72,7 +72,8 @@ class Solution:
         Per-mode overlaps at each output alpha.
     t : ndarray (L, M, M)
     status : str
-        ``"success"``, ``"solver_failed"``, ``"nan"`` or ``"not_psd"``.
+        ``"success"``, ``"solver_failed"``, ``"nan"``, ``"not_psd"`` or ``"diverged"`` (finite,
+        but eps_g grew more than a million-fold).
     message : str
     nfev : int
         Right-hand-side evaluations (for the exponential integrator: exact propagations of
@@ -192,7 +193,8 @@ def solve(
                 progress=lambda a: bar.update(a - alpha[0]),
             )
         system.nfev = stats.propagations  # one propagation costs about one right-hand side
-        return _collect(model, system, alpha, ys, status, message, eta, psd_tolerance(config.rtol), asdict(stats))
+        solution = _collect(model, system, alpha, ys, status, message, eta, psd_tolerance(config.rtol), asdict(stats))
+        return _explain_failure(solution)
     kwargs = {}
     if config.method in IMPLICIT:
         kwargs["jac"] = system.jacobian
@@ -216,7 +218,46 @@ def solve(
             ys = result.y
             status = "success" if result.success else "solver_failed"
             message = result.message
-    return _collect(model, system, alpha, ys, status, message, eta, psd_tolerance(config.rtol))
+    return _explain_failure(_collect(model, system, alpha, ys, status, message, eta, psd_tolerance(config.rtol)))
+
+
+#: A run whose eps_g rises above this multiple of its initial value is reported as diverged.
+DIVERGENCE_GROWTH = 1e6
+
+
+def _explain_failure(solution: Solution) -> Solution:
+    """Add to a failed run's message what the numbers say about the cause.
+
+    A finite run whose eps_g grew by more than :data:`DIVERGENCE_GROWTH` gets the status
+    ``"diverged"`` (its numbers are not a learning curve).
+
+    A learning curve that rose by more than 10x before the failure is reported as a divergence;
+    for the linear network (full learning-rate order) the message also gives the derived
+    stability bound on eta, :func:`theorykit.linear.linear_eta_bound` -- computed only here, on
+    the failure path, because it needs the (cached) symbolic coefficients.
+    """
+    eps = solution.eps_g
+    if solution.success and eps.size >= 2 and eps.max() > DIVERGENCE_GROWTH * eps[0] > 0:
+        # finite all the way, but no learning curve grows a million-fold: a blow-up caught early
+        solution = replace(solution, status="diverged", message="the order parameters blow up")
+    if solution.success:
+        return solution
+    notes = []
+    if eps.size >= 2 and eps.max() > 10 * eps[0]:
+        peak = int(eps.argmax())
+        notes.append(
+            f"eps_g grew from {eps[0]:.3g} to {eps[peak]:.3g} by alpha = {solution.alpha[peak]:.6g}: the dynamics diverge"
+        )
+    model = solution.model
+    if model.activation_name == "linear" and not model.small_lr:
+        from ..linear import linear_eta_bound
+
+        bound = linear_eta_bound(model)
+        side = "above" if solution.eta > bound else "below"
+        notes.append(f"eta = {solution.eta:g} is {side} the linear network's stability bound eta_max = {bound:.6g}")
+    if not notes:
+        return solution
+    return replace(solution, message=f"{solution.message}; " + "; ".join(notes))
 
 
 def psd_tolerance(rtol: float) -> float:
