@@ -58,7 +58,10 @@ def lyapunov_bound(G: np.ndarray, n: int) -> float:
     :math:`\\mathcal G` has zero bottom rows, so its norm is that of its top block ``(K x n)``,
     the square root of the largest eigenvalue of a ``K x K`` Gram matrix.
     """
-    top = generator(G, n)[: G.shape[0]]
+    return _norm_of_top(generator(G, n)[: G.shape[0]])
+
+
+def _norm_of_top(top: np.ndarray) -> float:
     return 2.0 * math.sqrt(max(float(np.linalg.eigvalsh(top @ top.T)[-1]), 0.0))
 
 
@@ -157,12 +160,12 @@ class SlowModeSeries:
 
     def covariance(self, G: np.ndarray) -> np.ndarray | None:
         """:math:`\\sum_{k\\,\\text{slow}}\\lambda_k\\Omega^{(k)}(h)` (``n x n``), or None when ``G`` is too large."""
-        norm = lyapunov_bound(G, self.n)
+        K = self.K
+        top = generator(G, self.n)[:K]
+        norm = _norm_of_top(top)
         if norm > GROWTH * self.bound:
             return None
         order = min(truncation_order(self.a_max_h * norm), len(self.moments) - 1)
-        K = self.K
-        top = generator(G, self.n)[:K]
         acc = self.moments[order]
         for p in range(order - 1, -1, -1):
             # acc is symmetric, so L acc = G acc + (G acc)^T, and G acc has only K nonzero rows

@@ -575,11 +575,8 @@ class _EndCovariance:
 
     def __call__(self, G: np.ndarray) -> np.ndarray:
         p, stats = self.prop, self.stats
-        if self.series is None:
-            stats.propagations += 1
-            return p.propagate(self.r, self.q, G, self.W, self.h).covariance()
-        C = self.series.covariance(G)
-        if C is None:  # G left the range the series was built for
+        C = None if self.series is None else self.series.covariance(G)
+        if C is None:  # no slow modes, or G left the range the series was built for
             stats.propagations += 1
             return p.propagate(self.r, self.q, G, self.W, self.h).covariance()
         stats.series_evaluations += 1
