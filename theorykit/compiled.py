@@ -19,8 +19,9 @@ from .derive.odes import derive_index_system
 from .lower.module import expression_fingerprint, module_source
 from .model import CommitteeModel
 from .quadrature import make_numeric_kernel
+from .schema import FLAVOURS as _FLAVOURS
 
-FLAVOURS = ("auto", "numpy", "numba", "mpmath")
+FLAVOURS = _FLAVOURS
 
 
 def numba_available() -> bool:

@@ -27,6 +27,7 @@ import numpy as np
 from .compiled import compile_model
 from .errors import CaseError, NumericalFailure
 from .model import CommitteeModel
+from .schema import COMMITTEE
 from .solve.eigenmode import EigenmodeSystem
 from .solve.exponential import phi1, phi2
 
@@ -168,8 +169,7 @@ def late_asymptotics(model: CommitteeModel, eta: float, dps: int = 30, count: in
     from .derive.late_phase import derive_late_power_law, derive_specialised_rates
 
     _require_specialisable(model)
-    if not (isinstance(dps, int) and 15 <= dps <= 200):
-        raise CaseError("dps", f"must be an integer in [15, 200], got {dps!r}")
+    dps = COMMITTEE.check("dps", dps)
     if model.activation_name not in ("erf", "linear"):
         raise CaseError("model.activation", "the late-phase closed forms need 'erf' or 'linear'")
     closed = derive_specialised_rates(model.activation_name)

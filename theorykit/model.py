@@ -18,26 +18,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import CaseError
+from .schema import COMMITTEE
 
-NORMALIZATIONS = ("sqrt", "sum")
-
-
-def _finite(value: float, name: str) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise CaseError(name, f"must be a number, got {value!r}") from None
-    if isinstance(value, bool) or not math.isfinite(number):
-        raise CaseError(name, f"must be a finite number, got {value!r}")
-    return number
-
-
-def _positive_int(value: object, name: str, upper: int = 100_000) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise CaseError(name, f"must be an integer in [1, {upper}], got {value!r}")
-    if not 1 <= int(value) <= upper:
-        raise CaseError(name, f"must be an integer in [1, {upper}], got {value}")
-    return int(value)
+NORMALIZATIONS = COMMITTEE["model.normalization"].rule.options
 
 
 @dataclass(frozen=True)
@@ -98,10 +81,8 @@ class Spectrum:
         >>> round(sum(f * l for f, l in zip(s.fractions, s.eigenvalues)), 12)
         1.0
         """
-        L = _positive_int(L, "spectrum.L", 10**7)
-        beta = _finite(beta, "spectrum.beta")
-        if beta <= -1:
-            raise CaseError("spectrum.beta", f"must be > -1 (eigenvalues must decrease), got {beta}")
+        L = COMMITTEE.check("spectrum.L", L)
+        beta = COMMITTEE.check("spectrum.beta", beta)
         f = _check_fractions(fractions, L)
         raw = np.arange(1, L + 1, dtype=float) ** (-(1.0 + beta))
         lam = raw / float(np.dot(f, raw))
@@ -110,13 +91,7 @@ class Spectrum:
     @staticmethod
     def explicit(eigenvalues: list[float], fractions: list[float] | None = None) -> Spectrum:
         """Eigenvalues used as given (no normalisation); ``fractions`` default to ``1/L``."""
-        if not isinstance(eigenvalues, (list, tuple, np.ndarray)) or len(eigenvalues) == 0:
-            raise CaseError("spectrum.eigenvalues", "must be a non-empty list of positive numbers")
-        lam = np.array([_finite(e, "spectrum.eigenvalues") for e in eigenvalues])
-        if np.any(lam <= 0):
-            raise CaseError("spectrum.eigenvalues", f"must all be > 0, got min {lam.min()}")
-        if len(set(lam.tolist())) != len(lam):
-            raise CaseError("spectrum.eigenvalues", "must be distinct (merge equal ones and add their fractions)")
+        lam = COMMITTEE.check("spectrum.eigenvalues", eigenvalues)
         f = _check_fractions(fractions, len(lam))
         return Spectrum(tuple(lam.tolist()), tuple(f.tolist()), "explicit", None)
 
@@ -124,11 +99,9 @@ class Spectrum:
 def _check_fractions(fractions: list[float] | None, L: int) -> np.ndarray:
     if fractions is None:
         return np.full(L, 1.0 / L)
-    if not isinstance(fractions, (list, tuple, np.ndarray)) or len(fractions) != L:
-        raise CaseError("spectrum.fractions", f"must be a list of {L} numbers (one per eigenvalue)")
-    f = np.array([_finite(v, "spectrum.fractions") for v in fractions])
-    if np.any(f <= 0):
-        raise CaseError("spectrum.fractions", "must all be > 0")
+    f = COMMITTEE.check("spectrum.fractions", fractions)
+    if f.size != L:
+        raise CaseError("spectrum.fractions", f"must be a list of {L} numbers (one per eigenvalue), got {f.size}")
     if abs(f.sum() - 1.0) > 1e-9:
         raise CaseError("spectrum.fractions", f"must sum to 1 (within 1e-9), got {f.sum():.12g}")
     return f
@@ -164,15 +137,10 @@ class CommitteeModel:
     small_lr: bool = False
 
     def __post_init__(self) -> None:
-        _positive_int(self.K, "model.K", 1000)
-        _positive_int(self.M, "model.M", 1000)
-        if self.normalization not in NORMALIZATIONS:
-            raise CaseError("model.normalization", f"must be one of {list(NORMALIZATIONS)}, got {self.normalization!r}")
-        noise = _finite(self.noise, "model.noise")
-        if noise < 0:
-            raise CaseError("model.noise", f"must be >= 0 (a standard deviation), got {noise}")
-        if not isinstance(self.small_lr, bool):
-            raise CaseError("small_lr", f"must be true or false, got {self.small_lr!r}")
+        for name, key in (("K", "model.K"), ("M", "model.M"), ("normalization", "model.normalization")):
+            object.__setattr__(self, name, COMMITTEE.check(key, getattr(self, name)))
+        object.__setattr__(self, "noise", COMMITTEE.check("model.noise", self.noise))
+        object.__setattr__(self, "small_lr", COMMITTEE.check("small_lr", self.small_lr))
         from .derive.activations import get_activation
 
         get_activation(self.activation)  # raises CaseError for unknown names

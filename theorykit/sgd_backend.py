@@ -39,8 +39,9 @@ from __future__ import annotations
 import numpy as np
 
 from .errors import CaseError, NumericalFailure
+from .schema import SGD_BACKENDS
 
-BACKENDS = ("auto", "numpy", "numba", "torch")
+BACKENDS = SGD_BACKENDS
 
 
 def torch_cuda_available() -> bool:

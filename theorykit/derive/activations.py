@@ -164,7 +164,9 @@ def get_activation(name: str | Activation) -> Activation:
     if isinstance(name, Activation):
         return name
     if not isinstance(name, str) or name not in REGISTRY:
-        raise CaseError("model.activation", f"unknown activation {name!r}; accepted: {sorted(REGISTRY)}")
+        from ..schema import shown
+
+        raise CaseError("model.activation", f"unknown activation {shown(name)}; accepted: {sorted(REGISTRY)}")
     if name not in _INSTANCES:
         _INSTANCES[name] = REGISTRY[name]()
     return _INSTANCES[name]

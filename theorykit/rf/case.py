@@ -18,14 +18,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..case import _int, _reject_unknown, _table
-from ..errors import CaseError
-from .dmft import METHODS
+from ..schema import RANDOM_FEATURES, reject_unknown, require, table
 from .model import RandomFeatureModel, check_times
 
 MODEL_FIELDS = ("N", "P", "a", "gamma", "T", "noise", "teacher_exponent", "normalization", "loss", "eigenvalues")
-TOP_FIELDS = set(MODEL_FIELDS) | {"times", "method", "dps", "simulation"}
-SIMULATION_FIELDS = {"draws", "seed"}
 
 
 @dataclass(frozen=True)
@@ -40,35 +36,25 @@ class RFCase:
 
 
 def parse_rf_case(data: dict) -> RFCase:
-    """Validate a case dict (see the module docstring) into an :class:`RFCase`."""
-    data = _table(data, "CASE")
-    _reject_unknown(data, TOP_FIELDS, "")
+    """Validate a case dict (see the module docstring) into an :class:`RFCase`.
+
+    Field rules live in :data:`theorykit.schema.RANDOM_FEATURES`; the model checks its own.
+    """
+    data = table(data, "CASE")
+    reject_unknown(data, RANDOM_FEATURES.section(""), "")
     for required in ("N", "P", "times"):
-        if required not in data:
-            raise CaseError(required, "missing required field")
+        require(data, required, "")
     fields = {name: data[name] for name in MODEL_FIELDS if name in data}
-    if "eigenvalues" in fields:
-        values = fields["eigenvalues"]
-        if not isinstance(values, list) or not all(
-            isinstance(v, (int, float)) and not isinstance(v, bool) for v in values
-        ):
-            raise CaseError("eigenvalues", "must be a list of positive numbers")
-        fields["eigenvalues"] = tuple(values)
-    for name in ("normalization", "loss"):
-        if name in fields and not isinstance(fields[name], str):
-            raise CaseError(name, "must be a string")
     model = RandomFeatureModel(**fields)
     times = check_times(data["times"])
-    method = data.get("method", "laplace")
-    if method not in METHODS:
-        raise CaseError("method", f"must be one of {list(METHODS)}, got {method!r}")
+    method = RANDOM_FEATURES.check("method", data.get("method", "laplace"))
     dps = data.get("dps")
     if dps is not None:
-        dps = _int(dps, "dps", 15, 200)
-    sim = _table(data.get("simulation", {}), "simulation")
-    _reject_unknown(sim, SIMULATION_FIELDS, "simulation.")
-    draws = _int(sim.get("draws", 50), "simulation.draws", 2, 10**6)
-    seed = _int(sim.get("seed", 0), "simulation.seed", 0, 2**63 - 1)
+        dps = RANDOM_FEATURES.check("dps", dps)
+    sim = table(data.get("simulation", {}), "simulation")
+    reject_unknown(sim, RANDOM_FEATURES.section("simulation"), "simulation.")
+    draws = RANDOM_FEATURES.check("simulation.draws", sim.get("draws", 50))
+    seed = RANDOM_FEATURES.check("simulation.seed", sim.get("seed", 0))
     return RFCase(model, times, method, dps, draws, seed, data)
 
 

@@ -25,10 +25,11 @@ import numpy as np
 
 from ..errors import CaseError, NumericalFailure
 from ..lower.rf_module import rf_module
+from ..schema import RANDOM_FEATURES, RF_METHODS
 from . import laplace
 from .model import RandomFeatureModel, check_times
 
-METHODS = ("laplace", "volterra", "decoupled")
+METHODS = RF_METHODS
 TERMS = ("teacher", "labels", "thermal")
 
 
@@ -230,11 +231,9 @@ def solve_rf(
     True
     """
     times = check_times(times)
-    if method not in METHODS:
-        raise CaseError("method", f"must be one of {list(METHODS)}, got {method!r}")
+    method = RANDOM_FEATURES.check("method", method)
     if dps is not None:
-        if isinstance(dps, bool) or not isinstance(dps, int) or not 15 <= dps <= 200:
-            raise CaseError("dps", f"must be an integer in [15, 200], got {dps!r}")
+        dps = RANDOM_FEATURES.check("dps", dps)
         if method != "laplace":
             raise CaseError("dps", "high precision is available for method='laplace' only")
         if not model.isotropic_teacher:

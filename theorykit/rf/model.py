@@ -26,11 +26,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..case import _float, _int
 from ..errors import CaseError
+from ..schema import RANDOM_FEATURES, RF_LOSSES, RF_NORMALIZATIONS
 
-NORMALIZATIONS = ("sum", "first")
-LOSSES = ("sum", "mean")
+NORMALIZATIONS = RF_NORMALIZATIONS
+LOSSES = RF_LOSSES
 MAX_MODES = 10**7
 
 
@@ -68,7 +68,7 @@ class RandomFeatureModel:
     >>> RandomFeatureModel(N=4, P=2, a=0.0)
     Traceback (most recent call last):
     ...
-    theorykit.errors.CaseError: a: must be in (0.0, 1000.0], got 0.0
+    theorykit.errors.CaseError: a: must be a number in (0, 1000] (kernel spectrum exponent, eta_k ~ k^-(1+a)), got 0.0
     """
 
     N: int
@@ -83,22 +83,12 @@ class RandomFeatureModel:
     eigenvalues: tuple[float, ...] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
-        _int(self.N, "N", 1, MAX_MODES)
-        _int(self.P, "P", 1, MAX_MODES)
-        object.__setattr__(self, "a", _float(self.a, "a", 0.0, 1e3, lo_open=True))
-        for name in ("gamma", "T", "noise"):
-            object.__setattr__(self, name, _float(getattr(self, name), name, 0.0, 1e12))
-        object.__setattr__(self, "teacher_exponent", _float(self.teacher_exponent, "teacher_exponent", 0.0, 1e3))
-        if self.normalization not in NORMALIZATIONS:
-            raise CaseError("normalization", f"must be one of {list(NORMALIZATIONS)}, got {self.normalization!r}")
-        if self.loss not in LOSSES:
-            raise CaseError("loss", f"must be one of {list(LOSSES)}, got {self.loss!r}")
+        for name in ("N", "P", "a", "gamma", "T", "noise", "teacher_exponent", "normalization", "loss"):
+            object.__setattr__(self, name, RANDOM_FEATURES.check(name, getattr(self, name)))
         if self.eigenvalues is not None:
-            values = np.asarray(self.eigenvalues, dtype=float)
-            if values.ndim != 1 or values.size != self.N:
-                raise CaseError("eigenvalues", f"must be a list of N = {self.N} numbers, got shape {values.shape}")
-            if not np.all(np.isfinite(values)) or np.any(values <= 0):
-                raise CaseError("eigenvalues", "must be finite and > 0")
+            values = RANDOM_FEATURES.check("eigenvalues", self.eigenvalues)
+            if values.size != self.N:
+                raise CaseError("eigenvalues", f"must be a list of N = {self.N} numbers, got {values.size}")
             object.__setattr__(self, "eigenvalues", tuple(float(v) for v in values))
 
     @property
@@ -154,17 +144,5 @@ class RandomFeatureModel:
 
 
 def check_times(times, name: str = "times") -> np.ndarray:
-    """Times must be a non-empty, finite, strictly increasing list of non-negative numbers."""
-    try:
-        arr = np.asarray(times, dtype=float)
-    except (TypeError, ValueError):
-        raise CaseError(name, "must be a list of numbers") from None
-    if arr.ndim != 1 or arr.size == 0:
-        raise CaseError(name, "must be a non-empty one-dimensional list of numbers")
-    if arr.size > 100_000:
-        raise CaseError(name, f"at most 100000 time points, got {arr.size}")
-    if not np.all(np.isfinite(arr)) or np.any(arr < 0) or np.any(arr > 1e15):
-        raise CaseError(name, "must hold finite numbers in [0, 1e15]")
-    if np.any(np.diff(arr) <= 0):
-        raise CaseError(name, "must be strictly increasing")
-    return arr
+    """Times: a non-empty, strictly increasing list of finite numbers in [0, 1e15] (at most 100 000)."""
+    return RANDOM_FEATURES["times"].rule.check(times, name)

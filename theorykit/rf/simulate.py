@@ -26,8 +26,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import CaseError
 from ..progress import Progress
+from ..schema import RANDOM_FEATURES
 from .model import RandomFeatureModel, check_times
 
 
@@ -115,10 +115,8 @@ def simulate_rf(
     RFSimulation
     """
     times = check_times(times)
-    if isinstance(draws, bool) or not isinstance(draws, int) or not 2 <= draws <= 10**6:
-        raise CaseError("draws", f"must be an integer in [2, 1000000], got {draws!r}")
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise CaseError("seed", f"must be a non-negative integer, got {seed!r}")
+    draws = RANDOM_FEATURES.check("simulation.draws", draws)
+    seed = RANDOM_FEATURES.check("simulation.seed", seed)
     summed = model.summed()
     t_sum = times * model.time_scale
     eta, d = summed.eta, summed.teacher_variances

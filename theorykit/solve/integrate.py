@@ -15,13 +15,14 @@ import numpy as np
 from scipy.integrate import solve_ivp
 
 from ..compiled import compile_model
-from ..errors import CaseError, NumericalFailure
+from ..errors import NumericalFailure
 from ..model import CommitteeModel
 from ..progress import Progress
+from ..schema import COMMITTEE, SOLVER_METHODS
 from .eigenmode import EigenmodeSystem
 from .initial import Overlaps, check_overlaps
 
-METHODS = ("RK45", "DOP853", "BDF", "Radau", "LSODA", "exponential")
+METHODS = SOLVER_METHODS
 IMPLICIT = ("BDF", "Radau", "LSODA")
 
 
@@ -43,6 +44,13 @@ class SolverConfig:
         Generated-code flavour (``auto``, ``numpy``, ``numba``).
     max_step : float
         Largest step in alpha (``inf`` by default).
+    max_rhs : int
+        Work budget of the SciPy methods in right-hand-side evaluations.  A run that spends it
+        before the last alpha stops with status ``"stiff"`` and a message saying how far it got
+        and which method to use instead: an explicit method on a stiff system (eigenvalues
+        spanning many decades) would otherwise crawl on for hours.
+
+    All ranges are in :data:`theorykit.schema.COMMITTEE` (``solver.*``).
     """
 
     method: str = "DOP853"
@@ -50,14 +58,11 @@ class SolverConfig:
     atol: float = 1e-10
     flavour: str = "auto"
     max_step: float = np.inf
+    max_rhs: int = 2_000_000
 
     def __post_init__(self) -> None:
-        if self.method not in METHODS:
-            raise CaseError("solver.method", f"must be one of {list(METHODS)}, got {self.method!r}")
-        for name in ("rtol", "atol"):
-            value = getattr(self, name)
-            if not (isinstance(value, (int, float)) and 0 < value < 1):
-                raise CaseError(f"solver.{name}", f"must be in (0, 1), got {value!r}")
+        for name in ("method", "rtol", "atol", "flavour", "max_step", "max_rhs"):
+            object.__setattr__(self, name, COMMITTEE.check(f"solver.{name}", getattr(self, name)))
 
 
 @dataclass(frozen=True)
@@ -72,8 +77,9 @@ class Solution:
         Per-mode overlaps at each output alpha.
     t : ndarray (L, M, M)
     status : str
-        ``"success"``, ``"solver_failed"``, ``"nan"``, ``"not_psd"`` or ``"diverged"`` (finite,
-        but eps_g grew more than a million-fold).
+        ``"success"``, ``"solver_failed"``, ``"nan"``, ``"not_psd"``, ``"diverged"`` (finite,
+        but eps_g grew more than a million-fold) or ``"stiff"`` (the work budget
+        ``SolverConfig.max_rhs`` was spent; only the first point is kept).
     message : str
     nfev : int
         Right-hand-side evaluations (for the exponential integrator: exact propagations of
@@ -121,23 +127,13 @@ def log_alpha(alpha_max: float, points: int = 200, alpha_min: float = 1e-2, incl
 
 
 def check_alpha(alpha) -> np.ndarray:
-    try:
-        arr = np.asarray(alpha, dtype=float)
-    except (TypeError, ValueError):
-        raise CaseError("alpha", "must be a list of numbers") from None
-    if arr.ndim != 1 or arr.size == 0:
-        raise CaseError("alpha", "must be a non-empty list of numbers")
-    if not np.all(np.isfinite(arr)) or np.any(arr < 0):
-        raise CaseError("alpha", "must hold finite numbers >= 0")
-    if np.any(np.diff(arr) <= 0):
-        raise CaseError("alpha", "must be strictly increasing")
-    return arr
+    """Output times: a non-empty, strictly increasing list of finite numbers >= 0."""
+    return COMMITTEE.check("alpha", alpha)
 
 
 def check_eta(eta) -> float:
-    if isinstance(eta, bool) or not isinstance(eta, (int, float)) or not np.isfinite(eta) or eta <= 0:
-        raise CaseError("eta", f"must be a finite number > 0, got {eta!r}")
-    return float(eta)
+    """Learning rate: a finite number in (0, 1e6]."""
+    return COMMITTEE.check("eta", eta)
 
 
 def solve(
@@ -179,6 +175,8 @@ def solve(
 
     def fun(a, y):
         bar.update(a - alpha[0])
+        if system.nfev >= config.max_rhs:
+            raise _BudgetSpent(a)
         return system.rhs(a, y)
 
     if config.method == "exponential":
@@ -203,22 +201,52 @@ def solve(
             ys = y0[:, None]
             status, message = "success", "single output point"
         else:
-            with np.errstate(all="ignore"):
-                result = solve_ivp(
-                    fun,
-                    (alpha[0], alpha[-1]),
-                    y0,
-                    method=config.method,
-                    t_eval=alpha,
-                    rtol=config.rtol,
-                    atol=config.atol,
-                    max_step=config.max_step,
-                    **kwargs,
-                )
-            ys = result.y
-            status = "success" if result.success else "solver_failed"
-            message = result.message
+            try:
+                with np.errstate(all="ignore"):
+                    result = solve_ivp(
+                        fun,
+                        (alpha[0], alpha[-1]),
+                        y0,
+                        method=config.method,
+                        t_eval=alpha,
+                        rtol=config.rtol,
+                        atol=config.atol,
+                        max_step=config.max_step,
+                        **kwargs,
+                    )
+                ys = result.y
+                status = "success" if result.success else "solver_failed"
+                message = result.message
+            except _BudgetSpent as spent:
+                # solve_ivp hands out the t_eval points only when it returns: keep the start
+                ys = y0[:, None]
+                status, message = "stiff", _stiffness_message(model, config, spent.alpha, alpha)
     return _explain_failure(_collect(model, system, alpha, ys, status, message, eta, psd_tolerance(config.rtol)))
+
+
+class _BudgetSpent(Exception):
+    """Raised inside the right-hand side when ``SolverConfig.max_rhs`` evaluations are spent."""
+
+    def __init__(self, alpha: float) -> None:
+        super().__init__(alpha)
+        self.alpha = float(alpha)
+
+
+def _stiffness_message(model: CommitteeModel, config: SolverConfig, stopped: float, alpha: np.ndarray) -> str:
+    lam = model.spectrum.lam
+    spread = float(lam.max() / lam.min())
+    explicit = config.method in ("RK45", "DOP853")
+    advice = (
+        "use method 'exponential' (exact per-mode propagation, made for many modes and decades) or an implicit "
+        "method ('Radau', 'BDF', 'LSODA')"
+        if explicit
+        else "use method 'exponential' for many modes over many decades"
+    )
+    return (
+        f"{config.method} spent its budget of {config.max_rhs} right-hand sides at alpha = {stopped:.6g} of "
+        f"{alpha[-1]:.6g}: the system is too stiff for it (eigenvalues span a factor {spread:.3g}); {advice}, "
+        "or raise solver.max_rhs"
+    )
 
 
 #: A run whose eps_g rises above this multiple of its initial value is reported as diverged.
@@ -247,6 +275,11 @@ def _explain_failure(solution: Solution) -> Solution:
         peak = int(eps.argmax())
         notes.append(
             f"eps_g grew from {eps[0]:.3g} to {eps[peak]:.3g} by alpha = {solution.alpha[peak]:.6g}: the dynamics diverge"
+        )
+    elif solution.status == "solver_failed" and "step size" in solution.message.lower():
+        notes.append(
+            "the step size collapsed without eps_g growing: extreme stiffness (try method 'exponential' or 'Radau') "
+            "or a singular right-hand side"
         )
     model = solution.model
     if model.activation_name == "linear" and not model.small_lr:

@@ -1,0 +1,368 @@
+"""Every input field's rule, declared once per model; case files and API arguments both check here.
+
+A :class:`Schema` maps a field's dotted name (``model.K``, ``solver.rtol``) to a rule -- its
+type, range and shape -- and a short description with units and conventions.  The model
+classes (:class:`~theorykit.model.CommitteeModel`, :class:`~theorykit.rf.RandomFeatureModel`,
+:class:`~theorykit.solve.integrate.SolverConfig` ...) call :meth:`Schema.check` on their
+arguments, and the case-file parsers only map the file's tables onto those classes, so a range
+is written in exactly one place.  :meth:`Schema.markdown` renders the table in ``docs/cases.md``
+(a test keeps the page in step).
+
+Rules that need other fields (fractions summing to one, overlap shapes that depend on L and
+K, positive semi-definiteness) stay with the model that knows them.
+
+Every failure is a :class:`~theorykit.errors.CaseError`: one line naming the field, what is
+accepted and (shortened) what was given.
+
+Examples
+--------
+>>> COMMITTEE.check("model.K", 3)
+3
+>>> COMMITTEE.check("eta", -1.0)
+Traceback (most recent call last):
+...
+theorykit.errors.CaseError: eta: must be a number in (0, 1e+06] (learning rate; the SGD step is eta/N), got -1.0
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import CaseError
+
+#: Longest shown repr of a rejected value (a megabyte string must not become the error line).
+SHOWN_CHARS = 60
+
+
+def shown(value: object) -> str:
+    """``repr(value)`` shortened to :data:`SHOWN_CHARS` characters."""
+    text = repr(value) if not isinstance(value, np.ndarray) else f"array of shape {value.shape}"
+    return text if len(text) <= SHOWN_CHARS else text[: SHOWN_CHARS - 3] + "..."
+
+
+def _bound(x: float) -> str:
+    return f"{x:g}" if not float(x).is_integer() or abs(x) >= 1e6 else str(int(x))
+
+
+@dataclass(frozen=True)
+class Integer:
+    """An integer (not a bool) in ``[lo, hi]``."""
+
+    lo: int
+    hi: int
+
+    def check(self, value, name: str) -> int:
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+            raise CaseError(name, f"must be {self.describe()}, got {shown(value)}")
+        if not self.lo <= int(value) <= self.hi:
+            raise CaseError(name, f"must be {self.describe()}, got {shown(value)}")
+        return int(value)
+
+    def describe(self) -> str:
+        return f"an integer in [{self.lo}, {self.hi}]"
+
+
+@dataclass(frozen=True)
+class Number:
+    """A real number in an interval; ``inf`` only where ``allow_inf`` (e.g. "no limit")."""
+
+    lo: float = -math.inf
+    hi: float = math.inf
+    lo_open: bool = False
+    hi_open: bool = False
+    allow_inf: bool = False
+
+    def check(self, value, name: str) -> float:
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+            raise CaseError(name, f"must be {self.describe()}, got {shown(value)}")
+        try:
+            number = float(value)
+        except OverflowError:  # an integer beyond the float range
+            raise CaseError(name, f"must be {self.describe()}, got an integer of {len(str(value))} digits") from None
+        if math.isnan(number) or (math.isinf(number) and not (self.allow_inf and number == self.hi)):
+            raise CaseError(name, f"must be {self.describe()}, got {shown(value)}")
+        below = number < self.lo or (self.lo_open and number == self.lo)
+        above = number > self.hi or (self.hi_open and number == self.hi)
+        if below or above:
+            raise CaseError(name, f"must be {self.describe()}, got {shown(value)}")
+        return number
+
+    def describe(self) -> str:
+        left = "(" if self.lo_open else "["
+        right = ")" if self.hi_open else "]"
+        kind = "a number" if not self.allow_inf else "a number (or inf)"
+        return f"{kind} in {left}{_bound(self.lo)}, {_bound(self.hi)}{right}"
+
+
+@dataclass(frozen=True)
+class OneOf:
+    """One of a fixed set of names."""
+
+    options: tuple[str, ...]
+
+    def check(self, value, name: str) -> str:
+        if not isinstance(value, str) or value not in self.options:
+            hint = difflib.get_close_matches(value, self.options, n=1) if isinstance(value, str) else []
+            extra = f" (did you mean {hint[0]!r}?)" if hint else ""
+            raise CaseError(name, f"must be {self.describe()}, got {shown(value)}{extra}")
+        return value
+
+    def describe(self) -> str:
+        return "one of " + ", ".join(repr(o) for o in self.options)
+
+
+@dataclass(frozen=True)
+class Flag:
+    """``true`` or ``false`` (no 0/1, no strings)."""
+
+    def check(self, value, name: str) -> bool:
+        if not isinstance(value, (bool, np.bool_)):
+            raise CaseError(name, f"must be true or false, got {shown(value)}")
+        return bool(value)
+
+    def describe(self) -> str:
+        return "true or false"
+
+
+@dataclass(frozen=True)
+class Name:
+    """A short identifier looked up in a registry by the model (never parsed or evaluated)."""
+
+    max_length: int = 64
+
+    def check(self, value, name: str) -> str:
+        if not isinstance(value, str) or not 0 < len(value) <= self.max_length:
+            raise CaseError(name, f"must be {self.describe()}, got {shown(value)}")
+        return value
+
+    def describe(self) -> str:
+        return f"a name (string of 1-{self.max_length} characters)"
+
+
+@dataclass(frozen=True)
+class Numbers:
+    """A (nested) list of finite numbers: ``ndim`` dimensions, entries in ``[lo, hi]``.
+
+    ``increasing`` asks for a strictly increasing 1-d list; ``distinct`` for no repeats.
+    """
+
+    ndim: int = 1
+    lo: float = -math.inf
+    lo_open: bool = False
+    hi: float = math.inf
+    increasing: bool = False
+    distinct: bool = False
+    max_size: int = 10**7
+
+    def check(self, value, name: str) -> np.ndarray:
+        if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, (Iterable, np.ndarray)):
+            raise CaseError(name, f"must be {self.describe()}, got {shown(value)}")
+        try:
+            arr = np.array(value, dtype=float)
+        except (TypeError, ValueError, OverflowError):
+            raise CaseError(name, f"must be {self.describe()} (a regular nested list of numbers)") from None
+        if arr.ndim != self.ndim or arr.size == 0:
+            raise CaseError(name, f"must be {self.describe()}, got shape {list(arr.shape)}")
+        if arr.size > self.max_size:
+            raise CaseError(name, f"must have at most {self.max_size} entries, got {arr.size}")
+        if not np.all(np.isfinite(arr)):
+            raise CaseError(name, f"must be {self.describe()}; holds NaN/inf")
+        low = arr.min()
+        if low < self.lo or (self.lo_open and low == self.lo):
+            raise CaseError(name, f"must be {self.describe()}, got min {low:g}")
+        if arr.max() > self.hi:
+            raise CaseError(name, f"must be {self.describe()}, got max {arr.max():g}")
+        if self.increasing and np.any(np.diff(arr) <= 0):
+            raise CaseError(name, f"must be {self.describe()}; it does not increase strictly")
+        if self.distinct and np.unique(arr).size != arr.size:
+            raise CaseError(name, f"must be {self.describe()}; merge equal entries (and add their fractions)")
+        return arr
+
+    def describe(self) -> str:
+        shape = "a non-empty list" if self.ndim == 1 else f"a non-empty {self.ndim}-d nested list"
+        parts = [f"{shape} of finite numbers"]
+        if self.lo > -math.inf:
+            parts.append(f"{'>' if self.lo_open else '>='} {_bound(self.lo)}")
+        if self.hi < math.inf:
+            parts.append(f"<= {_bound(self.hi)}")
+        if self.increasing:
+            parts.append("strictly increasing")
+        if self.distinct:
+            parts.append("distinct")
+        return ", ".join(parts)
+
+
+@dataclass(frozen=True)
+class Field:
+    """A field's rule and what it means (units, conventions)."""
+
+    rule: Integer | Number | OneOf | Flag | Name | Numbers
+    meaning: str
+    default: object = None
+
+
+class Schema:
+    """The fields of one model: ``check`` a value, list a section's names, render the docs table."""
+
+    def __init__(self, title: str, fields: dict[str, Field]) -> None:
+        self.title = title
+        self._fields = dict(fields)
+
+    def __getitem__(self, name: str) -> Field:
+        return self._fields[name]
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._fields
+
+    def names(self) -> list[str]:
+        return list(self._fields)
+
+    def section(self, prefix: str) -> set[str]:
+        """Field names directly under ``prefix`` (``""`` for the top level), without the prefix."""
+        start = f"{prefix}." if prefix else ""
+        return {n[len(start) :].split(".")[0] for n in self._fields if n.startswith(start)}
+
+    def check(self, name: str, value):
+        """Validate ``value`` for field ``name``; returns the normalised value (int, float, array ...).
+
+        The field's meaning is appended to a range error, so the message carries the units.
+        """
+        spec = self._fields[name]
+        try:
+            return spec.rule.check(value, name)
+        except CaseError as exc:
+            if spec.meaning and " got " in exc.message:
+                head, _, tail = exc.message.partition(", got ")
+                raise CaseError(name, f"{head} ({spec.meaning}), got {tail}") from None
+            raise
+
+    def markdown(self) -> str:
+        """The schema as a Markdown table (field, accepted values, meaning, default)."""
+        rows = ["| field | accepted | meaning | default |", "|---|---|---|---|"]
+        for name, spec in self._fields.items():
+            default = "required" if spec.default is None else f"`{spec.default}`"
+            rows.append(f"| `{name}` | {spec.rule.describe()} | {spec.meaning} | {default} |")
+        return "\n".join(rows)
+
+
+def reject_unknown(given: Mapping, allowed: Iterable[str], where: str) -> None:
+    """Raise for the first key of ``given`` not in ``allowed``, with a "did you mean"."""
+    allowed = sorted(allowed)
+    for key in given:
+        if key not in allowed:
+            hint = difflib.get_close_matches(str(key), allowed, n=1)
+            suggestion = f"; did you mean {hint[0]!r}?" if hint else f"; accepted: {allowed}"
+            raise CaseError(
+                f"{where}{shown(key) if not isinstance(key, str) else key[:SHOWN_CHARS]}", f"unknown field{suggestion}"
+            )
+
+
+def require(section: Mapping, key: str, where: str):
+    """``section[key]``, or a CaseError naming the missing field."""
+    if key not in section:
+        raise CaseError(f"{where}{key}", "missing required field")
+    return section[key]
+
+
+def table(value, name: str) -> dict:
+    """``value`` when it is a table/object, else a CaseError."""
+    if not isinstance(value, dict):
+        raise CaseError(name, f"must be a table/object, got {type(value).__name__}")
+    return value
+
+
+# -- names shared with the code that dispatches on them ------------------------------------------
+SOLVER_METHODS = ("RK45", "DOP853", "BDF", "Radau", "LSODA", "exponential")
+FLAVOURS = ("auto", "numpy", "numba", "mpmath")
+SGD_BACKENDS = ("auto", "numpy", "numba", "torch")
+RF_METHODS = ("laplace", "volterra", "decoupled")
+RF_NORMALIZATIONS = ("sum", "first")
+RF_LOSSES = ("sum", "mean")
+MAX_SEED = 2**63 - 1
+
+COMMITTEE = Schema(
+    "committee machine (theorykit solve / simulate / asymptotics / plateau)",
+    {
+        "model.K": Field(Integer(1, 1000), "student hidden units"),
+        "model.M": Field(Integer(1, 1000), "teacher hidden units"),
+        "model.activation": Field(Name(), "registry name: 'erf', 'linear', 'relu' (never evaluated)", "erf"),
+        "model.normalization": Field(
+            OneOf(("sqrt", "sum")), "second-layer weights 1/sqrt(K), 1/sqrt(M) or 1 (Saad & Solla)", "sqrt"
+        ),
+        "model.noise": Field(Number(0, 1e6), "standard deviation of the label noise", 0.0),
+        "small_lr": Field(Flag(), "keep only the O(eta) terms", False),
+        "spectrum.kind": Field(OneOf(("power_law", "explicit")), "how the input spectrum is given", "power_law"),
+        "spectrum.L": Field(Integer(1, 10**6), "number of distinct eigenvalues (power law)"),
+        "spectrum.beta": Field(
+            Number(-1, 1e3, lo_open=True), "power-law exponent, lambda_k ~ k^-(1+beta), sum_k f_k lambda_k = 1"
+        ),
+        "spectrum.eigenvalues": Field(
+            Numbers(1, lo=0, lo_open=True, distinct=True, max_size=10**6), "explicit eigenvalues (used as given)"
+        ),
+        "spectrum.fractions": Field(
+            Numbers(1, lo=0, lo_open=True, max_size=10**6),
+            "multiplicity fractions f_k, one per eigenvalue, sum 1",
+            "1/L",
+        ),
+        "eta": Field(Number(0, 1e6, lo_open=True), "learning rate; the SGD step is eta/N"),
+        "alpha": Field(
+            Numbers(1, lo=0, increasing=True, max_size=10**6),
+            "output times alpha = steps/N (integration starts at the first)",
+        ),
+        "init.kind": Field(
+            OneOf(("random",)), "'random': overlaps of random weights at finite N; omit it to give r, q, t"
+        ),
+        "init.N": Field(Integer(2, 10**8), "input dimension of the random weights"),
+        "init.sigma_J": Field(Number(0, 1e3), "standard deviation of the initial student weights", 0.01),
+        "init.seed": Field(Integer(0, MAX_SEED), "seed of the random weights", 0),
+        "init.r": Field(Numbers(3), "student-teacher overlaps per mode, shape [L][K][M]"),
+        "init.q": Field(Numbers(3), "student-student overlaps per mode, shape [L][K][K]"),
+        "init.t": Field(Numbers(3), "teacher-teacher overlaps per mode, shape [L][M][M]"),
+        "solver.method": Field(OneOf(SOLVER_METHODS), "integrator", "DOP853"),
+        "solver.rtol": Field(Number(0, 1, lo_open=True, hi_open=True), "relative local tolerance", 1e-8),
+        "solver.atol": Field(Number(0, 1, lo_open=True, hi_open=True), "absolute local tolerance", 1e-10),
+        "solver.flavour": Field(OneOf(FLAVOURS), "generated-code flavour", "auto"),
+        "solver.max_step": Field(
+            Number(0, math.inf, lo_open=True, allow_inf=True), "largest step in alpha (SciPy methods)", "inf"
+        ),
+        "solver.max_rhs": Field(
+            Integer(1, 10**10),
+            "work budget in right-hand sides (SciPy methods); beyond it the run stops as stiff",
+            2_000_000,
+        ),
+        "simulation.N": Field(Integer(2, 10**8), "input dimension of the simulated networks", 1000),
+        "simulation.seeds": Field(Integer(1, 10_000), "number of independent SGD runs (seeds 0..seeds-1)", 4),
+        "simulation.n_test": Field(Integer(1, 10**7), "test inputs per error estimate", 2000),
+        "simulation.sigma_J": Field(Number(0, 1e3), "standard deviation of the initial student weights", 0.01),
+        "simulation.backend": Field(
+            OneOf(SGD_BACKENDS), "SGD backend ('auto' picks torch on CUDA, else numba)", "auto"
+        ),
+        "dps": Field(Integer(15, 200), "decimal digits of the high-precision evaluation (asymptotics, plateau)", 30),
+    },
+)
+
+RANDOM_FEATURES = Schema(
+    "random-feature regression (theorykit rf)",
+    {
+        "N": Field(Integer(1, 10**7), "feature modes"),
+        "P": Field(Integer(1, 10**7), "training samples"),
+        "a": Field(Number(0, 1e3, lo_open=True), "kernel spectrum exponent, eta_k ~ k^-(1+a)", 0.5),
+        "gamma": Field(Number(0, 1e12), "weight decay (summed-loss convention)", 0.0),
+        "T": Field(Number(0, 1e12), "Langevin temperature", 0.0),
+        "noise": Field(Number(0, 1e12), "label-noise standard deviation", 0.0),
+        "teacher_exponent": Field(Number(0, 1e3), "teacher variances d_k = k^-b (0: the GP-prior teacher)", 0.0),
+        "normalization": Field(OneOf(RF_NORMALIZATIONS), "sum_k eta_k = 1 ('sum') or eta_1 = 1 ('first')", "sum"),
+        "loss": Field(OneOf(RF_LOSSES), "data term summed or averaged over samples", "sum"),
+        "eigenvalues": Field(Numbers(1, lo=0, lo_open=True), "explicit kernel eigenvalues, length N", "power law"),
+        "times": Field(Numbers(1, lo=0, hi=1e15, increasing=True, max_size=100_000), "output times of the dynamics"),
+        "method": Field(OneOf(RF_METHODS), "DMFT route", "laplace"),
+        "dps": Field(Integer(15, 200), "decimal digits of the high-precision evaluation", "none (float)"),
+        "simulation.draws": Field(Integer(2, 10**6), "independent draws of data and teacher", 50),
+        "simulation.seed": Field(Integer(0, MAX_SEED), "seed of the draws", 0),
+    },
+)
