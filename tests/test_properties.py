@@ -1,13 +1,13 @@
 """Property-based tests (hypothesis, bounded examples): invariants of the solved ODEs."""
 
 import numpy as np
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import theorykit as tk
 from theorykit.solve.eigenmode import EigenmodeSystem
 
-SETTINGS = settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings()  # the loaded profile (tests/conftest.py): "ci" by default, "long" on request
 
 
 @st.composite

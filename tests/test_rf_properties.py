@@ -12,7 +12,7 @@ import json
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from theorykit.cli import main
@@ -20,7 +20,7 @@ from theorykit.errors import CaseError
 from theorykit.rf import RandomFeatureModel, simulate_rf, solve_rf
 from theorykit.rf.case import parse_rf_case
 
-SETTINGS = settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=settings.default.max_examples * 4 // 3)  # profile-scaled (tests/conftest.py)
 
 
 @st.composite

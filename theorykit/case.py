@@ -71,10 +71,12 @@ def read_case_file(path: str | Path) -> dict:
             data = tomllib.loads(text.decode("utf-8"))
         else:
             data = json.loads(text.decode("utf-8"), parse_constant=_reject_constant)
-    except (UnicodeDecodeError, json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
+    except CaseError:
+        raise
+    except ValueError as exc:  # decode errors, and integers beyond Python's 4300-digit conversion limit
+        first_line = (str(exc).splitlines() or [type(exc).__name__])[0][:200]
         raise CaseError(
-            "CASE",
-            f"{path.name} is not valid {'TOML' if path.suffix.lower() == '.toml' else 'JSON'}: {str(exc).splitlines()[0]}",
+            "CASE", f"{path.name} is not valid {'TOML' if path.suffix.lower() == '.toml' else 'JSON'}: {first_line}"
         ) from None
     except RecursionError:
         raise CaseError("CASE", f"{path.name} is nested too deeply") from None

@@ -21,12 +21,13 @@ Examples
 >>> COMMITTEE.check("eta", -1.0)
 Traceback (most recent call last):
 ...
-theorykit.errors.CaseError: eta: must be a number in (0, 1e+06] (learning rate; the SGD step is eta/N), got -1.0
+theorykit.errors.CaseError: eta: must be a number in (0, 1e+06] (learning rate; SGD moves J_i by (eta/sqrt(N)) delta_i x), got -1.0
 """
 
 from __future__ import annotations
 
 import difflib
+import json
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -245,7 +246,12 @@ class Schema:
         """The schema as a Markdown table (field, accepted values, meaning, default)."""
         rows = ["| field | accepted | meaning | default |", "|---|---|---|---|"]
         for name, spec in self._fields.items():
-            default = "required" if spec.default is None else f"`{spec.default}`"
+            if spec.default is None:
+                default = "required"
+            elif isinstance(spec.default, str):
+                default = spec.default if " " in spec.default else f"`{spec.default}`"
+            else:
+                default = f"`{json.dumps(spec.default)}`"
             rows.append(f"| `{name}` | {spec.rule.describe()} | {spec.meaning} | {default} |")
         return "\n".join(rows)
 
@@ -257,9 +263,8 @@ def reject_unknown(given: Mapping, allowed: Iterable[str], where: str) -> None:
         if key not in allowed:
             hint = difflib.get_close_matches(str(key), allowed, n=1)
             suggestion = f"; did you mean {hint[0]!r}?" if hint else f"; accepted: {allowed}"
-            raise CaseError(
-                f"{where}{shown(key) if not isinstance(key, str) else key[:SHOWN_CHARS]}", f"unknown field{suggestion}"
-            )
+            plain = isinstance(key, str) and key.isidentifier() and len(key) <= SHOWN_CHARS
+            raise CaseError(f"{where}{key if plain else shown(key)}", f"unknown field{suggestion}")
 
 
 def require(section: Mapping, key: str, where: str):
@@ -309,13 +314,13 @@ COMMITTEE = Schema(
             "multiplicity fractions f_k, one per eigenvalue, sum 1",
             "1/L",
         ),
-        "eta": Field(Number(0, 1e6, lo_open=True), "learning rate; the SGD step is eta/N"),
+        "eta": Field(Number(0, 1e6, lo_open=True), "learning rate; SGD moves J_i by (eta/sqrt(N)) delta_i x"),
         "alpha": Field(
             Numbers(1, lo=0, increasing=True, max_size=10**6),
             "output times alpha = steps/N (integration starts at the first)",
         ),
         "init.kind": Field(
-            OneOf(("random",)), "'random': overlaps of random weights at finite N; omit it to give r, q, t"
+            OneOf(("random",)), "'random': overlaps of random weights at finite N", "omitted: give r, q, t instead"
         ),
         "init.N": Field(Integer(2, 10**8), "input dimension of the random weights"),
         "init.sigma_J": Field(Number(0, 1e3), "standard deviation of the initial student weights", 0.01),
@@ -366,3 +371,25 @@ RANDOM_FEATURES = Schema(
         "simulation.seed": Field(Integer(0, MAX_SEED), "seed of the draws", 0),
     },
 )
+
+
+def cases_page() -> str:
+    """``docs/cases.md``: every field of both schemas (a test keeps the page equal to this).
+
+    Regenerate with ``python -c "import theorykit.schema as s; print(s.cases_page(), end='')" > docs/cases.md``.
+    """
+    parts = [
+        "# Case-file fields",
+        "",
+        "Generated from `theorykit/schema.py`, where every field's rule is declared once; the",
+        "model classes and the case-file readers both check against it (a test keeps this page in",
+        "step).  A value outside its range is a one-line error naming the field, what is accepted",
+        'and what was given (CLI exit code 2); a field not listed is rejected with a "did you',
+        'mean".  Rules that relate fields (fractions summing to one, overlap shapes [L][K][M],',
+        "positive semi-definite overlaps) are checked by the model and listed in [the CLI",
+        "page](cli.md).",
+        "",
+    ]
+    for schema in (COMMITTEE, RANDOM_FEATURES):
+        parts += [f"## {schema.title}", "", schema.markdown(), ""]
+    return "\n".join(parts)

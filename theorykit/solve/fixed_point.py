@@ -258,24 +258,61 @@ class StudentSymmetric:
 def newton(fun, jac, x0: np.ndarray, tol, max_iter: int = 60, what: str = "fixed point") -> np.ndarray:
     """Plain Newton iteration on float or ``mpf`` arrays; raises :class:`NumericalFailure`.
 
-    Converged when the step is below ``tol`` times ``max(1, |x|)``.
+    Converged when the step is below ``tol`` times ``max(1, |x|)``.  A failure says why, from
+    the history of step sizes: a singular Jacobian, a non-finite iterate, steps that stall at
+    the working precision's noise floor (``tol`` asks for more digits than the arithmetic
+    carries), or steps that do not shrink at all (no fixed point near the start).
     """
     x = x0.copy()
+    steps = []
     for _ in range(max_iter):
         try:
             step = _solve(jac(x), fun(x))
         except NumericalFailure as exc:
-            raise NumericalFailure(f"{what}: {exc}") from None
+            raise NumericalFailure(
+                f"{what}: {exc} at |x| = {float(max(abs(v) for v in x)):.3g} (a degenerate fixed point, or a start "
+                "on a symmetry line; start elsewhere)"
+            ) from None
         x = x - step
         size = max(abs(v) for v in step)
         scale = max(1, max(abs(v) for v in x))
         if not all(_finite(v) for v in x):
-            raise NumericalFailure(f"{what}: Newton iteration produced a non-finite value")
+            raise NumericalFailure(
+                f"{what}: Newton iteration produced a non-finite value after {len(steps) + 1} steps (it left every "
+                "basin: no fixed point near the start; try a smaller eta or a start from a solved trajectory)"
+            )
         if size <= tol * scale:
             return x
-    raise NumericalFailure(
-        f"{what}: Newton iteration did not converge in {max_iter} steps (last step {float(size):.2e})"
-    )
+        steps.append(float(size / scale))
+    raise NumericalFailure(f"{what}: Newton iteration did not converge in {max_iter} steps; {_diagnose(steps, tol, x)}")
+
+
+def _diagnose(steps: list[float], tol, x: np.ndarray) -> str:
+    """Why a Newton iteration failed, read off its relative step sizes."""
+    last = steps[-1]
+    best = min(steps)
+    working = _epsilon(x)
+    if best < 1e-6 and last < 100 * best:  # converged to many digits, then went no further
+        return (
+            f"the steps shrank to {best:.1e} and then stalled at {last:.1e}, the noise floor of the arithmetic "
+            f"(machine epsilon {working:.1e}) -- tol = {float(tol):.1e} asks for more digits than it carries: "
+            "raise the working precision (dps) or loosen tol"
+        )
+    if last > 0.1 * steps[0]:
+        return (
+            f"the steps did not shrink (first {steps[0]:.1e}, last {last:.1e}): no fixed point near the start -- "
+            "try a smaller eta, or start from a point on a solved trajectory"
+        )
+    return f"the steps shrank only slowly (first {steps[0]:.1e}, last {last:.1e}): a nearly singular Jacobian"
+
+
+def _epsilon(x: np.ndarray) -> float:
+    """Unit round-off of the numbers in ``x`` (float64 or the current mpmath precision)."""
+    if x.dtype != object:
+        return float(np.finfo(x.dtype).eps)
+    import mpmath
+
+    return float(mpmath.mpf(2) ** (-mpmath.mp.prec))
 
 
 def _finite(v) -> bool:

@@ -47,10 +47,23 @@ class MomentSystem:
     eigenvalues : sequence, optional
         Exact eigenvalues at the working precision (e.g. ``mpf`` values recomputed from the
         power law); default: :meth:`Spectrum.high_precision` (or the floats, for ``dtype=float``).
+    min_digits : float
+        Refuse (:class:`~theorykit.errors.NumericalFailure`) a basis whose Vandermonde map
+        leaves fewer correct digits than this at the working precision: the moments of a
+        power-law spectrum differ by many orders of magnitude, and the answer would be noise.
+        The message says how many digits are lost and what to do (the eigenmode basis, or
+        ``dtype=object`` inside ``mpmath.workdps`` with enough digits).
     """
 
     def __init__(
-        self, model: CommitteeModel, compiled: CompiledSystem, eta, t: np.ndarray, dtype=float, eigenvalues=None
+        self,
+        model: CommitteeModel,
+        compiled: CompiledSystem,
+        eta,
+        t: np.ndarray,
+        dtype=float,
+        eigenvalues=None,
+        min_digits: float = 6,
     ) -> None:
         self.eigen = EigenmodeSystem(model, compiled, eta, t, dtype=dtype)
         num = _num(dtype)
@@ -64,6 +77,7 @@ class MomentSystem:
         self.model = model
         # Vandermonde V[l, k] = lam_k^l for l = 0..L (one extra row for the closure check)
         self.V = np.array([[lk**power for lk in lam] for power in range(L + 1)], dtype=dtype)
+        self._check_precision(min_digits)
         self.closure = self._closure_coefficients(lam, num)
         f = list(self.eigen.f)
         self.m = np.array([sum(fk * lk**p for fk, lk in zip(f, lam)) for p in range(L + 1)], dtype=dtype)
@@ -89,8 +103,40 @@ class MomentSystem:
 
     def condition_number(self) -> float:
         """2-norm condition number of the L x L Vandermonde map (digits lost ~ log10 of it)."""
-        V = np.array(self.V[:-1], dtype=float)
-        return float(np.linalg.cond(V))
+        V = self.V[:-1]
+        if self.dtype is float or self.L <= 60:
+            return float(np.linalg.cond(np.array(V, dtype=float)))
+        # beyond float range of cond: mpmath at enough digits to see it
+        import mpmath
+
+        with mpmath.workdps(30 + 3 * self.L):
+            A = mpmath.matrix(V.tolist())
+            return float(mpmath.mnorm(A, 1) * mpmath.mnorm(mpmath.inverse(A), 1))
+
+    def working_digits(self) -> float:
+        """Decimal digits the arithmetic carries (float64: 15.95; mpmath: the current ``mp.dps``)."""
+        if self.dtype is float:
+            return float(-np.log10(np.finfo(float).eps))
+        import mpmath
+
+        return float(mpmath.mp.dps)
+
+    def digits_lost(self) -> float:
+        """Decimal digits the moment <-> eigenmode conversion loses, ``log10 cond(V)``."""
+        return float(np.log10(self.condition_number()))
+
+    def _check_precision(self, min_digits: float) -> None:
+        lost, have = self.digits_lost(), self.working_digits()
+        if have - lost < min_digits:
+            from ..errors import NumericalFailure
+
+            need = int(np.ceil(lost + min_digits + 5))
+            raise NumericalFailure(
+                f"moment basis: the Vandermonde map of these {self.L} eigenvalues loses {lost:.1f} of the "
+                f"{have:.1f} digits the arithmetic carries (cond = {10**lost:.2e}), leaving fewer than {min_digits:g}; "
+                f"integrate in the eigenmode basis (theorykit.solve / EigenmodeSystem), or use dtype=object inside "
+                f"mpmath.workdps({need})"
+            )
 
     # -- basis change -----------------------------------------------------------------------
     def from_eigenmodes(self, state: np.ndarray) -> np.ndarray:
