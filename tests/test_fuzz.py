@@ -209,3 +209,47 @@ def test_every_schema_field_is_exercised_by_the_fuzzer():
     """A field added to the schema must be added to the fuzzer's valid cases too."""
     covered = {f"{section}.{key}" if key else section for _, section, key in LEAVES}
     assert set(COMMITTEE.names()) - {"dps"} <= covered, set(COMMITTEE.names()) - covered  # dps: a CLI flag
+
+
+RF_VALID = {
+    "N": 8,
+    "P": 4,
+    "a": 0.5,
+    "gamma": 0.0,
+    "T": 0.0,
+    "noise": 0.0,
+    "teacher_exponent": 0.0,
+    "normalization": "sum",
+    "loss": "sum",
+    "times": [0.1, 1.0],
+    "method": "laplace",
+    "dps": 20,
+    "simulation": {"draws": 3, "seed": 0},
+}
+RF_LEAVES = [(key, None) for key in RF_VALID if key != "simulation"] + [("simulation", k) for k in ("draws", "seed")]
+RF_LEAVES.append(("eigenvalues", None))
+
+
+@FUZZ
+@given(st.sampled_from(RF_LEAVES), JUNK)
+def test_random_feature_fields_replaced_by_junk_parse_or_give_a_clean_case_error(leaf, junk):
+    from theorykit.rf.case import parse_rf_case
+
+    case = copy.deepcopy(RF_VALID)
+    section, key = leaf
+    if key is None:
+        case[section] = junk
+    else:
+        case[section][key] = junk
+    try:
+        parse_rf_case(case)
+    except CaseError as error:
+        _assert_clean(error)
+        assert error.field.split(".")[0] in (section, "CASE")
+
+
+def test_every_random_feature_field_is_fuzzed():
+    from theorykit.schema import RANDOM_FEATURES
+
+    covered = {f"{s}.{k}" if k else s for s, k in RF_LEAVES}
+    assert set(RANDOM_FEATURES.names()) <= covered, set(RANDOM_FEATURES.names()) - covered

@@ -62,3 +62,14 @@ def test_linear_network_error_is_independent_of_K_and_M(K, M, L, eta, seed):
     # each of the K students receives the same gradient, so the sum moves K times as fast
     small = tk.solve(reference, eta * K, tk.Overlaps(r1, q1, t1), alpha, tk.SolverConfig(rtol=1e-10, atol=1e-12))
     assert np.allclose(big.eps_g, small.eps_g, rtol=1e-7, atol=1e-12)
+
+
+@SETTINGS
+@given(committee_cases(), st.sampled_from(["numpy", "numba"]), st.integers(0, 2**32))
+def test_sgd_is_identical_for_identical_seeds(case, backend, seed):
+    model, _ = case
+    runs = [
+        tk.simulate(model, 0.3, [0.0, 0.2], 40 * model.spectrum.L, seeds=[seed], n_test=50, backend=backend)
+        for _ in range(2)
+    ]
+    assert np.array_equal(runs[0].r, runs[1].r) and np.array_equal(runs[0].eps_g, runs[1].eps_g)
