@@ -144,13 +144,20 @@ class SlowModeSeries:
             "t": t[slow].reshape(z.size, M * M),
         }
         moments = np.zeros((top + 1, n, n))
-        for p in range(top + 1):
-            # modes come in decreasing a, so the ones that still need order p are a prefix
-            count = int(np.searchsorted(-orders, -p, side="right"))
-            w = powers[p, :count] * lam_s[:count]
-            moments[p, :K, :K] = (w @ blocks["q"][:count]).reshape(K, K)
-            moments[p, :K, K:] = (w @ blocks["r"][:count]).reshape(K, M)
-            moments[p, K:, K:] = (w @ blocks["t"][:count]).reshape(M, M)
+        # modes come in decreasing a, so the ones that still need order p are a prefix; orders
+        # sharing a prefix length form one band, summed by one matrix product (which reads the
+        # modes once per band rather than once per order: most modes need only a few orders)
+        counts = np.searchsorted(-orders, -np.arange(top + 1), side="right")
+        start = 0
+        while start <= top:
+            count = int(counts[start])
+            stop = start + int(np.count_nonzero(counts[start:] == count))
+            w = powers[start:stop, :count] * lam_s[:count]
+            band = stop - start
+            moments[start:stop, :K, :K] = (w @ blocks["q"][:count]).reshape(band, K, K)
+            moments[start:stop, :K, K:] = (w @ blocks["r"][:count]).reshape(band, K, M)
+            moments[start:stop, K:, K:] = (w @ blocks["t"][:count]).reshape(band, M, M)
+            start = stop
         moments[:, K:, :K] = moments[:, :K, K:].transpose(0, 2, 1)
         if W is not None:
             # coefficient of L^p W~: sum_k lam_k eta f_k (a_k h)^{p+1}/(p+1)!, and eta f_k = noise_weight_k / a_k

@@ -43,6 +43,7 @@ cases and measured in ``benchmarks/``.
 
 from __future__ import annotations
 
+import math
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -146,6 +147,10 @@ class ExponentialStats:
     trials answered by the slow-mode series, whose fast modes add ``fast_mode_steps`` single
     mode propagations; ``series_mismatch`` is the largest relative difference between the series
     and the exact propagation at an accepted step (a built-in cross-check: round-off, ~1e-13).
+    ``w_evaluations`` counts evaluations of the noise matrix ``W``, ``w_extrapolations`` the
+    steps that used a linear extrapolation of it instead (:class:`_NoiseSchedule`), and
+    ``w_check`` the largest error such an extrapolation was measured to cause in one step, as
+    a fraction of the local tolerance.
     """
 
     steps: int = 0
@@ -156,6 +161,8 @@ class ExponentialStats:
     series_evaluations: int = 0
     fast_mode_steps: int = 0
     series_mismatch: float = 0.0
+    w_extrapolations: int = 0
+    w_check: float = 0.0
 
 
 class ModePropagator:
@@ -488,27 +495,29 @@ def _integrate(system, y0, alpha, config: ExponentialConfig, progress):
     r, q = system.unpack(np.asarray(y0, dtype=float))
     states = [(np.empty(r.shape), np.empty(q.shape)) for _ in range(2)]
     accepted = 0
-    out = np.empty((y0.size, alpha.size))
-    out[:, 0] = system.pack(r, q)
+    # one row per output alpha: each write is contiguous (columns of a (size, T) array would
+    # touch every page of it at every output -- 600 MB and a tenth of the run at Fig. 6 size)
+    out = np.empty((alpha.size, y0.size))
+    out[0] = system.pack(r, q)
     a_now = float(alpha[0])
     h = config.first_step
     C = prop.aggregate(r, q)
     G_now = prop.coefficients(C)
     guess = previous = None
+    noise = _NoiseSchedule(prop, config, stats)
     for col in range(1, alpha.size):
         target = float(alpha[col])
         while a_now < target:
             step = min(h, target - a_now)
             # W at the extrapolated midpoint: second order in its variation, no iteration
-            W = prop.noise(C if guess is None else 0.5 * (guess + guess.T))
-            stats.w_evaluations += W is not None
+            W = noise.at(a_now + 0.5 * step, C if guess is None else 0.5 * (guess + guess.T), step, C)
             result = _midpoint_step(prop, r, q, C, G_now, W, step, config, stats, guess)
             guess = None
             if result is None:  # the covariance iteration did not settle: shorten the step
                 h = step / 2
                 stats.rejected += 1
                 if h < 1e-12 * max(1.0, a_now):
-                    return out[:, :col], "solver_failed", f"step size underflow at alpha = {a_now:.6g}", stats
+                    return out[:col].T, "solver_failed", f"step size underflow at alpha = {a_now:.6g}", stats
                 continue
             moved, C1, G1, end_covariance = result
             err = _trapezoid_error(prop, end_covariance, C1, G_now, G1, config)
@@ -516,7 +525,7 @@ def _integrate(system, y0, alpha, config: ExponentialConfig, progress):
                 h = step / 4
                 stats.rejected += 1
                 if h < 1e-12 * max(1.0, a_now):
-                    return out[:, :col], "solver_failed", f"non-finite state at alpha = {a_now:.6g}", stats
+                    return out[:col].T, "solver_failed", f"non-finite state at alpha = {a_now:.6g}", stats
                 continue
             # midpoint and trapezoid rules differ by O(h^3): third root for the next step
             factor = min(config.max_growth, max(0.2, 0.9 * max(err, 1e-12) ** (-1 / 3)))
@@ -536,8 +545,64 @@ def _integrate(system, y0, alpha, config: ExponentialConfig, progress):
             a_now += step
             if progress is not None:
                 progress(a_now)
-        out[:, col] = system.pack(r, q)
-    return out, "success", "integration finished", stats
+        out[col] = system.pack(r, q)
+    return out.T, "success", "integration finished", stats
+
+
+class _NoiseSchedule:
+    r"""The noise matrix ``W`` at each step's midpoint: evaluated, or extrapolated when that is safe.
+
+    ``W`` costs O(K^2 n^2) kernel calls (a quarter of a step at K = M = 40) and enters only the
+    :math:`\eta^2` term, :math:`dC/d\alpha \ni \eta^2 m_2 W` with :math:`m_2 = \sum_k f_k\lambda_k^2`.
+    After two evaluations, up to ``MAX_RUN`` steps take the line through the last two instead.
+    Every evaluation checks the extrapolation it replaces: the error it would have put into
+    ``C`` over that step, :math:`h\,\eta^2 m_2 \max|W - W_{\rm extrap}|`, as a fraction of
+    the local tolerance.  The next run is the longest whose predicted error (growing with the
+    square of the distance) stays below ``RELAX``, and it grows by at most one step per check.
+    The prediction is not a bound (W can change abruptly, e.g. at the escape from a plateau):
+    ``ExponentialStats.w_check`` reports the largest error an extrapolation was measured to
+    cause, and the tests and the benchmark compare whole curves with and without the schedule
+    (differences far below the error the tolerance admits; docs/performance.md).
+    """
+
+    MAX_RUN = 8
+    RELAX = 0.01
+
+    def __init__(self, prop: ModePropagator, config: ExponentialConfig, stats: ExponentialStats) -> None:
+        self.prop, self.config, self.stats = prop, config, stats
+        self.gain = float(prop.lam @ prop.noise_weight)  # eta^2 m_2: dC/dalpha per unit W
+        self.history: list[tuple[float, np.ndarray]] = []
+        self.allowed = 0  # extrapolated steps allowed between evaluations
+        self.run = 0
+
+    def _extrapolate(self, at: float) -> np.ndarray:
+        (a0, W0), (a1, W1) = self.history
+        return W1 + (at - a1) / (a1 - a0) * (W1 - W0)
+
+    def at(self, alpha_mid: float, C_mid: np.ndarray, h: float, C_now: np.ndarray) -> np.ndarray | None:
+        if self.prop.sys.model.small_lr:
+            return None
+        ready = len(self.history) == 2 and alpha_mid > self.history[1][0]
+        if ready and self.run < self.allowed:
+            self.run += 1
+            self.stats.w_extrapolations += 1
+            return self._extrapolate(alpha_mid)
+        W = self.prop.noise(C_mid)
+        self.stats.w_evaluations += 1
+        if ready:
+            scale = self.config.atol + self.config.rtol * np.abs(C_now).max()
+            check = h * self.gain * float(np.abs(W - self._extrapolate(alpha_mid)).max()) / scale
+            if self.run:
+                self.stats.w_check = max(self.stats.w_check, check)
+            # a line's error grows with the square of the distance: the longest run whose
+            # predicted error stays below RELAX, growing by at most one per check
+            reach = (self.run + 1) * math.sqrt(self.RELAX / max(check, 1e-300))
+            self.allowed = max(0, min(self.allowed + 1, self.MAX_RUN, int(reach) - 1))
+        self.run = 0
+        if self.history and alpha_mid <= self.history[-1][0]:  # a retried (shorter) step
+            self.history = self.history[:-1]
+        self.history = [*self.history, (alpha_mid, W)][-2:]
+        return W
 
 
 def _extrapolate_midpoint(previous, start, end, at: float) -> np.ndarray:
