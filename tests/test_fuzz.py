@@ -87,6 +87,16 @@ LEAVES = [(base, *leaf) for base, case in BASES.items() for leaf in _leaves(case
 JUNK = JUNK.filter(lambda v: not (isinstance(v, int) and 10**5 < v <= 10**8))
 
 
+def _with(valid: dict, section: str, key: str | None, value) -> dict:
+    """A copy of ``valid`` with ``section`` (``key`` None) or ``section.key`` set to ``value``."""
+    case = copy.deepcopy(valid)
+    if key is None:
+        case[section] = value
+    else:
+        case[section][key] = value
+    return case
+
+
 def _assert_clean(error: CaseError) -> None:
     text = str(error)
     assert "\n" not in text and len(text) < 400 + 2 * SHOWN_CHARS, text
@@ -97,11 +107,7 @@ def _assert_clean(error: CaseError) -> None:
 @given(st.sampled_from(LEAVES), JUNK)
 def test_any_field_replaced_by_junk_parses_or_gives_a_clean_case_error(leaf, junk):
     base, section, key = leaf
-    case = copy.deepcopy(BASES[base])
-    if key is None:
-        case[section] = junk
-    else:
-        case[section][key] = junk
+    case = _with(BASES[base], section, key, junk)
     try:
         parse_case(case)
     except CaseError as error:
@@ -235,12 +241,8 @@ RF_LEAVES.append(("eigenvalues", None))
 def test_random_feature_fields_replaced_by_junk_parse_or_give_a_clean_case_error(leaf, junk):
     from theorykit.rf.case import parse_rf_case
 
-    case = copy.deepcopy(RF_VALID)
     section, key = leaf
-    if key is None:
-        case[section] = junk
-    else:
-        case[section][key] = junk
+    case = _with(RF_VALID, section, key, junk)
     try:
         parse_rf_case(case)
     except CaseError as error:
