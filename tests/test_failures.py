@@ -53,6 +53,14 @@ def test_moment_basis_refuses_to_lose_the_answer_and_says_how_many_digits_to_use
         assert max(abs(a - b) for a, b in zip(back, y)) < mpmath.mpf(10) ** -6
 
 
+def test_moment_basis_of_hundreds_of_eigenvalues_is_refused_cleanly():
+    """cond(V) beyond the float range (L = 400) still gives the clean refusal, not an OverflowError."""
+    model = tk.CommitteeModel(1, 1, tk.Spectrum.power_law(400, 1.0), "erf")
+    init = tk.random_overlaps(model, 4000, 0.3, 0)
+    with pytest.raises(NumericalFailure, match="moment basis: .* eigenmode basis"):
+        tk.MomentSystem(model, tk.compile_model(model, "numpy"), 0.5, init.t)
+
+
 def _stiff_case(max_rhs: int):
     model = tk.CommitteeModel(1, 1, tk.Spectrum.power_law(40, 2.0), "erf")  # eigenvalues span 40^3
     init = tk.random_overlaps(model, 4000, 0.3, 0)

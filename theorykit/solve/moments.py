@@ -76,7 +76,11 @@ class MomentSystem:
         self.mod = compiled.module
         self.model = model
         # Vandermonde V[l, k] = lam_k^l for l = 0..L (one extra row for the closure check)
-        self.V = np.array([[lk**power for lk in lam] for power in range(L + 1)], dtype=dtype)
+        if dtype is float:  # lambda_1^L can exceed the float range: inf, refused by the precision check
+            with np.errstate(over="ignore"):
+                self.V = np.asarray(lam)[None, :] ** np.arange(L + 1)[:, None]
+        else:
+            self.V = np.array([[lk**power for lk in lam] for power in range(L + 1)], dtype=dtype)
         self._check_precision(min_digits)
         self.closure = self._closure_coefficients(lam, num)
         f = list(self.eigen.f)
@@ -105,7 +109,8 @@ class MomentSystem:
         """2-norm condition number of the L x L Vandermonde map (digits lost ~ log10 of it)."""
         V = self.V[:-1]
         if self.dtype is float or self.L <= 60:
-            return float(np.linalg.cond(np.array(V, dtype=float)))
+            V = np.array(V, dtype=float)
+            return float(np.linalg.cond(V)) if np.all(np.isfinite(V)) else np.inf
         # beyond float range of cond: mpmath at enough digits to see it
         import mpmath
 
@@ -130,12 +135,19 @@ class MomentSystem:
         if have - lost < min_digits:
             from ..errors import NumericalFailure
 
-            need = int(np.ceil(lost + min_digits + 5))
+            # cond itself can exceed the float range (large L): speak in digits only
+            digits = f"{lost:.1f}" if np.isfinite(lost) else "all"
+            cond = f"10^{lost:.1f}" if np.isfinite(lost) else "beyond the float range"
+            precision = (
+                f"mpmath.workdps({int(np.ceil(lost + min_digits + 5))})"
+                if np.isfinite(lost)
+                else "mpmath.workdps with more digits than double precision can measure"
+            )
             raise NumericalFailure(
-                f"moment basis: the Vandermonde map of these {self.L} eigenvalues loses {lost:.1f} of the "
-                f"{have:.1f} digits the arithmetic carries (cond = {10**lost:.2e}), leaving fewer than {min_digits:g}; "
+                f"moment basis: the Vandermonde map of these {self.L} eigenvalues loses {digits} of the "
+                f"{have:.1f} digits the arithmetic carries (cond = {cond}), leaving fewer than {min_digits:g}; "
                 f"integrate in the eigenmode basis (theorykit.solve / EigenmodeSystem), or use dtype=object inside "
-                f"mpmath.workdps({need})"
+                f"{precision}"
             )
 
     # -- basis change -----------------------------------------------------------------------
