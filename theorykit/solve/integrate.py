@@ -235,11 +235,10 @@ class _BudgetSpent(Exception):
 def _stiffness_message(model: CommitteeModel, config: SolverConfig, stopped: float, alpha: np.ndarray) -> str:
     lam = model.spectrum.lam
     spread = float(lam.max() / lam.min())
-    explicit = config.method in ("RK45", "DOP853")
     advice = (
         "use method 'exponential' (exact per-mode propagation, made for many modes and decades) or an implicit "
-        "method ('Radau', 'BDF', 'LSODA')"
-        if explicit
+        f"method ({', '.join(repr(m) for m in IMPLICIT)})"
+        if config.method not in IMPLICIT  # the budget applies to the SciPy methods only
         else "use method 'exponential' for many modes over many decades"
     )
     return (
