@@ -40,7 +40,7 @@ INIT_FIELDS = {"overlaps": {"r", "q", "t"}, "random": {"kind", "N", "sigma_J", "
 def _field(section: dict, key: str, where: str):
     """``section[key]`` checked against the schema's rule for ``where + key``, or its default."""
     name = f"{where}{key}"
-    value = section.get(key, COMMITTEE[name].default)
+    value = section.get(key, COMMITTEE.default(name))
     return COMMITTEE.check(name, value)
 
 
@@ -91,7 +91,7 @@ def _reject_constant(name: str):
 
 def parse_spectrum(section) -> Spectrum:
     section = table(section, "spectrum")
-    kind = COMMITTEE.check("spectrum.kind", section.get("kind", "power_law"))
+    kind = _field(section, "kind", "spectrum.")
     reject_unknown(section, SPECTRUM_FIELDS[kind], "spectrum.")
     fractions = section.get("fractions")
     if kind == "power_law":
@@ -105,9 +105,10 @@ def parse_model(section, spectrum: Spectrum, small_lr: bool) -> CommitteeModel:
     # checked here too (same rule) so errors come in the file's order: K, M, then the rest
     K = COMMITTEE.check("model.K", require(section, "K", "model."))
     M = COMMITTEE.check("model.M", require(section, "M", "model."))
-    activation = COMMITTEE.check("model.activation", section.get("activation", "erf"))
-    normalization = section.get("normalization", "sqrt")
-    return CommitteeModel(K, M, spectrum, activation, normalization, section.get("noise", 0.0), small_lr)
+    activation = _field(section, "activation", "model.")
+    normalization = section.get("normalization", COMMITTEE.default("model.normalization"))
+    noise = section.get("noise", COMMITTEE.default("model.noise"))
+    return CommitteeModel(K, M, spectrum, activation, normalization, noise, small_lr)
 
 
 def parse_init(section, model: CommitteeModel) -> tuple[Overlaps, dict]:

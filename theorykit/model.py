@@ -131,10 +131,10 @@ class CommitteeModel:
     K: int
     M: int
     spectrum: Spectrum
-    activation: object = "erf"
-    normalization: str = "sqrt"
-    noise: float = 0.0
-    small_lr: bool = False
+    activation: object = COMMITTEE.default("model.activation")
+    normalization: str = COMMITTEE.default("model.normalization")
+    noise: float = COMMITTEE.default("model.noise")
+    small_lr: bool = COMMITTEE.default("small_lr")
 
     def __post_init__(self) -> None:
         for name, key in (("K", "model.K"), ("M", "model.M"), ("normalization", "model.normalization")):

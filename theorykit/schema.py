@@ -198,13 +198,23 @@ class Numbers:
         return ", ".join(parts)
 
 
+#: The default of a field that must be given.
+REQUIRED = object()
+
+
 @dataclass(frozen=True)
 class Field:
-    """A field's rule and what it means (units, conventions)."""
+    """A field's rule, what it means (units, conventions), and its default.
+
+    ``default`` is the value used when the field is left out (:data:`REQUIRED` when it must be
+    given); the model classes take their defaults from here.  ``shown`` replaces it in the docs
+    where the default is a rule rather than a value (``1/L``, "the power law").
+    """
 
     rule: Integer | Number | OneOf | Flag | Name | Numbers
     meaning: str
-    default: object = None
+    default: object = REQUIRED
+    shown: str | None = None
 
 
 class Schema:
@@ -222,6 +232,13 @@ class Schema:
 
     def names(self) -> list[str]:
         return list(self._fields)
+
+    def default(self, name: str):
+        """The value field ``name`` takes when left out (the model classes' defaults come from here)."""
+        value = self._fields[name].default
+        if value is REQUIRED:
+            raise KeyError(f"{name} has no default: it is required")
+        return value
 
     def section(self, prefix: str) -> set[str]:
         """Field names directly under ``prefix`` (``""`` for the top level), without the prefix."""
@@ -246,10 +263,14 @@ class Schema:
         """The schema as a Markdown table (field, accepted values, meaning, default)."""
         rows = ["| field | accepted | meaning | default |", "|---|---|---|---|"]
         for name, spec in self._fields.items():
-            if spec.default is None:
+            if spec.shown is not None:
+                default = spec.shown
+            elif spec.default is REQUIRED:
                 default = "required"
             elif isinstance(spec.default, str):
-                default = spec.default if " " in spec.default else f"`{spec.default}`"
+                default = f"`{spec.default}`"
+            elif spec.default == math.inf:
+                default = "`inf`"
             else:
                 default = f"`{json.dumps(spec.default)}`"
             rows.append(f"| `{name}` | {spec.rule.describe()} | {spec.meaning} | {default} |")
@@ -312,7 +333,8 @@ COMMITTEE = Schema(
         "spectrum.fractions": Field(
             Numbers(1, lo=0, lo_open=True, max_size=10**6),
             "multiplicity fractions f_k, one per eigenvalue, sum 1",
-            "1/L",
+            None,
+            "`1/L`",
         ),
         "eta": Field(Number(0, 1e6, lo_open=True), "learning rate; SGD moves J_i by (eta/sqrt(N)) delta_i x"),
         "alpha": Field(
@@ -320,7 +342,10 @@ COMMITTEE = Schema(
             "output times alpha = steps/N (integration starts at the first)",
         ),
         "init.kind": Field(
-            OneOf(("random",)), "'random': overlaps of random weights at finite N", "omitted: give r, q, t instead"
+            OneOf(("random",)),
+            "'random': overlaps of random weights at finite N",
+            None,
+            "omitted: give r, q, t instead",
         ),
         "init.N": Field(Integer(2, 10**8), "input dimension of the random weights"),
         "init.sigma_J": Field(Number(0, 1e3), "standard deviation of the initial student weights", 0.01),
@@ -333,7 +358,7 @@ COMMITTEE = Schema(
         "solver.atol": Field(Number(0, 1, lo_open=True, hi_open=True), "absolute local tolerance", 1e-10),
         "solver.flavour": Field(OneOf(FLAVOURS), "generated-code flavour", "auto"),
         "solver.max_step": Field(
-            Number(0, math.inf, lo_open=True, allow_inf=True), "largest step in alpha (SciPy methods)", "inf"
+            Number(0, math.inf, lo_open=True, allow_inf=True), "largest step in alpha (SciPy methods)", math.inf
         ),
         "solver.max_rhs": Field(
             Integer(1, 10**10),
@@ -363,10 +388,12 @@ RANDOM_FEATURES = Schema(
         "teacher_exponent": Field(Number(0, 1e3), "teacher variances d_k = k^-b (0: the GP-prior teacher)", 0.0),
         "normalization": Field(OneOf(RF_NORMALIZATIONS), "sum_k eta_k = 1 ('sum') or eta_1 = 1 ('first')", "sum"),
         "loss": Field(OneOf(RF_LOSSES), "data term summed or averaged over samples", "sum"),
-        "eigenvalues": Field(Numbers(1, lo=0, lo_open=True), "explicit kernel eigenvalues, length N", "power law"),
+        "eigenvalues": Field(
+            Numbers(1, lo=0, lo_open=True), "explicit kernel eigenvalues, length N", None, "power law"
+        ),
         "times": Field(Numbers(1, lo=0, hi=1e15, increasing=True, max_size=100_000), "output times of the dynamics"),
         "method": Field(OneOf(RF_METHODS), "DMFT route", "laplace"),
-        "dps": Field(Integer(15, 200), "decimal digits of the high-precision evaluation", "none (float)"),
+        "dps": Field(Integer(15, 200), "decimal digits of the high-precision evaluation", None, "none (float)"),
         "simulation.draws": Field(Integer(2, 10**6), "independent draws of data and teacher", 50),
         "simulation.seed": Field(Integer(0, MAX_SEED), "seed of the draws", 0),
     },

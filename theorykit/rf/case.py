@@ -47,14 +47,16 @@ def parse_rf_case(data: dict) -> RFCase:
     fields = {name: data[name] for name in MODEL_FIELDS if name in data}
     model = RandomFeatureModel(**fields)
     times = check_times(data["times"])
-    method = RANDOM_FEATURES.check("method", data.get("method", "laplace"))
-    dps = data.get("dps")
+    method = RANDOM_FEATURES.check("method", data.get("method", RANDOM_FEATURES.default("method")))
+    dps = data.get("dps", RANDOM_FEATURES.default("dps"))
     if dps is not None:
         dps = RANDOM_FEATURES.check("dps", dps)
     sim = table(data.get("simulation", {}), "simulation")
     reject_unknown(sim, RANDOM_FEATURES.section("simulation"), "simulation.")
-    draws = RANDOM_FEATURES.check("simulation.draws", sim.get("draws", 50))
-    seed = RANDOM_FEATURES.check("simulation.seed", sim.get("seed", 0))
+    draws, seed = (
+        RANDOM_FEATURES.check(f"simulation.{k}", sim.get(k, RANDOM_FEATURES.default(f"simulation.{k}")))
+        for k in ("draws", "seed")
+    )
     return RFCase(model, times, method, dps, draws, seed, data)
 
 

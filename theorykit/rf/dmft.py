@@ -202,8 +202,8 @@ def _mp_spectrum(model: RandomFeatureModel) -> list:
 def solve_rf(
     model: RandomFeatureModel,
     times,
-    method: str = "laplace",
-    dps: int | None = None,
+    method: str = RANDOM_FEATURES.default("method"),
+    dps: int | None = RANDOM_FEATURES.default("dps"),
     **options,
 ) -> RFTheory:
     r"""DMFT learning curve :math:`\varepsilon_g(t)` with its bias-variance split.

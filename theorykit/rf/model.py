@@ -73,13 +73,13 @@ class RandomFeatureModel:
 
     N: int
     P: int
-    a: float = 0.5
-    gamma: float = 0.0
-    T: float = 0.0
-    noise: float = 0.0
-    teacher_exponent: float = 0.0
-    normalization: str = "sum"
-    loss: str = "sum"
+    a: float = RANDOM_FEATURES.default("a")
+    gamma: float = RANDOM_FEATURES.default("gamma")
+    T: float = RANDOM_FEATURES.default("T")
+    noise: float = RANDOM_FEATURES.default("noise")
+    teacher_exponent: float = RANDOM_FEATURES.default("teacher_exponent")
+    normalization: str = RANDOM_FEATURES.default("normalization")
+    loss: str = RANDOM_FEATURES.default("loss")
     eigenvalues: tuple[float, ...] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:

@@ -94,7 +94,11 @@ def _one_draw(model: RandomFeatureModel, eta, d, times, rng) -> tuple[np.ndarray
 
 
 def simulate_rf(
-    model: RandomFeatureModel, times, draws: int = 50, seed: int = 0, progress: bool | None = None
+    model: RandomFeatureModel,
+    times,
+    draws: int = RANDOM_FEATURES.default("simulation.draws"),
+    seed: int = RANDOM_FEATURES.default("simulation.seed"),
+    progress: bool | None = None,
 ) -> RFSimulation:
     r"""Average the exact learning curves of ``draws`` independent data sets.
 

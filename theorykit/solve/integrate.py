@@ -53,12 +53,12 @@ class SolverConfig:
     All ranges are in :data:`theorykit.schema.COMMITTEE` (``solver.*``).
     """
 
-    method: str = "DOP853"
-    rtol: float = 1e-8
-    atol: float = 1e-10
-    flavour: str = "auto"
-    max_step: float = np.inf
-    max_rhs: int = 2_000_000
+    method: str = COMMITTEE.default("solver.method")
+    rtol: float = COMMITTEE.default("solver.rtol")
+    atol: float = COMMITTEE.default("solver.atol")
+    flavour: str = COMMITTEE.default("solver.flavour")
+    max_step: float = COMMITTEE.default("solver.max_step")
+    max_rhs: int = COMMITTEE.default("solver.max_rhs")
 
     def __post_init__(self) -> None:
         for name in ("method", "rtol", "atol", "flavour", "max_step", "max_rhs"):
