@@ -23,6 +23,7 @@ from threadpoolctl import threadpool_limits
 
 import theorykit as tk
 from theorykit.sgd_backend import make_steps, numba_activation
+from theorykit.solve._mode_frame import TeacherFrame
 from theorykit.solve.eigenmode import EigenmodeSystem
 from theorykit.solve.exponential import ExponentialConfig, ModePropagator, integrate_exponential
 from theorykit.solve.initial import random_overlaps
@@ -44,19 +45,22 @@ def main() -> None:
     system = EigenmodeSystem(model, tk.compile_model(model), eta, init.t)
     y0 = system.pack(init.r, init.q)
     system.rhs(0.0, y0)
-    prop = ModePropagator(system)
+    prop = ModePropagator(system, TeacherFrame.for_overlaps(init.r, init.t))  # as the integrator does
     C = prop.aggregate(init.r, init.q)
     G, W = prop.coefficients(C), prop.noise(C)
-    prop.propagate(init.r, init.q, G, W, 1.0)
+    state = prop.state_of(init.r, init.q)
+    overlaps = (np.empty_like(init.r), np.empty_like(init.q))
+    prop.propagate(state, G, W, 1.0)
     report = {
         "size": {"K": K, "M": K, "L": L, "unknowns": int(system.size)},
         "rhs_seconds": best_time(lambda: system.rhs(0.0, y0), repeat=3),
     }
     with threadpool_limits(limits=1, user_api="blas"):  # as inside the integrator
-        report["propagation_seconds"] = best_time(
-            lambda: prop.propagate(init.r, init.q, G, W, 1.0).modes(out=(np.empty_like(init.r), np.empty_like(init.q))),
-            repeat=3,
-        )
+        result = (np.empty_like(state.x), np.empty_like(state.y))
+        report["propagation_seconds"] = best_time(lambda: prop.propagate(state, G, W, 1.0, out=result), repeat=3)
+        moved = prop.propagate(state, G, W, 1.0).state()
+        report["to_overlaps_seconds"] = best_time(lambda: prop.overlaps(moved, overlaps), repeat=3)
+        report["teacher_frame_rank"] = prop.frame.rho
         report["W_seconds"] = best_time(lambda: prop.noise(C), repeat=3)
     alpha = np.concatenate([[0.0], np.geomspace(1e-2, args.alpha_max, 60)])
     runs = {}

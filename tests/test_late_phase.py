@@ -156,31 +156,62 @@ def test_noise_extrapolation_is_used_checked_and_changes_nothing_measurable(monk
     np.testing.assert_allclose(scheduled.eps_g, every_step.eps_g, rtol=1e-3)
 
 
+def _mode_setup(K: int, L: int, N: int, eta: float, seed: int):
+    """A small float system with finite-N overlaps, its propagator (in the frame the integrator
+    would choose) and G, W at the initial covariance."""
+    import importlib
+
+    from theorykit.solve._mode_frame import TeacherFrame
+
+    exponential = importlib.import_module("theorykit.solve.exponential")  # tk.solve is the function
+    model = CommitteeModel(K, K, Spectrum.power_law(L, 1.0), small_lr=False)
+    init = random_overlaps(model, N, 0.5, seed)
+    system = EigenmodeSystem(model, compile_model(model), eta, init.t)
+    prop = exponential.ModePropagator(system, TeacherFrame.for_overlaps(init.r, init.t))
+    C = prop.aggregate(init.r, init.q)
+    return exponential, prop, init, prop.coefficients(C), prop.noise(C)
+
+
+def _random_rotation(K: int, seed: int) -> np.ndarray:
+    return np.linalg.qr(np.random.default_rng(seed).standard_normal((K, K)))[0]
+
+
+def _in_basis(prop, init, P):
+    """The initial overlaps as a state held in the orthogonal basis ``P`` (None: the identity)."""
+    from theorykit.solve.exponential import ModeState
+
+    state = prop.state_of(init.r, init.q)
+    if P is None:
+        return state
+    return ModeState(P.T[None] @ state.x, P.T[None] @ state.y @ P[None], P)
+
+
 @pytest.mark.parametrize("h", [0.02, 2.0])
-def test_slow_mode_series_matches_matrix_exponential(h):
+@pytest.mark.parametrize("layout", ["identity frame", "rank-one frame, rotated basis"])
+def test_slow_mode_series_matches_matrix_exponential(h, layout):
     """The slow-mode series against scipy's expm of each mode's vectorised, augmented equation.
 
     Independent of the series and of the closed forms: per mode, vec(Omega)' = a (G (x) I + I (x) G)
-    vec(Omega) + a eta f vec(W~), exponentiated with a constant column appended.  Agreement to
+    vec(Omega) + a eta f vec(W~), exponentiated with a constant column appended, from the
+    overlaps in the original coordinates.  The series gets the state as the integrator holds it:
+    at N = 8 L every eigenvalue has more input directions than the teacher has units (identity
+    frame); at N = L one (rank-one frame), and the state is held in a random basis.  Agreement to
     1e-12 relative (both are accurate to round-off; the series is truncated at 1e-16).
     """
     from scipy.linalg import expm
 
     from theorykit.solve._slow_series import SlowModeSeries, generator, lyapunov_bound, split_modes
-    from theorykit.solve.exponential import ModePropagator
 
     K, L = 3, 6
-    model = CommitteeModel(K, K, Spectrum.power_law(L, 1.0), small_lr=False)
-    init = random_overlaps(model, 48, 0.5, 2)
-    system = EigenmodeSystem(model, compile_model(model), 0.4, init.t)
-    prop = ModePropagator(system)
-    C = prop.aggregate(init.r, init.q)
-    G, W = prop.coefficients(C), prop.noise(C)
+    _ex, prop, init, G, W = _mode_setup(K, L, 8 * L if layout == "identity frame" else L, 0.4, 2)
+    assert prop.frame.rho == (K if layout == "identity frame" else 1)
+    state = _in_basis(prop, init, None if layout == "identity frame" else _random_rotation(K, 5))
     bound = lyapunov_bound(G, 2 * K)
     _fast, slow = split_modes(prop.a, prop.by_rate, prop.rate_ordered, h, bound)
     slow = np.arange(L)[slow]
     assert slow.size and (h < 0.1 or slow.size < L)  # the large step leaves some modes to the exact route
-    args = (prop.a, prop.lam, prop.noise_weight, init.r, init.q, prop.t, W, h, slow, bound)
+    frame = prop.frame.subset(slow)
+    args = (prop.a, prop.lam, prop.noise_weight, state, frame, prop.t, W, h, slow, bound)
     series = SlowModeSeries(*args).covariance(G)
     n = 2 * K
     gen = generator(G, n)
@@ -198,28 +229,80 @@ def test_slow_mode_series_matches_matrix_exponential(h):
     np.testing.assert_allclose(series, expected, rtol=0, atol=1e-12 * np.abs(expected).max())
 
 
-def test_threaded_propagation_equals_serial_and_keeps_the_previous_result(monkeypatch):
-    """The mode axis split over threads (L >= 64) gives the serial numbers; reused buffers
-    alternate, so a propagation's result survives the next propagation."""
-    import importlib
-
-    exponential = importlib.import_module("theorykit.solve.exponential")  # tk.solve is the function
+@pytest.mark.parametrize("N", [8 * 128, 128])
+def test_propagation_in_any_frame_and_basis_matches_the_plain_one(N, monkeypatch):
+    """One exact step from a state held in the rank-one teacher frame (N = L) and a random basis,
+    against the same step from the original overlaps in the identity frame; the mode axis split
+    over threads (L >= 64) against the serial loop.  Round-off only: 1e-13 of the largest entry."""
+    from theorykit.solve._mode_frame import TeacherFrame
+    from theorykit.solve.exponential import ModePropagator
 
     K, L = 3, 128
-    model = CommitteeModel(K, K, Spectrum.power_law(L, 1.0), small_lr=False)
-    init = random_overlaps(model, 256, 0.5, 4)
-    prop = exponential.ModePropagator(EigenmodeSystem(model, compile_model(model), 0.3, init.t))
-    C = prop.aggregate(init.r, init.q)
-    G, W = prop.coefficients(C), prop.noise(C)
-    first = prop.propagate(init.r, init.q, G, W, 0.7)
-    kept = first.x.copy(), first.y.copy()
-    threaded = prop.propagate(init.r, init.q, G, W, 0.5).modes()
-    np.testing.assert_array_equal(first.x, kept[0])
-    np.testing.assert_array_equal(first.y, kept[1])
+    exponential, prop, init, G, W = _mode_setup(K, L, N, 0.3, 4)
+    assert prop.frame.rho == (K if N > L else 1)
+    plain = ModePropagator(prop.sys, TeacherFrame.identity(prop.t))
+    shape = (init.r.shape, init.q.shape)
+
+    def step(propagator, state):
+        out = tuple(np.empty(s) for s in shape)
+        return propagator.overlaps(propagator.propagate(state, G, W, 0.7).state(), out)
+
+    expected = step(plain, plain.state_of(init.r, init.q))
+    threaded = step(prop, _in_basis(prop, init, _random_rotation(K, 9)))
     monkeypatch.setattr(exponential, "_MODES_PER_WORKER", 10**9)
-    serial = prop.propagate(init.r, init.q, G, W, 0.5).modes()
-    for a, b in zip(threaded, serial):
-        np.testing.assert_allclose(a, b, rtol=0, atol=1e-15 * np.abs(b).max())
+    serial = step(prop, _in_basis(prop, init, _random_rotation(K, 9)))
+    for want, *got in zip(expected, threaded, serial):
+        for have in got:
+            np.testing.assert_allclose(have, want, rtol=0, atol=1e-13 * np.abs(want).max())
+
+
+def test_teacher_frame_spans_the_overlaps():
+    """L = N: one input direction per eigenvalue, so t_k and r_k have rank one and the frame keeps
+    one coordinate; a student row outside the teacher's range widens it; with N = 8 L the frame
+    would need every teacher direction and is the identity.  Coordinates and rows round-trip."""
+    from theorykit.solve._mode_frame import TeacherFrame
+
+    K, M, L = 4, 6, 16
+    model = CommitteeModel(K, M, Spectrum.power_law(L, 1.0))
+    init = random_overlaps(model, L, 0.3, 1)
+    frame = TeacherFrame.for_overlaps(init.r, init.t)
+    assert frame.rho == 1 and frame.dropped < 1e-13
+    x = frame.coordinates(init.r)
+    np.testing.assert_allclose(frame.rows(x, np.empty(init.r.shape)), init.r, rtol=0, atol=1e-15)
+    t_back = np.einsum("kmr,krs,kns->kmn", frame.F, frame.t_reduced, frame.F)
+    np.testing.assert_allclose(t_back, init.t, rtol=0, atol=1e-14 * np.abs(init.t).max())
+    wider = init.r.copy()
+    wider[3, 0] += 0.1 * np.random.default_rng(0).standard_normal(M)  # not in the span of t_3
+    frame = TeacherFrame.for_overlaps(wider, init.t)
+    assert frame.rho == 2
+    np.testing.assert_allclose(frame.rows(frame.coordinates(wider), np.empty(wider.shape)), wider, atol=1e-15)
+    many = random_overlaps(model, 8 * L, 0.3, 1)
+    assert TeacherFrame.for_overlaps(many.r, many.t).F is None
+
+
+def test_integration_in_the_teacher_frame_matches_the_identity_frame(monkeypatch):
+    """The whole exponential integration at L = N (rank-one frame, state kept in the last step's
+    eigenbasis) against the same integration forced into the identity frame: the same method in
+    other coordinates, so the curves agree to round-off amplified along the run (1e-9)."""
+    import importlib
+
+    from theorykit.solve._mode_frame import TeacherFrame
+
+    exponential = importlib.import_module("theorykit.solve.exponential")
+    model = CommitteeModel(3, 3, Spectrum.power_law(24, 1.0))
+    init = random_overlaps(model, 24, 0.5, 3)
+    alpha = np.geomspace(1e-2, 300, 12)
+    alpha[0] = 0.0
+    config = SolverConfig("exponential", 1e-6, 1e-10)
+    framed = solve(model, 0.2, init, alpha, config).raise_for_status()
+    assert framed.solver_stats["frame_rank"] == 1
+    monkeypatch.setattr(exponential.TeacherFrame, "for_overlaps", classmethod(lambda cls, r, t: TeacherFrame(None, t)))
+    plain = solve(model, 0.2, init, alpha, config).raise_for_status()
+    assert plain.solver_stats["frame_rank"] == 3
+    np.testing.assert_allclose(framed.eps_g, plain.eps_g, rtol=1e-9)
+    for name in ("r", "q"):
+        want = getattr(plain, name)
+        np.testing.assert_allclose(getattr(framed, name), want, rtol=0, atol=1e-9 * np.abs(want).max())
 
 
 def test_phi_functions_against_mpmath():

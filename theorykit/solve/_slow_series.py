@@ -110,8 +110,14 @@ class SlowModeSeries:
     ----------
     a, lam, noise_weight : ndarray (L,)
         :math:`\\eta\\lambda_k`, :math:`\\lambda_k` and :math:`\\eta a_k f_k` per mode.
-    r, q, t : ndarray
-        Per-mode blocks (L, K, M), (L, K, K), (L, M, M) at the start of the step.
+    state : ModeState
+        Every mode at the start of the step, in the integrator's coordinates
+        (:class:`~theorykit.solve.exponential.ModeState`): the moments are summed there and
+        rotated to the original coordinates once per order.
+    frame : TeacherFrame
+        The teacher frame of the slow modes (``TeacherFrame.subset(slow)``).
+    t : ndarray (L, M, M)
+        Teacher overlaps per mode.
     W : ndarray (K, K) or None
         Frozen noise term.
     h : float
@@ -124,8 +130,8 @@ class SlowModeSeries:
         :data:`GROWTH` times it.
     """
 
-    def __init__(self, a, lam, noise_weight, r, q, t, W, h: float, slow, bound: float) -> None:
-        K, M = r.shape[1], r.shape[2]
+    def __init__(self, a, lam, noise_weight, state, frame, t, W, h: float, slow, bound: float) -> None:
+        K, M = state.x.shape[1], t.shape[2]
         n = K + M
         self.n, self.K, self.bound = n, K, bound
         a_s, lam_s = a[slow], lam[slow]
@@ -138,11 +144,8 @@ class SlowModeSeries:
         powers[0] = 1.0
         for p in range(1, top + 2):
             powers[p] = powers[p - 1] * z / p
-        blocks = {
-            "q": q[slow].reshape(z.size, K * K),
-            "r": r[slow].reshape(z.size, K * M),
-            "t": t[slow].reshape(z.size, M * M),
-        }
+        q_slow, x_slow = state.y[slow].reshape(z.size, K * K), state.x[slow]
+        t_slow = t[slow].reshape(z.size, M * M)
         moments = np.zeros((top + 1, n, n))
         # modes come in decreasing a, so the ones that still need order p are a prefix; orders
         # sharing a prefix length form one band, summed by one matrix product (which reads the
@@ -154,10 +157,14 @@ class SlowModeSeries:
             stop = start + int(np.count_nonzero(counts[start:] == count))
             w = powers[start:stop, :count] * lam_s[:count]
             band = stop - start
-            moments[start:stop, :K, :K] = (w @ blocks["q"][:count]).reshape(band, K, K)
-            moments[start:stop, :K, K:] = (w @ blocks["r"][:count]).reshape(band, K, M)
-            moments[start:stop, K:, K:] = (w @ blocks["t"][:count]).reshape(band, M, M)
+            moments[start:stop, :K, :K] = (w @ q_slow[:count]).reshape(band, K, K)
+            moments[start:stop, :K, K:] = frame.weighted_rows(w, x_slow[:count])
+            moments[start:stop, K:, K:] = (w @ t_slow[:count]).reshape(band, M, M)
             start = stop
+        if state.basis is not None:  # to the original coordinates: q -> P q P^T, r -> P r
+            P = state.basis
+            moments[:, :K, :K] = P[None] @ moments[:, :K, :K] @ P.T[None]
+            moments[:, :K, K:] = P[None] @ moments[:, :K, K:]
         moments[:, K:, :K] = moments[:, :K, K:].transpose(0, 2, 1)
         if W is not None:
             # coefficient of L^p W~: sum_k lam_k eta f_k (a_k h)^{p+1}/(p+1)!, and eta f_k = noise_weight_k / a_k

@@ -34,6 +34,13 @@ trial.  Every accepted step then propagates all modes exactly once, and that pro
 cross-checks the series (``ExponentialStats.series_mismatch``).  The mode rotations run on
 threads over the mode axis with BLAS pinned to one thread, into reused buffers.
 
+*Coordinates.*  The state stays in the eigenbasis of the last step's :math:`G_s`
+(:class:`ModeState`): the next step rotates once, by :math:`U_{n+1}^TU_n`, and the original
+coordinates are made only at output times.  The student-teacher overlaps are held in a
+per-mode teacher frame (:mod:`theorykit.solve._mode_frame`): when an eigenvalue has fewer input
+directions than the teacher has units (one each at L = N), their rows span only that many
+dimensions for all times, and the per-mode products shrink accordingly.
+
 *Accuracy control.*  The companion step freezes ``G`` at the average of its values at the two
 ends of the step (trapezoidal rule instead of midpoint rule; one more propagation, no
 iteration).  Both are second order and differ by :math:`O(h^3)`; their difference in ``C`` and
@@ -51,6 +58,7 @@ from dataclasses import dataclass
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from ._mode_frame import TeacherFrame
 from ._slow_series import SlowModeSeries, lyapunov_bound, split_modes
 from .eigenmode import EigenmodeSystem
 
@@ -157,7 +165,9 @@ class ExponentialStats:
     ``w_evaluations`` counts evaluations of the noise matrix ``W``, ``w_extrapolations`` the
     steps that used a linear extrapolation of it instead (:class:`_NoiseSchedule`), and
     ``w_check`` the largest error such an extrapolation was measured to cause in one step, as
-    a fraction of the local tolerance.
+    a fraction of the local tolerance.  ``frame_rank`` is the number of teacher-side coordinates
+    kept per mode (:class:`~theorykit.solve._mode_frame.TeacherFrame`; ``M`` when none could
+    be saved) and ``frame_dropped`` the largest relative component the frame left out.
     """
 
     steps: int = 0
@@ -170,6 +180,33 @@ class ExponentialStats:
     series_mismatch: float = 0.0
     w_extrapolations: int = 0
     w_check: float = 0.0
+    frame_rank: int = 0
+    frame_dropped: float = 0.0
+
+
+@dataclass(frozen=True)
+class ModeState:
+    r"""Every mode's state in the integrator's coordinates.
+
+    :math:`r_k = P x_k F_k^T` and :math:`q_k = P y_k P^T`, with ``P`` the eigenbasis of an
+    earlier step's :math:`G_s` (``None``: the identity) and :math:`F_k` the
+    :class:`~theorykit.solve._mode_frame.TeacherFrame`.  Keeping the state in the last step's
+    eigenbasis turns the rotation out of one basis and into the next into one rotation by
+    :math:`U_{n+1}^T P`; the original coordinates are made only at output times.
+
+    Attributes
+    ----------
+    x : ndarray (L, K, rho)
+    y : ndarray (L, K, K), symmetric
+    basis : ndarray (K, K) or None
+    """
+
+    x: np.ndarray
+    y: np.ndarray
+    basis: np.ndarray | None = None
+
+    def subset(self, modes) -> ModeState:
+        return ModeState(self.x[modes], self.y[modes], self.basis)
 
 
 class ModePropagator:
@@ -179,9 +216,11 @@ class ModePropagator:
     ----------
     system : EigenmodeSystem
         Float system (any flavour); supplies the generated ``G_fn``/``W_fn``/``eps_fn``.
+    frame : TeacherFrame, optional
+        Coordinates of the student-teacher overlaps (default: the identity frame).
     """
 
-    def __init__(self, system: EigenmodeSystem) -> None:
+    def __init__(self, system: EigenmodeSystem, frame: TeacherFrame | None = None) -> None:
         if system.dtype is not float:
             raise ValueError("the exponential integrator works in double precision")
         self.sys = system
@@ -189,11 +228,12 @@ class ModePropagator:
         self.a = system.eta * system.lam  # eta lambda_k
         self.noise_weight = system.eta * self.a * system.f  # eta^2 lambda_k f_k
         self.t = np.asarray(system.t, dtype=float)
+        self.frame = TeacherFrame.identity(self.t) if frame is None else frame
         self.lam = system.lam
         self.T = np.tensordot(self.lam, self.t, axes=1)  # teacher block of C: constant
         # Reused buffers for the full propagations: fresh multi-megabyte arrays cost more in
         # page faults than the products that fill them (~20 ms of 45 at K = M = 40, L = 512).
-        self._workspace = _Workspace(self.L, self.K, self.M)
+        self._workspace = _Workspace(self.L, self.K, self.frame.rho)
         self.by_rate = np.argsort(-self.a, kind="stable")
         self.rate_ordered = bool(np.all(np.diff(self.a) <= 0))  # power-law spectra come sorted
 
@@ -221,93 +261,116 @@ class ModePropagator:
         """:math:`C = \\sum_k\\lambda_k\\Omega^{(k)}` from per-mode ``r`` (L,K,M) and ``q`` (L,K,K)."""
         return self.assemble(np.tensordot(self.lam, r, axes=1), np.tensordot(self.lam, q, axes=1))
 
-    def propagate(self, r: np.ndarray, q: np.ndarray, G: np.ndarray, W, h: float, modes=None) -> _Propagated:
+    def state_of(self, r: np.ndarray, q: np.ndarray) -> ModeState:
+        """The :class:`ModeState` of overlaps ``r`` (L,K,M), ``q`` (L,K,K) (copies)."""
+        return ModeState(self.frame.coordinates(r), np.array(q, dtype=float))
+
+    def propagate(
+        self, state: ModeState, G: np.ndarray, W, h: float, modes=None, out: tuple | None = None
+    ) -> _Propagated:
         """Advance the modes by ``h`` with ``G`` (K, n) and ``W`` (K, K or None) frozen.
 
-        ``modes`` (an index array) restricts the step to those modes; ``r`` and ``q`` are then
-        already restricted.  The result stays in the eigenbasis of :math:`G_s`;
-        :meth:`_Propagated.covariance` sums over the modes there (cheap),
-        :meth:`_Propagated.modes` rotates every mode back.
+        ``modes`` (an index array or slice) restricts the step to those modes; ``state`` is then
+        already restricted.  The result is in the eigenbasis ``U`` of :math:`G_s`
+        (:meth:`_Propagated.state`); :meth:`_Propagated.covariance` sums over the modes there.
+        ``out`` receives the result's ``x`` and ``y`` (default: new arrays); it must not hold
+        ``state``.
         """
         K = self.K
         every = slice(None) if modes is None else modes
-        a, t, lam = self.a[every], self.t[every], self.lam[every]
+        a, lam = self.a[every], self.lam[every]
+        frame = self.frame if modes is None else self.frame.subset(every)
         Gs = 0.5 * (G[:, :K] + G[:, :K].T)
         g, U = np.linalg.eigh(Gs)
         nu = a[:, None] * g[None, :] * h  # (L, K): nu_a h
         H = U.T @ G[:, K:]  # (K, M)
-        L, M = r.shape[0], self.M
-        work = self._workspace if modes is None else _Workspace(L, K, M)
+        HF = frame.project(H)  # U^T G_t F_k: the teacher drive in the frame
+        t = frame.t_reduced
+        V = U.T if state.basis is None else U.T @ state.basis  # from the state's basis to U's
+        x, y = state.x, state.y
+        L = x.shape[0]
+        work = self._workspace if modes is None else _Workspace(L, K, frame.rho)
         x0, b, y0, Hx, Hb, tmp = work.x0, work.b, work.y0, work.Hx, work.Hb, work.tmp
 
         def rotate_in(part: slice) -> None:
-            np.matmul(U.T[None], r[part], out=x0[part])  # U^T r_k
-            np.matmul(H[None], t[part], out=b[part])  # U^T G_t t_k (times a_k below)
-            np.matmul(U.T[None], q[part], out=tmp[part])
-            np.matmul(tmp[part], U[None], out=y0[part])  # U^T q_k U
-            np.matmul(H[None], x0[part].transpose(0, 2, 1), out=Hx[part])  # (H x0^T)_ab
-            np.matmul(H[None], b[part].transpose(0, 2, 1), out=Hb[part])  # (H b^T)_ab / a_k
+            hf = HF if HF.shape[0] == 1 else HF[part]
+            np.matmul(V[None], x[part], out=x0[part])  # U^T r_k F_k
+            np.matmul(hf, t[part], out=b[part])  # U^T G_t t_k F_k (times a_k below)
+            np.matmul(V[None], y[part], out=tmp[part])
+            np.matmul(tmp[part], V.T[None], out=y0[part])  # U^T q_k U
+            np.matmul(hf, x0[part].transpose(0, 2, 1), out=Hx[part])  # U^T G_t r_k^T U
+            np.matmul(hf, b[part].transpose(0, 2, 1), out=Hb[part])  # U^T G_t t_k G_t^T U / a_k
 
         in_parallel(rotate_in, L)
         Wt = None if W is None else U.T @ W @ U
-        x1, y1 = _advance(nu, a, h, x0, b, y0, Hx, Hb, Wt, self.noise_weight[every], out=work.result())
-        teacher = self.T if modes is None else np.tensordot(lam, t, axes=1)
-        return _Propagated(self, U, x1, y1, lam, teacher)
+        result = (np.empty(x.shape), np.empty(y.shape)) if out is None else out
+        x1, y1 = _advance(nu, a, h, x0, b, y0, Hx, Hb, Wt, self.noise_weight[every], out=result)
+        teacher = self.T if modes is None else np.tensordot(lam, self.t[every], axes=1)
+        return _Propagated(self, U, x1, y1, lam, frame, teacher)
 
-
-class _Workspace:
-    """Buffers of one propagation; its results alternate between two pairs.
-
-    A :class:`_Propagated` keeps its result arrays, so the next propagation writes into the
-    other pair: the integrator holds at most one accepted propagation while it makes the next.
-    """
-
-    def __init__(self, L: int, K: int, M: int) -> None:
-        self.x0, self.b = np.empty((L, K, M)), np.empty((L, K, M))
-        self.y0, self.Hx, self.Hb, self.tmp = (np.empty((L, K, K)) for _ in range(4))
-        self._results = [(np.empty((L, K, M)), np.empty((L, K, K))) for _ in range(2)]
-        self._turn = 0
-
-    def result(self) -> tuple[np.ndarray, np.ndarray]:
-        self._turn ^= 1
-        return self._results[self._turn]
-
-
-class _Propagated:
-    """Per-mode state after a step, in the eigenbasis ``U`` of the frozen :math:`G_s`."""
-
-    def __init__(self, prop: ModePropagator, U, x, y, lam: np.ndarray, teacher: np.ndarray) -> None:
-        self.prop, self.U, self.x, self.y = prop, U, x, y
-        self.lam, self.teacher = lam, teacher
-
-    def covariance(self) -> np.ndarray:
-        r""":math:`\sum_k\lambda_k\Omega^{(k)}` over the propagated modes (``n x n``)."""
-        U = self.U
-        R = U @ np.tensordot(self.lam, self.x, axes=1)
-        Q = U @ np.tensordot(self.lam, self.y, axes=1) @ U.T
-        C = self.prop.assemble(R, Q)
-        C[self.prop.K :, self.prop.K :] = self.teacher
-        return C
-
-    def modes(self, out: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Every mode rotated back: ``r`` (L, K, M) and the symmetric ``q`` (L, K, K).
-
-        ``out`` receives them (it must not be the state this propagation started from).
-        """
-        U, x, y = self.U, self.x, self.y
-        r, q = (np.empty(x.shape), np.empty(y.shape)) if out is None else out
-        spare = self.prop._workspace.tmp  # free once the propagation is done
-        tmp = spare if out is not None and spare.shape == y.shape else np.empty(y.shape)
+    def overlaps(self, state: ModeState, out: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """Every mode in the original coordinates: ``r`` (L, K, M) and the symmetric ``q`` (L, K, K) into ``out``."""
+        P, x, y = state.basis, state.x, state.y
+        r, q = out
+        px, tmp = self._workspace.x0, self._workspace.tmp  # free between propagations
 
         def rotate_out(part: slice) -> None:
-            np.matmul(U[None], x[part], out=r[part])
-            np.matmul(U[None], y[part], out=tmp[part])
-            np.matmul(tmp[part], U.T[None], out=q[part])
+            if P is None:
+                self.frame.rows(x[part], r[part], part)
+                q[part] = y[part]
+                return
+            np.matmul(P[None], x[part], out=px[part])
+            self.frame.rows(px[part], r[part], part)
+            np.matmul(P[None], y[part], out=tmp[part])
+            np.matmul(tmp[part], P.T[None], out=q[part])
             q[part] += q[part].transpose(0, 2, 1).copy()
             q[part] *= 0.5
 
         in_parallel(rotate_out, x.shape[0])
         return r, q
+
+
+class _Workspace:
+    """Buffers for the inputs of one propagation (rotated state, drives), reused from step to step."""
+
+    def __init__(self, L: int, K: int, rho: int) -> None:
+        self.x0, self.b = np.empty((L, K, rho)), np.empty((L, K, rho))
+        self.y0, self.Hx, self.Hb, self.tmp = (np.empty((L, K, K)) for _ in range(4))
+
+
+class _Results:
+    """The three result buffers of the full propagations: the state, the step being tried, scratch.
+
+    A tried step writes into ``step``; trials that propagate every mode write into ``scratch``;
+    accepting the step swaps ``step`` and ``state``, so no propagation ever overwrites the state
+    it starts from or the step still being judged.
+    """
+
+    def __init__(self, L: int, K: int, rho: int) -> None:
+        self.state, self.step, self.scratch = ((np.empty((L, K, rho)), np.empty((L, K, K))) for _ in range(3))
+
+    def accept(self) -> None:
+        self.state, self.step = self.step, self.state
+
+
+class _Propagated:
+    """Per-mode state after a step, in the eigenbasis ``U`` of the frozen :math:`G_s`."""
+
+    def __init__(self, prop: ModePropagator, U, x, y, lam, frame: TeacherFrame, teacher: np.ndarray) -> None:
+        self.prop, self.U, self.x, self.y = prop, U, x, y
+        self.lam, self.frame, self.teacher = lam, frame, teacher
+
+    def state(self) -> ModeState:
+        return ModeState(self.x, self.y, self.U)
+
+    def covariance(self) -> np.ndarray:
+        r""":math:`\sum_k\lambda_k\Omega^{(k)}` over the propagated modes (``n x n``)."""
+        U = self.U
+        R = U @ self.frame.weighted_rows(self.lam[None], self.x)[0]
+        Q = U @ np.tensordot(self.lam, self.y, axes=1) @ U.T
+        C = self.prop.assemble(R, Q)
+        C[self.prop.K :, self.prop.K :] = self.teacher
+        return C
 
 
 def _advance_numpy(nu, a, h, x0, b, y0, Hx, Hb, Wt, noise_weight, out=None):
@@ -515,11 +578,13 @@ def integrate_exponential(
 
 
 def _integrate(system, y0, alpha, config: ExponentialConfig, progress):
-    prop = ModePropagator(system)
-    stats = ExponentialStats()
     r, q = system.unpack(np.asarray(y0, dtype=float))
-    states = [(np.empty(r.shape), np.empty(q.shape)) for _ in range(2)]
-    accepted = 0
+    frame = TeacherFrame.for_overlaps(r, system.t)
+    prop = ModePropagator(system, frame)
+    stats = ExponentialStats(frame_rank=frame.rho, frame_dropped=frame.dropped)
+    state = prop.state_of(r, q)
+    results = _Results(prop.L, prop.K, frame.rho)
+    in_original = (np.empty(r.shape), np.empty(q.shape))  # the overlaps at output times
     # one row per output alpha: each write is contiguous (columns of a (size, T) array would
     # touch every page of it at every output -- 600 MB and a tenth of the run at Fig. 6 size)
     out = np.empty((alpha.size, y0.size))
@@ -536,7 +601,7 @@ def _integrate(system, y0, alpha, config: ExponentialConfig, progress):
             step = min(h, target - a_now)
             # W at the extrapolated midpoint: second order in its variation, no iteration
             W = noise.at(a_now + 0.5 * step, C if guess is None else 0.5 * (guess + guess.T), step, C)
-            result = _midpoint_step(prop, r, q, C, G_now, W, step, config, stats, guess)
+            result = _midpoint_step(prop, state, C, G_now, W, step, config, stats, guess, results)
             guess = None
             if result is None:  # the covariance iteration did not settle: shorten the step
                 h = step / 2
@@ -559,8 +624,8 @@ def _integrate(system, y0, alpha, config: ExponentialConfig, progress):
                 stats.rejected += 1
                 continue
             stats.steps += 1
-            accepted += 1
-            r, q = moved.modes(out=states[accepted % 2])  # never the buffers r, q are in
+            state = moved.state()
+            results.accept()
             if step == h:  # a step cut short by an output point does not set the next size
                 h = step * factor
             nxt = min(h, target - a_now - step) if target > a_now + step else h
@@ -570,7 +635,7 @@ def _integrate(system, y0, alpha, config: ExponentialConfig, progress):
             a_now += step
             if progress is not None:
                 progress(a_now)
-        out[col] = system.pack(r, q)
+        out[col] = system.pack(*prop.overlaps(state, in_original))
     return out.T, "success", "integration finished", stats
 
 
@@ -652,32 +717,35 @@ class _EndCovariance:
     every mode.
     """
 
-    def __init__(self, prop: ModePropagator, r, q, W, h: float, G_start: np.ndarray, stats: ExponentialStats) -> None:
+    def __init__(
+        self, prop: ModePropagator, state: ModeState, W, h: float, G_start, stats: ExponentialStats, scratch
+    ) -> None:
         bound = lyapunov_bound(G_start, prop.n)
         fast, slow = split_modes(prop.a, prop.by_rate, prop.rate_ordered, h, bound)
-        self.prop, self.r, self.q, self.W, self.h, self.stats = prop, r, q, W, h, stats
+        self.prop, self.state, self.W, self.h, self.stats, self.scratch = prop, state, W, h, stats, scratch
         self.fast = np.arange(prop.L)[fast]
-        self.r_fast, self.q_fast = r[fast], q[fast]
+        self.fast_state = state.subset(fast)
         has_slow = self.fast.size < prop.L
-        self.series = (
-            SlowModeSeries(prop.a, prop.lam, prop.noise_weight, r, q, prop.t, W, h, slow, bound) if has_slow else None
-        )
+        self.series = None
+        if has_slow:
+            frame = prop.frame.subset(slow)
+            self.series = SlowModeSeries(prop.a, prop.lam, prop.noise_weight, state, frame, prop.t, W, h, slow, bound)
 
     def __call__(self, G: np.ndarray) -> np.ndarray:
         p, stats = self.prop, self.stats
         C = None if self.series is None else self.series.covariance(G)
         if C is None:  # no slow modes, or G left the range the series was built for
             stats.propagations += 1
-            return p.propagate(self.r, self.q, G, self.W, self.h).covariance()
+            return p.propagate(self.state, G, self.W, self.h, out=self.scratch).covariance()
         stats.series_evaluations += 1
         if self.fast.size:
             stats.fast_mode_steps += self.fast.size
-            C = C + p.propagate(self.r_fast, self.q_fast, G, self.W, self.h, modes=self.fast).covariance()
+            C = C + p.propagate(self.fast_state, G, self.W, self.h, modes=self.fast).covariance()
         return 0.5 * (C + C.T)
 
 
 def _midpoint_step(
-    prop: ModePropagator, r, q, C, G_start, W, h, config: ExponentialConfig, stats: ExponentialStats, guess
+    prop: ModePropagator, state: ModeState, C, G_start, W, h, config: ExponentialConfig, stats, guess, results: _Results
 ):
     """One exponential step with ``G`` frozen at the self-consistent midpoint covariance.
 
@@ -686,7 +754,7 @@ def _midpoint_step(
     ``G`` there and the covariance evaluator (reused by the error estimate), or ``None`` when
     the Anderson iteration does not settle within ``max_iterations``.
     """
-    end_covariance = _EndCovariance(prop, r, q, W, h, G_start, stats)
+    end_covariance = _EndCovariance(prop, state, W, h, G_start, stats, results.scratch)
     x = (C if guess is None else guess).ravel()
     acc = _Anderson(config.anderson_memory)
     tol = config.iteration_tolerance * (config.atol + config.rtol * np.abs(C).max()) + 1e-15
@@ -699,7 +767,7 @@ def _midpoint_step(
         if not np.all(np.isfinite(gx)):
             return None
         if np.abs(gx - x).max() <= tol:
-            moved = prop.propagate(r, q, G, W, h)
+            moved = prop.propagate(state, G, W, h, out=results.step)
             stats.propagations += 1
             C_end = moved.covariance()
             # the series and the exact propagation answer the same question: a cross-check
