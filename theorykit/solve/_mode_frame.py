@@ -111,7 +111,7 @@ class TeacherFrame:
         """:math:`H F_k` for every mode (``l x K x rho``), or ``H[None]`` for the identity frame."""
         if self.F is None:
             return H[None]
-        return np.matmul(H[None], self.F)
+        return np.ascontiguousarray(np.tensordot(self.F, H, axes=([1], [1])).transpose(0, 2, 1))
 
     def rows(self, x: np.ndarray, out: np.ndarray, part: slice = slice(None)) -> np.ndarray:
         """:math:`r_k = x_k F_k^T` into ``out`` (l, K, M) for the modes ``part`` of the frame."""

@@ -58,69 +58,10 @@ from dataclasses import dataclass
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from ._closed_forms import advance_numpy, divided_difference2, phi1, phi2  # noqa: F401  (public here)
 from ._mode_frame import TeacherFrame
 from ._slow_series import SlowModeSeries, lyapunov_bound, split_modes
 from .eigenmode import EigenmodeSystem
-
-
-def phi1(z: np.ndarray) -> np.ndarray:
-    """:math:`(e^z - 1)/z`, accurate near 0."""
-    z = np.asarray(z, dtype=float)
-    out = np.ones_like(z)
-    nz = np.abs(z) > 1e-8
-    out[nz] = np.expm1(z[nz]) / z[nz]
-    out[~nz] = 1 + z[~nz] / 2
-    return out
-
-
-def phi2(z: np.ndarray) -> np.ndarray:
-    """:math:`(e^z - 1 - z)/z^2`, accurate near 0."""
-    z = np.asarray(z, dtype=float)
-    out = np.empty_like(z)
-    small = np.abs(z) < 1e-4
-    zs = z[small]
-    out[small] = 0.5 + zs / 6 + zs * zs / 24
-    zb = z[~small]
-    out[~small] = (np.expm1(zb) - zb) / (zb * zb)
-    return out
-
-
-def divided_difference2(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    r"""Second divided difference of ``exp`` at ``(x, y, 0)``: :math:`\int_0^1\!\int_0^s e^{\ldots}`.
-
-    Three algebraically equal formulas divide by ``x - y``, ``x`` or ``y``; each element uses
-    the one with the largest divisor, and a third-order Taylor series when all three are below
-    ``1e-3``, where the first omitted term, at most :math:`5\\cdot 10^{-12}/6!`, is below
-    ``2e-14`` relative.
-    """
-    x, y = np.broadcast_arrays(np.asarray(x, dtype=float), np.asarray(y, dtype=float))
-    out = np.empty(x.shape)
-    d_xy, d_x, d_y = np.abs(x - y), np.abs(x), np.abs(y)
-    big = np.maximum(np.maximum(d_xy, d_x), d_y)
-    taylor = big < 1e-3
-    out[taylor] = _dd2_taylor(x[taylor], y[taylor])
-    use_xy = ~taylor & (d_xy == big)
-    use_x = ~taylor & ~use_xy & (d_x == big)
-    use_y = ~taylor & ~use_xy & ~use_x
-    xs, ys = x[use_xy], y[use_xy]
-    out[use_xy] = (phi1(xs) - phi1(ys)) / (xs - ys)
-    xs, ys = x[use_x], y[use_x]  # f[x, y, 0] = (f[x, y] - f[y, 0]) / x
-    out[use_x] = (_dd1(xs, ys) - phi1(ys)) / xs
-    xs, ys = x[use_y], y[use_y]  # f[x, y, 0] = (f[y, x] - f[x, 0]) / y
-    out[use_y] = (_dd1(xs, ys) - phi1(xs)) / ys
-    return out
-
-
-def _dd2_taylor(x, y):
-    """:math:`f[x, y, 0] = \\sum_p h_p(x, y)/(p + 2)!` to third order (``h_p``: complete symmetric polynomials)."""
-    x2, y2 = x * x, y * y
-    return 0.5 + (x + y) / 6 + (x2 + x * y + y2) / 24 + (x2 * x + x2 * y + x * y2 + y2 * y) / 120
-
-
-def _dd1(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """First divided difference of exp, ``(e^x - e^y)/(x - y)``, as ``e^max phi1(min - max)``."""
-    hi, lo = np.maximum(x, y), np.minimum(x, y)
-    return np.exp(hi) * phi1(lo - hi)
 
 
 @dataclass(frozen=True)
@@ -292,19 +233,29 @@ class ModePropagator:
         work = self._workspace if modes is None else _Workspace(L, K, frame.rho)
         x0, b, y0, Hx, Hb, tmp = work.x0, work.b, work.y0, work.Hx, work.Hb, work.tmp
 
+        framed = frame.F is not None
+
         def rotate_in(part: slice) -> None:
-            hf = HF if HF.shape[0] == 1 else HF[part]
-            np.matmul(V[None], x[part], out=x0[part])  # U^T r_k F_k
-            np.matmul(hf, t[part], out=b[part])  # U^T G_t t_k F_k (times a_k below)
             np.matmul(V[None], y[part], out=tmp[part])
             np.matmul(tmp[part], V.T[None], out=y0[part])  # U^T q_k U
-            np.matmul(hf, x0[part].transpose(0, 2, 1), out=Hx[part])  # U^T G_t r_k^T U
-            np.matmul(hf, b[part].transpose(0, 2, 1), out=Hb[part])  # U^T G_t t_k G_t^T U / a_k
+            if framed:  # x0 and b are small: made below in one product each
+                return
+            np.matmul(V[None], x[part], out=x0[part])  # U^T r_k
+            np.matmul(HF, t[part], out=b[part])  # U^T G_t t_k (times a_k below)
+            np.matmul(HF, x0[part].transpose(0, 2, 1), out=Hx[part])  # U^T G_t r_k^T U
+            np.matmul(HF, b[part].transpose(0, 2, 1), out=Hb[part])  # U^T G_t t_k G_t^T U / a_k
 
         in_parallel(rotate_in, L)
+        products = (Hx, Hb)
+        if framed:
+            # U^T r_k F_k and U^T G_t t_k F_k; the K x K drives are outer products of these
+            # with HF, formed per pair inside the step rather than stored (rank-one at L = N)
+            x0[...] = np.tensordot(x, V, axes=([1], [1])).transpose(0, 2, 1)
+            np.einsum("kar,krs->kas", HF, t, out=b)
+            products = (None, None)
         Wt = None if W is None else U.T @ W @ U
         result = (np.empty(x.shape), np.empty(y.shape)) if out is None else out
-        x1, y1 = _advance(nu, a, h, x0, b, y0, Hx, Hb, Wt, self.noise_weight[every], out=result)
+        x1, y1 = _advance(nu, a, h, x0, b, y0, *products, Wt, self.noise_weight[every], out=result, hf=HF)
         teacher = self.T if modes is None else np.tensordot(lam, self.t[every], axes=1)
         return _Propagated(self, U, x1, y1, lam, frame, teacher)
 
@@ -373,113 +324,14 @@ class _Propagated:
         return C
 
 
-def _advance_numpy(nu, a, h, x0, b, y0, Hx, Hb, Wt, noise_weight, out=None):
-    """Closed-form per-mode solution over one step (see the module docstring)."""
-    E = np.exp(nu)
-    p1 = phi1(nu)
-    x1 = E[:, :, None] * x0 + (h * a[:, None] * p1)[:, :, None] * b
-    mu = nu[:, :, None] + nu[:, None, :]  # (nu_a + nu_b) h
-    # I1_ab = int_0^h e^{mu (h-s)} e^{nu_b s} ds = h e^{nu_b h} phi1(nu_a h)
-    I1 = h * E[:, None, :] * p1[:, :, None]
-    # I2_ab = int_0^h e^{mu (h-s)} s phi1(nu_b s) ds = h^2 f[mu h, nu_b h, 0]
-    I2 = h * h * divided_difference2(mu, np.broadcast_to(nu[:, None, :], mu.shape))
-    S = Hx * I1 + a[:, None, None] * Hb * I2
-    y1 = np.exp(mu) * y0 + a[:, None, None] * (S + S.transpose(0, 2, 1))
-    if Wt is not None:
-        y1 = y1 + noise_weight[:, None, None] * h * phi1(mu) * Wt[None]
-    if out is not None:
-        out[0][...], out[1][...] = x1, y1
-        return out
-    return x1, y1
-
-
-def _numba_advance():
-    """The same closed forms as :func:`_advance_numpy`, fused into one parallel loop (numba).
-
-    Every exponential of a pair is a product of per-index ones, :math:`e^{\\mu} = E_a E_b`
-    with :math:`\\mu = \\nu_a + \\nu_b`, so the K (K + 1) / 2 pairs of a mode need no
-    transcendental call: ``expm1`` and ``exp`` run K times per mode and each pair is divisions.
-    ``expm1(mu) = em_a + em_b + em_a em_b`` keeps full relative accuracy when :math:`\\nu_a`
-    and :math:`\\nu_b` share a sign (no cancellation); a pair of opposite signs calls
-    ``expm1`` itself.  The divided differences
-    :math:`f[\\mu, \\nu_b, 0]` take, like :func:`divided_difference2`, the formula with the
-    largest divisor: with :math:`f[\\mu, \\nu_b] = E_b\\,\\varphi_1(\\nu_a)` every candidate
-    is built from per-index values and :math:`\\varphi_1(\\mu)`.
-    """
-    import math
-
-    import numba
-
-    @numba.njit(cache=True)
-    def _phi1_of(z, em):
-        """phi1(z) from em = expm1(z)."""
-        if abs(z) < 1e-8:
-            return 1.0 + 0.5 * z
-        return em / z
-
-    dd2_taylor = numba.njit(cache=True)(_dd2_taylor)
-
-    @numba.njit(cache=True)
-    def _dd2(mu, nu_b, nu_a, p_mu, p_b, dd1):
-        """f[mu, nu_b, 0] with mu - nu_b = nu_a, p_mu = phi1(mu), p_b = phi1(nu_b), dd1 = f[mu, nu_b]."""
-        d_xy, d_x, d_y = abs(nu_a), abs(mu), abs(nu_b)
-        big = max(d_xy, d_x, d_y)
-        if big < 1e-3:
-            return dd2_taylor(mu, nu_b)
-        if d_xy == big:
-            return (p_mu - p_b) / nu_a
-        if d_x == big:
-            return (dd1 - p_b) / mu
-        return (dd1 - p_mu) / nu_b
-
-    @numba.njit(cache=True, parallel=True)
-    def advance(nu, a, h, x0, b, y0, Hx, Hb, Wt, has_w, noise_weight, x1, y1):
-        L, K, M = x0.shape
-        for k in numba.prange(L):
-            ak = a[k]
-            E = np.empty(K)  # exp, expm1 and phi1 of each nu once per mode, not once per pair
-            Em = np.empty(K)
-            P = np.empty(K)
-            for i in range(K):
-                E[i] = math.exp(nu[k, i])
-                Em[i] = math.expm1(nu[k, i])
-                P[i] = _phi1_of(nu[k, i], Em[i])
-                p = h * ak * P[i]
-                for m in range(M):
-                    x1[k, i, m] = E[i] * x0[k, i, m] + p * b[k, i, m]
-            for i in range(K):
-                for j in range(i, K):
-                    mu = nu[k, i] + nu[k, j]
-                    if nu[k, i] * nu[k, j] >= 0.0:
-                        em_mu = Em[i] + Em[j] + Em[i] * Em[j]
-                    else:  # opposite signs: the product formula would cancel
-                        em_mu = math.expm1(mu)
-                    p_mu = _phi1_of(mu, em_mu)
-                    # f[mu, nu_j] = E_j phi1(nu_i): the step from nu_j to mu is nu_i
-                    s_ij = Hx[k, i, j] * h * E[j] * P[i]
-                    s_ij += ak * Hb[k, i, j] * h * h * _dd2(mu, nu[k, j], nu[k, i], p_mu, P[j], E[j] * P[i])
-                    s_ji = Hx[k, j, i] * h * E[i] * P[j]
-                    s_ji += ak * Hb[k, j, i] * h * h * _dd2(mu, nu[k, i], nu[k, j], p_mu, P[i], E[i] * P[j])
-                    v = E[i] * E[j] * y0[k, i, j] + ak * (s_ij + s_ji)
-                    if has_w:
-                        v += noise_weight[k] * h * p_mu * Wt[i, j]
-                    y1[k, i, j] = v
-                    y1[k, j, i] = v
-
-    def run(nu, a, h, x0, b, y0, Hx, Hb, Wt, noise_weight, out=None):
-        has_w = Wt is not None
-        W = np.ascontiguousarray(Wt) if has_w else np.zeros((1, 1))
-        x1, y1 = (np.empty_like(x0), np.empty_like(y0)) if out is None else out
-        advance(nu, a, float(h), x0, b, y0, Hx, Hb, W, has_w, noise_weight, x1, y1)
-        return x1, y1
-
-    return run
-
-
 def _pick_advance():
     from ..compiled import numba_available
 
-    return _numba_advance() if numba_available() else _advance_numpy
+    if numba_available():
+        from ._numba_kernels import advance
+
+        return advance
+    return advance_numpy
 
 
 _advance = _pick_advance()
@@ -514,13 +366,25 @@ def in_parallel(task, count: int) -> None:
 
 
 class _Anderson:
-    """Anderson acceleration (type II) for ``x = g(x)`` on flat vectors."""
+    """Anderson acceleration (type II) for ``x = g(x)`` on flat vectors.
+
+    One instance serves the whole integration: :meth:`restart` begins the next step's
+    iteration but keeps the secant pairs of the previous steps, whose maps differ from the new
+    one only through the small change of state and step (measured at Fig. 6 size: a fifth fewer
+    trials).  They only shape the next iterate; convergence is still judged on the new map's
+    own residual, and an iteration that fails clears them.
+    """
 
     def __init__(self, memory: int) -> None:
         self.memory = memory
         self.dx: list[np.ndarray] = []
         self.df: list[np.ndarray] = []
         self.prev: tuple[np.ndarray, np.ndarray] | None = None
+
+    def restart(self, keep: bool = True) -> None:
+        self.prev = None
+        if not keep:
+            self.dx, self.df = [], []
 
     def step(self, x: np.ndarray, gx: np.ndarray) -> np.ndarray:
         f = gx - x
@@ -585,6 +449,7 @@ def _integrate(system, y0, alpha, config: ExponentialConfig, progress):
     state = prop.state_of(r, q)
     results = _Results(prop.L, prop.K, frame.rho)
     in_original = (np.empty(r.shape), np.empty(q.shape))  # the overlaps at output times
+    anderson = _Anderson(config.anderson_memory)
     # one row per output alpha: each write is contiguous (columns of a (size, T) array would
     # touch every page of it at every output -- 600 MB and a tenth of the run at Fig. 6 size)
     out = np.empty((alpha.size, y0.size))
@@ -601,7 +466,7 @@ def _integrate(system, y0, alpha, config: ExponentialConfig, progress):
             step = min(h, target - a_now)
             # W at the extrapolated midpoint: second order in its variation, no iteration
             W = noise.at(a_now + 0.5 * step, C if guess is None else 0.5 * (guess + guess.T), step, C)
-            result = _midpoint_step(prop, state, C, G_now, W, step, config, stats, guess, results)
+            result = _midpoint_step(prop, state, C, G_now, W, step, config, stats, guess, results, anderson)
             guess = None
             if result is None:  # the covariance iteration did not settle: shorten the step
                 h = step / 2
@@ -745,7 +610,17 @@ class _EndCovariance:
 
 
 def _midpoint_step(
-    prop: ModePropagator, state: ModeState, C, G_start, W, h, config: ExponentialConfig, stats, guess, results: _Results
+    prop: ModePropagator,
+    state: ModeState,
+    C,
+    G_start,
+    W,
+    h,
+    config: ExponentialConfig,
+    stats,
+    guess,
+    results: _Results,
+    acc: _Anderson,
 ):
     """One exponential step with ``G`` frozen at the self-consistent midpoint covariance.
 
@@ -756,7 +631,7 @@ def _midpoint_step(
     """
     end_covariance = _EndCovariance(prop, state, W, h, G_start, stats, results.scratch)
     x = (C if guess is None else guess).ravel()
-    acc = _Anderson(config.anderson_memory)
+    acc.restart()
     tol = config.iteration_tolerance * (config.atol + config.rtol * np.abs(C).max()) + 1e-15
     for _ in range(config.max_iterations):
         Cm = x.reshape(C.shape)
@@ -765,6 +640,7 @@ def _midpoint_step(
         C_trial = end_covariance(G)
         gx = (0.5 * (C + C_trial)).ravel()
         if not np.all(np.isfinite(gx)):
+            acc.restart(keep=False)
             return None
         if np.abs(gx - x).max() <= tol:
             moved = prop.propagate(state, G, W, h, out=results.step)
@@ -778,6 +654,7 @@ def _midpoint_step(
             stats.g_evaluations += 1
             return moved, C_end, G_end, end_covariance
         x = acc.step(x, gx)
+    acc.restart(keep=False)
     return None
 
 
