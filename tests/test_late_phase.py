@@ -249,7 +249,9 @@ def test_propagation_in_any_frame_and_basis_matches_the_plain_one(N, monkeypatch
 
     expected = step(plain, plain.state_of(init.r, init.q))
     threaded = step(prop, _in_basis(prop, init, _random_rotation(K, 9)))
-    monkeypatch.setattr(exponential, "_MODES_PER_WORKER", 10**9)
+    from theorykit.solve import _threads
+
+    monkeypatch.setattr(_threads, "_MODES_PER_WORKER", 10**9)
     serial = step(prop, _in_basis(prop, init, _random_rotation(K, 9)))
     for want, *got in zip(expected, threaded, serial):
         for have in got:

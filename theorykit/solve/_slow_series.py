@@ -35,12 +35,16 @@ import math
 
 import numpy as np
 
+from ._threads import _MODES_PER_WORKER, together
+
 #: Modes with a_k h 2||G||_2 up to this value are summed by the series (split at step start).
 SLOW_SPLIT = 3.0
 #: A trial G may have up to this times the norm of the G the modes were split with.
 GROWTH = 2.0
 #: Highest order kept (x = SLOW_SPLIT * GROWTH = 6 needs 42).
 MAX_ORDER = 48
+#: Modes summed by one matrix product when the moments are formed (their blocks stay in cache).
+MODE_CHUNK = 16
 
 
 def generator(G: np.ndarray, n: int) -> np.ndarray:
@@ -151,25 +155,47 @@ class SlowModeSeries:
         # sharing a prefix length form one band, summed by one matrix product (which reads the
         # modes once per band rather than once per order: most modes need only a few orders)
         counts = np.searchsorted(-orders, -np.arange(top + 1), side="right")
-        start = 0
+        bands, start = [], 0
         while start <= top:
             count = int(counts[start])
             stop = start + int(np.count_nonzero(counts[start:] == count))
-            w = powers[start:stop, :count] * lam_s[:count]
-            band = stop - start
-            moments[start:stop, :K, :K] = (w @ q_slow[:count]).reshape(band, K, K)
-            moments[start:stop, :K, K:] = frame.weighted_rows(w, x_slow[:count])
-            moments[start:stop, K:, K:] = (w @ t_slow[:count]).reshape(band, M, M)
+            bands.append((start, stop, powers[start:stop, :count] * lam_s[:count]))
             start = stop
-        if state.basis is not None:  # to the original coordinates: q -> P q P^T, r -> P r
-            P = state.basis
-            moments[:, :K, :K] = P[None] @ moments[:, :K, :K] @ P.T[None]
-            moments[:, :K, K:] = P[None] @ moments[:, :K, K:]
+
+        # the big K x K and M x M blocks are read once, in chunks of modes that stay in cache:
+        # banded products would read a mode once per band (memory-bound at Fig. 6 size)
+        needed = powers[: top + 1] * lam_s * (np.arange(top + 1)[:, None] <= orders[None, :])
+
+        def banded(blocks: np.ndarray) -> np.ndarray:
+            out = np.zeros((top + 1, blocks.shape[1]))
+            for lo in range(0, z.size, MODE_CHUNK):
+                hi = min(lo + MODE_CHUNK, z.size)
+                highest = int(orders[lo:hi].max())
+                out[: highest + 1] += needed[: highest + 1, lo:hi] @ blocks[lo:hi]
+            return out
+
+        def rows() -> np.ndarray:
+            out = np.empty((top + 1, K, M))
+            for start, stop, w in bands:
+                out[start:stop] = frame.weighted_rows(w, x_slow[: w.shape[1]])
+            return out
+
+        # three independent sums over the same bands: side by side on threads (BLAS is on one)
+        sum_q, sum_t, sum_r = together(
+            lambda: banded(q_slow), lambda: banded(t_slow), rows, worth_it=z.size >= _MODES_PER_WORKER
+        )
+        moments[:, :K, :K] = sum_q.reshape(top + 1, K, K)
+        moments[:, K:, K:] = sum_t.reshape(top + 1, M, M)
+        moments[:, :K, K:] = sum_r
         moments[:, K:, :K] = moments[:, :K, K:].transpose(0, 2, 1)
+        # The moments stay in the state's basis P: with S = diag(P, I), L_G(S X S^T) =
+        # S L_{G'}(X) S^T for G' = S^T G S, so each trial turns G (n x n) instead of every moment
+        self.basis = state.basis
         if W is not None:
             # coefficient of L^p W~: sum_k lam_k eta f_k (a_k h)^{p+1}/(p+1)!, and eta f_k = noise_weight_k / a_k
             source = powers[1:] @ (noise_weight[slow] * lam_s / a_s)
-            moments[:, :K, :K] += source[:, None, None] * W[None]
+            W_here = W if self.basis is None else self.basis.T @ W @ self.basis
+            moments[:, :K, :K] += source[:, None, None] * W_here[None]
         self.moments = moments
 
     def covariance(self, G: np.ndarray) -> np.ndarray | None:
@@ -180,6 +206,10 @@ class SlowModeSeries:
         if norm > GROWTH * self.bound:
             return None
         order = min(truncation_order(self.a_max_h * norm), len(self.moments) - 1)
+        P = self.basis
+        if P is not None:  # G' = S^T G S: rows and the student columns turned by P
+            top = P.T @ top
+            top[:, :K] = top[:, :K] @ P
         acc = self.moments[order]
         for p in range(order - 1, -1, -1):
             # acc is symmetric, so L acc = G acc + (G acc)^T, and G acc has only K nonzero rows
@@ -187,6 +217,10 @@ class SlowModeSeries:
             acc = self.moments[p].copy()
             acc[:K] += Y
             acc[:, :K] += Y.T
+        if P is not None:  # back: S acc S^T
+            acc = acc.copy() if order == 0 else acc
+            acc[:K] = P @ acc[:K]
+            acc[:, :K] = acc[:, :K] @ P.T
         return acc
 
 

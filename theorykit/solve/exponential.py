@@ -51,8 +51,6 @@ cases and measured in ``benchmarks/``.
 from __future__ import annotations
 
 import math
-import os
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -61,6 +59,7 @@ from threadpoolctl import threadpool_limits
 from ._closed_forms import advance_numpy, divided_difference2, phi1, phi2  # noqa: F401  (public here)
 from ._mode_frame import TeacherFrame
 from ._slow_series import SlowModeSeries, lyapunov_bound, split_modes
+from ._threads import in_parallel
 from .eigenmode import EigenmodeSystem
 
 
@@ -335,34 +334,6 @@ def _pick_advance():
 
 
 _advance = _pick_advance()
-
-
-#: Fewest modes per worker thread: below, a thread's start-up costs more than it saves.
-_MODES_PER_WORKER = 32
-_pool: ThreadPoolExecutor | None = None
-
-
-def _workers() -> int:
-    return max(1, min(8, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1))
-
-
-def in_parallel(task, count: int) -> None:
-    """Run ``task(part)`` over slices covering ``range(count)``, on threads when it pays.
-
-    The work is batched small matrix products: NumPy releases the GIL in them and BLAS runs on
-    one thread here (see :func:`integrate_exponential`), so splitting the mode axis over threads
-    uses the cores that BLAS's own threading could not use on such small products.
-    """
-    global _pool
-    workers = min(_workers(), count // _MODES_PER_WORKER)
-    if workers <= 1:
-        task(slice(0, count))
-        return
-    if _pool is None:
-        _pool = ThreadPoolExecutor(max_workers=_workers(), thread_name_prefix="theorykit-modes")
-    edges = np.linspace(0, count, workers + 1).astype(int)
-    for future in [_pool.submit(task, slice(lo, hi)) for lo, hi in zip(edges[:-1], edges[1:])]:
-        future.result()
 
 
 class _Anderson:
