@@ -311,6 +311,30 @@ def test_integration_in_the_teacher_frame_matches_the_identity_frame(monkeypatch
     np.testing.assert_allclose(*eps, rtol=1e-9)
 
 
+def test_integration_without_numba_matches(monkeypatch):
+    """The NumPy closed forms drive the same integration as the compiled step (an install without
+    numba), in a rank-one teacher frame where the drives come as factors: round-off apart, with
+    the midpoint iteration run tight as in the frame test above."""
+    import importlib
+
+    from theorykit.solve._closed_forms import advance_numpy
+
+    exponential = importlib.import_module("theorykit.solve.exponential")
+    model = CommitteeModel(3, 3, Spectrum.power_law(16, 1.0), small_lr=False)
+    init = random_overlaps(model, 16, 0.5, 6)
+    system = EigenmodeSystem(model, compile_model(model), 0.2, init.t)
+    y0 = system.pack(init.r, init.q)
+    alpha = np.geomspace(1e-2, 100, 8)
+    alpha[0] = 0.0
+    config = exponential.ExponentialConfig(rtol=1e-6, atol=1e-10, iteration_tolerance=1e-8)
+    compiled, status, _, stats = exponential.integrate_exponential(system, y0, alpha, config)
+    assert status == "success" and stats.frame_rank == 1
+    monkeypatch.setattr(exponential, "_advance", advance_numpy)
+    plain, status, _, _ = exponential.integrate_exponential(system, y0, alpha, config)
+    assert status == "success"
+    np.testing.assert_allclose(plain, compiled, rtol=0, atol=1e-10 * np.abs(compiled).max())
+
+
 def test_phi_functions_against_mpmath():
     rng = np.random.default_rng(3)
     z = np.concatenate([rng.uniform(-40, 5, 50), rng.uniform(-1e-5, 1e-5, 10), [0.0, -1e-9]])
