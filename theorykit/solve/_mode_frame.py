@@ -57,6 +57,7 @@ class TeacherFrame:
 
     @classmethod
     def identity(cls, t: np.ndarray) -> TeacherFrame:
+        """The frame that keeps every teacher direction: coordinates are the overlaps themselves."""
         return cls(None, t)
 
     @classmethod
@@ -70,6 +71,9 @@ class TeacherFrame:
         """
         L, _K, M = r.shape
         evals, evecs = np.linalg.eigh(t)
+        tops = np.maximum(evals[:, -1], 0.0)
+        if 2 * int((evals > TOLERANCE * tops[:, None]).sum(axis=1).max()) > M:
+            return cls.identity(t)  # the teacher side alone already needs more than M / 2
         frames, dropped = [], 0.0
         for k in range(L):
             top = max(float(evals[k, -1]), 0.0)

@@ -116,8 +116,8 @@ class SlowModeSeries:
         :math:`\\eta\\lambda_k`, :math:`\\lambda_k` and :math:`\\eta a_k f_k` per mode.
     state : ModeState
         Every mode at the start of the step, in the integrator's coordinates
-        (:class:`~theorykit.solve.exponential.ModeState`): the moments are summed there and
-        rotated to the original coordinates once per order.
+        (:class:`~theorykit.solve.exponential.ModeState`): the moments are summed and kept
+        there, and :meth:`covariance` turns each trial ``G`` into that basis instead.
     frame : TeacherFrame
         The teacher frame of the slow modes (``TeacherFrame.subset(slow)``).
     t : ndarray (L, M, M)
@@ -151,9 +151,9 @@ class SlowModeSeries:
         q_slow, x_slow = state.y[slow].reshape(z.size, K * K), state.x[slow]
         t_slow = t[slow].reshape(z.size, M * M)
         moments = np.zeros((top + 1, n, n))
-        # modes come in decreasing a, so the ones that still need order p are a prefix; orders
-        # sharing a prefix length form one band, summed by one matrix product (which reads the
-        # modes once per band rather than once per order: most modes need only a few orders)
+        # the student-teacher rows (small in a teacher frame): modes come in decreasing a, so the
+        # ones that still need order p are a prefix; orders sharing a prefix length form one
+        # band, summed by one matrix product
         counts = np.searchsorted(-orders, -np.arange(top + 1), side="right")
         bands, start = [], 0
         while start <= top:
@@ -162,8 +162,8 @@ class SlowModeSeries:
             bands.append((start, stop, powers[start:stop, :count] * lam_s[:count]))
             start = stop
 
-        # the big K x K and M x M blocks are read once, in chunks of modes that stay in cache:
-        # banded products would read a mode once per band (memory-bound at Fig. 6 size)
+        # the K x K and M x M blocks: read once, in chunks of modes that stay in cache (a banded
+        # product reads a mode once per band); orders a mode does not need carry weight zero
         needed = powers[: top + 1] * lam_s * (np.arange(top + 1)[:, None] <= orders[None, :])
 
         def banded(blocks: np.ndarray) -> np.ndarray:
@@ -180,7 +180,7 @@ class SlowModeSeries:
                 out[start:stop] = frame.weighted_rows(w, x_slow[: w.shape[1]])
             return out
 
-        # three independent sums over the same bands: side by side on threads (BLAS is on one)
+        # three independent sums: side by side on threads (BLAS runs on one)
         sum_q, sum_t, sum_r = together(
             lambda: banded(q_slow), lambda: banded(t_slow), rows, worth_it=z.size >= _MODES_PER_WORKER
         )
