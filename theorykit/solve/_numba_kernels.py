@@ -11,8 +11,11 @@ divisions.  ``expm1(mu) = em_a + em_b + em_a em_b`` keeps full relative accuracy
 divisor: with :math:`f[\mu, \nu_b] = E_b\,\varphi_1(\nu_a)` every candidate is built from
 per-index values and :math:`\varphi_1(\mu)`.
 
-The kernel lives at module level so that numba's on-disk cache finds them again in the next
-process (functions made inside a function are compiled afresh every time: 2.5 s per run).
+The kernel also forms the drives :math:`U^TG_t r_k^TU` and :math:`U^TG_t t_kG_t^TU` itself from
+the teacher frame's factors when those are small (outer products at L = N), per mode in a
+buffer that stays in cache.  It lives at module level so that numba's on-disk cache finds it
+again in the next process (functions made inside a function are compiled afresh every time:
+2.5 s per run).
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ def _phi1_of(z, em):
     return em / z
 
 
-dd2_taylor = numba.njit(cache=True)(_dd2_taylor)
+dd2_taylor = numba.njit(cache=True)(_dd2_taylor)  # the NumPy twin's Taylor branch, compiled
 
 
 @numba.njit(cache=True)
