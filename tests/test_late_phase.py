@@ -282,30 +282,43 @@ def test_teacher_frame_spans_the_overlaps():
     assert TeacherFrame.for_overlaps(many.r, many.t).F is None
 
 
+def _tight_run_at_L_equals_N(L: int, seed: int, alpha_max: float, points: int):
+    """A small case at L = N (a rank-one teacher frame) and a function integrating it with the
+    midpoint iteration run to 1e-8 of the local tolerance: where round-off makes two runs stop
+    one iterate apart, a loose iteration tolerance would put its own difference in (6e-9 at 1e-5).
+    Returns the exponential module (to patch), the system, the output alphas and the function."""
+    import importlib
+
+    exponential = importlib.import_module("theorykit.solve.exponential")  # tk.solve is the function
+    model = CommitteeModel(3, 3, Spectrum.power_law(L, 1.0), small_lr=False)
+    init = random_overlaps(model, L, 0.5, seed)
+    system = EigenmodeSystem(model, compile_model(model), 0.2, init.t)
+    y0 = system.pack(init.r, init.q)
+    alpha = np.geomspace(1e-2, alpha_max, points)
+    alpha[0] = 0.0
+    config = exponential.ExponentialConfig(rtol=1e-6, atol=1e-10, iteration_tolerance=1e-8)
+
+    def run():
+        ys, status, _, stats = exponential.integrate_exponential(system, y0, alpha, config)
+        assert status == "success"
+        return ys, stats
+
+    return exponential, system, alpha, run
+
+
 def test_integration_in_the_teacher_frame_matches_the_identity_frame(monkeypatch):
     """The whole exponential integration at L = N (rank-one frame, state kept in the last step's
     eigenbasis) against the same integration forced into the identity frame: the same method in
     other coordinates, so the curves agree to round-off amplified along the run (measured: 4e-12
-    at the last point, where the escape from the plateau amplifies it).  The midpoint iteration
-    is run to 1e-8 of the local tolerance: where round-off makes the two runs stop one iterate
-    apart, a loose iteration tolerance would put its own difference in (6e-9 at 1e-5)."""
-    import importlib
-
+    at the last point, where the escape from the plateau amplifies it)."""
     from theorykit.solve._mode_frame import TeacherFrame
 
-    exponential = importlib.import_module("theorykit.solve.exponential")
-    model = CommitteeModel(3, 3, Spectrum.power_law(24, 1.0), small_lr=False)
-    init = random_overlaps(model, 24, 0.5, 3)
-    system = EigenmodeSystem(model, compile_model(model), 0.2, init.t)
-    y0 = system.pack(init.r, init.q)
-    alpha = np.geomspace(1e-2, 300, 12)
-    alpha[0] = 0.0
-    config = exponential.ExponentialConfig(rtol=1e-6, atol=1e-10, iteration_tolerance=1e-8)
-    framed, status, _, stats = exponential.integrate_exponential(system, y0, alpha, config)
-    assert status == "success" and stats.frame_rank == 1
+    exponential, system, alpha, run = _tight_run_at_L_equals_N(24, 3, 300, 12)
+    framed, stats = run()
+    assert stats.frame_rank == 1
     monkeypatch.setattr(exponential.TeacherFrame, "for_overlaps", classmethod(lambda cls, r, t: TeacherFrame(None, t)))
-    plain, status, _, stats = exponential.integrate_exponential(system, y0, alpha, config)
-    assert status == "success" and stats.frame_rank == 3
+    plain, stats = run()
+    assert stats.frame_rank == 3
     np.testing.assert_allclose(framed, plain, rtol=0, atol=1e-9 * np.abs(plain).max())
     eps = [[system.eps_g(ys[:, i]) for i in range(alpha.size)] for ys in (framed, plain)]
     np.testing.assert_allclose(*eps, rtol=1e-9)
@@ -313,25 +326,14 @@ def test_integration_in_the_teacher_frame_matches_the_identity_frame(monkeypatch
 
 def test_integration_without_numba_matches(monkeypatch):
     """The NumPy closed forms drive the same integration as the compiled step (an install without
-    numba), in a rank-one teacher frame where the drives come as factors: round-off apart, with
-    the midpoint iteration run tight as in the frame test above."""
-    import importlib
-
+    numba), in a rank-one teacher frame where the drives come as factors: round-off apart."""
     from theorykit.solve._closed_forms import advance_numpy
 
-    exponential = importlib.import_module("theorykit.solve.exponential")
-    model = CommitteeModel(3, 3, Spectrum.power_law(16, 1.0), small_lr=False)
-    init = random_overlaps(model, 16, 0.5, 6)
-    system = EigenmodeSystem(model, compile_model(model), 0.2, init.t)
-    y0 = system.pack(init.r, init.q)
-    alpha = np.geomspace(1e-2, 100, 8)
-    alpha[0] = 0.0
-    config = exponential.ExponentialConfig(rtol=1e-6, atol=1e-10, iteration_tolerance=1e-8)
-    compiled, status, _, stats = exponential.integrate_exponential(system, y0, alpha, config)
-    assert status == "success" and stats.frame_rank == 1
+    exponential, _system, _alpha, run = _tight_run_at_L_equals_N(16, 6, 100, 8)
+    compiled, stats = run()
+    assert stats.frame_rank == 1
     monkeypatch.setattr(exponential, "_advance", advance_numpy)
-    plain, status, _, _ = exponential.integrate_exponential(system, y0, alpha, config)
-    assert status == "success"
+    plain, _stats = run()
     np.testing.assert_allclose(plain, compiled, rtol=0, atol=1e-10 * np.abs(compiled).max())
 
 
