@@ -503,16 +503,6 @@ class _NoiseSchedule:
         self.allowed = 0  # extrapolated steps allowed between evaluations
         self.run = 0
 
-    def _extrapolate(self, at: float) -> np.ndarray:
-        if len(self.history) == 2:
-            (a0, W0), (a1, W1) = self.history
-            return W1 + (at - a1) / (a1 - a0) * (W1 - W0)
-        (a0, W0), (a1, W1), (a2, W2) = self.history
-        l0 = (at - a1) * (at - a2) / ((a0 - a1) * (a0 - a2))
-        l1 = (at - a0) * (at - a2) / ((a1 - a0) * (a1 - a2))
-        l2 = (at - a0) * (at - a1) / ((a2 - a0) * (a2 - a1))
-        return l0 * W0 + l1 * W1 + l2 * W2
-
     def at(self, alpha_mid: float, C_mid: np.ndarray, h: float, C_now: np.ndarray) -> np.ndarray | None:
         if self.prop.sys.model.small_lr:
             return None
@@ -520,12 +510,12 @@ class _NoiseSchedule:
         if ready and self.run < self.allowed:
             self.run += 1
             self.stats.w_extrapolations += 1
-            return self._extrapolate(alpha_mid)
+            return _polynomial_through(self.history, alpha_mid)
         W = self.prop.noise(C_mid)
         self.stats.w_evaluations += 1
         if ready:
             scale = self.config.atol + self.config.rtol * np.abs(C_now).max()
-            check = h * self.gain * float(np.abs(W - self._extrapolate(alpha_mid)).max()) / scale
+            check = h * self.gain * float(np.abs(W - _polynomial_through(self.history, alpha_mid)).max()) / scale
             if self.run:
                 self.stats.w_check = max(self.stats.w_check, check)
             # a line's error grows with the square of the distance, a parabola's with the cube:
@@ -540,17 +530,22 @@ class _NoiseSchedule:
         return W
 
 
-def _extrapolate_midpoint(previous, start, end, at: float) -> np.ndarray:
-    """First guess of the next midpoint covariance: the parabola through the last three
-    accepted covariances (the line through the last two at the start), evaluated at ``at``."""
-    (a1, C1), (a2, C2) = start, end
-    if previous is None:
-        return C2 + (at - a2) / (a2 - a1) * (C2 - C1)
-    a0, C0 = previous
+def _polynomial_through(points: list[tuple[float, np.ndarray]], at: float) -> np.ndarray:
+    """The line through two ``(alpha, value)`` points, or the parabola through three, at ``at``."""
+    if len(points) == 2:
+        (a0, V0), (a1, V1) = points
+        return V1 + (at - a1) / (a1 - a0) * (V1 - V0)
+    (a0, V0), (a1, V1), (a2, V2) = points
     l0 = (at - a1) * (at - a2) / ((a0 - a1) * (a0 - a2))
     l1 = (at - a0) * (at - a2) / ((a1 - a0) * (a1 - a2))
     l2 = (at - a0) * (at - a1) / ((a2 - a0) * (a2 - a1))
-    return l0 * C0 + l1 * C1 + l2 * C2
+    return l0 * V0 + l1 * V1 + l2 * V2
+
+
+def _extrapolate_midpoint(previous, start, end, at: float) -> np.ndarray:
+    """First guess of the next midpoint covariance: the parabola through the last three
+    accepted covariances (the line through the last two at the start), evaluated at ``at``."""
+    return _polynomial_through([start, end] if previous is None else [previous, start, end], at)
 
 
 class _EndCovariance:
