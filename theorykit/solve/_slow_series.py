@@ -35,7 +35,7 @@ import math
 
 import numpy as np
 
-from ._threads import _MODES_PER_WORKER, together
+from ._threads import together
 
 #: Modes with a_k h 2||G||_2 up to this value are summed by the series (split at step start).
 SLOW_SPLIT = 3.0
@@ -151,6 +151,8 @@ class SlowModeSeries:
         q_slow, x_slow = state.y[slow].reshape(z.size, K * K), state.x[slow]
         t_slow = t[slow].reshape(z.size, M * M)
         moments = np.zeros((top + 1, n, n))
+        # lam_k (a_k h)^p / p! for the orders each mode needs, zero for those it does not
+        needed = powers[: top + 1] * lam_s * (np.arange(top + 1)[:, None] <= orders[None, :])
         # the student-teacher rows (small in a teacher frame): modes come in decreasing a, so the
         # ones that still need order p are a prefix; orders sharing a prefix length form one
         # band, summed by one matrix product
@@ -159,12 +161,11 @@ class SlowModeSeries:
         while start <= top:
             count = int(counts[start])
             stop = start + int(np.count_nonzero(counts[start:] == count))
-            bands.append((start, stop, powers[start:stop, :count] * lam_s[:count]))
+            bands.append((start, stop, count))
             start = stop
 
         # the K x K and M x M blocks: read once, in chunks of modes that stay in cache (a banded
-        # product reads a mode once per band); orders a mode does not need carry weight zero
-        needed = powers[: top + 1] * lam_s * (np.arange(top + 1)[:, None] <= orders[None, :])
+        # product reads a mode once per band)
 
         def banded(blocks: np.ndarray) -> np.ndarray:
             out = np.zeros((top + 1, blocks.shape[1]))
@@ -176,14 +177,12 @@ class SlowModeSeries:
 
         def rows() -> np.ndarray:
             out = np.empty((top + 1, K, M))
-            for start, stop, w in bands:
-                out[start:stop] = frame.weighted_rows(w, x_slow[: w.shape[1]])
+            for start, stop, count in bands:
+                out[start:stop] = frame.weighted_rows(needed[start:stop, :count], x_slow[:count])
             return out
 
         # three independent sums: side by side on threads (BLAS runs on one)
-        sum_q, sum_t, sum_r = together(
-            lambda: banded(q_slow), lambda: banded(t_slow), rows, worth_it=z.size >= _MODES_PER_WORKER
-        )
+        sum_q, sum_t, sum_r = together(lambda: banded(q_slow), lambda: banded(t_slow), rows, modes=z.size)
         moments[:, :K, :K] = sum_q.reshape(top + 1, K, K)
         moments[:, K:, K:] = sum_t.reshape(top + 1, M, M)
         moments[:, :K, K:] = sum_r

@@ -40,8 +40,9 @@ def in_parallel(task, count: int) -> None:
         future.result()
 
 
-def together(*tasks, worth_it: bool = True) -> list:
-    """The results of ``task()`` for every task, run side by side when ``worth_it`` (else in turn)."""
-    if not worth_it or _workers() == 1 or len(tasks) == 1:
+def together(*tasks, modes: int) -> list:
+    """The results of ``task()`` for every task, each a sum over ``modes`` modes: side by side
+    when there are enough modes to pay for the threads (the rule of :func:`in_parallel`)."""
+    if modes < _MODES_PER_WORKER or _workers() == 1 or len(tasks) == 1:
         return [task() for task in tasks]
     return [future.result() for future in [_get_pool().submit(task) for task in tasks]]
