@@ -175,3 +175,44 @@ def test_solve_exponential_at_a_large_size(tmp_path):
         SolverConfig(method="LSODA", rtol=1e-10, atol=1e-13),
     )
     assert np.allclose(data["eps_g"], ref.eps_g, rtol=1e-3, atol=0)
+
+
+def _choices(command: str, option: str) -> list:
+    from theorykit.cli import build_parser
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command").choices[command]
+    return list(next(a for a in sub._actions if a.dest == option).choices)
+
+
+def test_cli_choices_are_the_librarys():
+    """Every name the library accepts is accepted by the CLI (both come from the schema and the registry)."""
+    from theorykit.figures import FIGURES
+    from theorykit.schema import FLAVOURS, RF_METHODS, SGD_BACKENDS, SOLVER_METHODS
+
+    assert _choices("solve", "method") == list(SOLVER_METHODS)
+    assert {"auto", "exponential"} <= set(SOLVER_METHODS)
+    assert _choices("solve", "flavour") == list(FLAVOURS) and "mpmath" in FLAVOURS
+    assert _choices("simulate", "backend") == list(SGD_BACKENDS)
+    assert _choices("rf", "method") == list(RF_METHODS)
+    assert set(_choices("figure", "name")) == set(FIGURES) == set(_choices("reproduce", "only"))
+
+
+def test_solve_runs_every_method_the_docs_recommend(tmp_path):
+    case = _case(tmp_path, BASE)
+    results = {}
+    for method, flavour in (("exponential", "auto"), ("DOP853", "mpmath"), ("LSODA", "auto")):
+        out = tmp_path / f"{method}.json"
+        assert main(["solve", case, "-o", str(out), "--method", method, "--flavour", flavour]) == 0
+        data = json.loads(out.read_text())
+        assert data["solver"]["method"] == method
+        results[method] = data["eps_g"]
+    # the exponential integrator's global error is larger than its local rtol (docs/performance.md)
+    assert results["exponential"] == pytest.approx(results["LSODA"], rel=1e-3)
+    assert results["DOP853"] == pytest.approx(results["LSODA"], rel=1e-5)
+
+
+def test_argparse_errors_are_one_line_exit_2(tmp_path, capsys):
+    assert main(["solve", _case(tmp_path, BASE), "-o", str(tmp_path / "x.json"), "--method", "RK4"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "invalid choice" in err[0] and "'exponential'" in err[0]

@@ -72,7 +72,7 @@ def test_power_law_guide_has_the_predicted_slope_and_starts_after_the_late_start
 
     alpha = np.concatenate([[0.0], np.geomspace(1, 1e4, 200)])
     eps = 3.0 * np.concatenate([[1.0], alpha[1:] ** -0.5])
-    asym = SimpleNamespace(exponent=-0.5, window=(5.0, 2e3))
+    asym = SimpleNamespace(exponent=0.5, window=(5.0, 2e3))  # nu of alpha^-nu
     guide = power_law_guide(asym, alpha, eps, start=50.0)
     assert guide["window"] == [50.0, 2e3]
     assert np.allclose(guide["eps_g"], 3.0 * guide["alpha"] ** -0.5, rtol=1e-3)

@@ -105,7 +105,7 @@ def test_asymptotics_two_precisions_and_exponent():
     model = CommitteeModel(2, 2, Spectrum.power_law(4, 1.0))
     result = late_asymptotics(model, ETA, dps=30)
     assert result.precise["agreement_digits"] > 25
-    assert result.exponent == -0.5
+    assert result.exponent == 0.5  # nu in eps_g ~ alpha^-nu (schema.EXPONENT_CONVENTION)
     assert float(mpmath.mpf(result.precise["eps_rate"])) == pytest.approx(result.eps_rate, rel=1e-10)
     assert result.eta2_shift is not None and result.eta2_shift > 0
 
@@ -403,7 +403,7 @@ def test_cli_asymptotics(tmp_path):
     out = tmp_path / "out.json"
     assert main(["asymptotics", str(path), "-o", str(out), "--dps", "20"]) == 0
     data = json.loads(out.read_text())
-    assert data["exponent"] == -0.5 and len(data["rates"]) > 0 and len(data["window"]) == 2
+    assert data["exponent"] == 0.5 and len(data["rates"]) > 0 and len(data["window"]) == 2
     case["model"]["M"] = 3
     path.write_text(json.dumps(case))
     assert main(["asymptotics", str(path), "-o", str(out)]) == 2

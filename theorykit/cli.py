@@ -16,6 +16,8 @@ import numpy as np
 from ._atomic import write_text_atomic
 from ._version import __version__
 from .errors import CaseError, NumericalFailure, TheorykitError
+from .precision import check_dps
+from .schema import COMMITTEE, DPS_RULE, EXPONENT_CONVENTION, RANDOM_FEATURES
 
 
 def _write_json(path: str | Path, payload: dict) -> None:
@@ -32,20 +34,26 @@ def _jsonable(obj):
     raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
 
 
-def _provenance(command: str, case: dict, extra: dict) -> dict:
-    import mpmath
-    import scipy
-    import sympy
+def _versions() -> dict:
+    """Versions of the core dependencies and of every optional one this process has imported."""
+    from importlib.metadata import PackageNotFoundError, version
 
+    names = ["numpy", "scipy", "sympy", "mpmath"]
+    names += [name for name in ("numba", "matplotlib", "torch", "threadpoolctl") if name in sys.modules]
+    out = {}
+    for name in names:
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:  # pragma: no cover - imported but not installed as a distribution
+            out[name] = getattr(sys.modules.get(name), "__version__", "unknown")
+    return out
+
+
+def _provenance(command: str, case: dict, extra: dict) -> dict:
     return {
         "theorykit_version": __version__,
         "command": command,
-        "versions": {
-            "numpy": np.__version__,
-            "scipy": scipy.__version__,
-            "sympy": sympy.__version__,
-            "mpmath": mpmath.__version__,
-        },
+        "versions": _versions(),
         "case": case,
         **extra,
     }
@@ -80,10 +88,12 @@ def cmd_solve(args) -> int:
         {
             "seed": case.init_spec.get("seed"),
             "solver": {
-                "method": solver.method,
+                "requested": {"method": solver.method, "flavour": solver.flavour},
+                "method": solution.method,
+                "method_reason": solution.method_reason,
+                "flavour": solution.flavour,
                 "rtol": solver.rtol,
                 "atol": solver.atol,
-                "flavour": solver.flavour,
                 "nfev": solution.nfev,
                 "stats": solution.solver_stats,
             },
@@ -208,43 +218,39 @@ def cmd_demo(args) -> int:
 
 
 def cmd_linear(args) -> int:
-    import mpmath
-
-    from .linear import effective_errors, linear_learning_curve, power_law_law
-
-    case = _load_case(args.case)
-    curve = linear_learning_curve(case.model, case.eta, case.init, case.alpha, dps=args.dps)
-    extra = {"seed": case.init_spec.get("seed"), "alpha": curve.alpha.tolist(), "eta_max": curve.eta_max}
-    if args.dps is None:
-        extra["eps_g"] = curve.eps_g
-    else:
-        with mpmath.workdps(args.dps + 25):
-            extra["eps_g"] = [mpmath.nstr(v, args.dps, strip_zeros=False) for v in curve.eps_g_hp]
-        extra["dps"] = args.dps
-        extra["agreement_digits"] = curve.agreement_digits
-        if curve.agreement_digits < args.dps:
-            from .errors import NumericalFailure
-
-            raise NumericalFailure(
-                f"only {curve.agreement_digits:.1f} digits agree between {args.dps + 10} and {args.dps + 25} working digits"
-            )
-    extra["eps_g_small_eta"] = curve.small_eta
-    from .linear import linear_coefficients
+    from .linear import effective_errors, linear_coefficients, linear_learning_curve, power_law_law, power_law_precise
     from .solve.linear import slowest_rate
 
-    _, eta_tail = effective_errors(case.model, case.init, case.eta)
-    extra["tail_rate"] = slowest_rate(case.model.spectrum.lam, case.model.spectrum.f, eta_tail, linear_coefficients())
-    if case.model.spectrum.kind == "power_law":
-        e0, eta_eff = effective_errors(case.model, case.init, case.eta)
-        digits = args.dps or 17
-        law = power_law_law(case.model, eta_eff, float(np.sum(e0)), dps=digits + 10)
-        fmt = (lambda v: mpmath.nstr(v, digits)) if args.dps else float
-        extra["exponent"] = fmt(law.exponent)
-        extra["prefactor"] = fmt(law.prefactor)
-        extra["window"] = [fmt(law.alpha_min), fmt(law.alpha_max)]
+    case = _load_case(args.case)
+    dps = check_dps(args.dps)
+    curve = linear_learning_curve(case.model, case.eta, case.init, case.alpha, dps=dps)
+    extra = {"seed": case.init_spec.get("seed"), "alpha": curve.alpha.tolist(), "eta_max": curve.eta_max}
+    if dps is None:
+        extra["eps_g"] = curve.eps_g
+    else:
+        precise = curve.precise.require("linear learning curve")
+        extra["eps_g"] = precise.strings()
+        extra.update(precise.as_dict())
+    extra["eps_g_small_eta"] = curve.small_eta
+    e0, eta_eff = effective_errors(case.model, case.init, case.eta)
+    extra["tail_rate"] = slowest_rate(case.model.spectrum.lam, case.model.spectrum.f, eta_eff, linear_coefficients())
+    spectrum = case.model.spectrum
+    if spectrum.kind == "power_law" and len(set(spectrum.fractions)) != 1:
+        extra["power_law"] = "not derived: the power-law asymptotics assume equal fractions f_k = 1/L"
+    elif spectrum.kind == "power_law":
+        if dps is None:
+            law = power_law_law(case.model, eta_eff, float(np.sum(e0)), dps=27)
+            numbers = {k: float(getattr(law, k)) for k in ("exponent", "prefactor", "alpha_min", "alpha_max")}
+        else:
+            law = power_law_law(case.model, eta_eff, float(np.sum(e0)), dps=27)  # for the closed forms
+            numbers = power_law_precise(case.model, case.eta, case.init, dps).require("power law").strings()
+        extra["exponent"] = numbers["exponent"]
+        extra["exponent_convention"] = EXPONENT_CONVENTION
+        extra["prefactor"] = numbers["prefactor"]
+        extra["window"] = [numbers["alpha_min"], numbers["alpha_max"]]
         extra["closed_form"] = {"exponent": law.exponent_expr, "prefactor": law.prefactor_expr}
     _write_json(args.output, _provenance("linear", case.raw, extra))
-    print(f"wrote {args.output}: {len(curve.alpha)} points" + (f" at {args.dps} digits" if args.dps else ""))
+    print(f"wrote {args.output}: {len(curve.alpha)} points" + (f" at {dps} digits" if dps else ""))
     return 0
 
 
@@ -252,26 +258,28 @@ def cmd_asymptotics(args) -> int:
     from .late_phase import late_asymptotics
 
     case = _load_case(args.case, require_init=False, require_alpha=False)
-    dps = 30 if args.dps is None else args.dps
+    dps = COMMITTEE.default("dps") if args.dps is None else check_dps(args.dps)
     result = late_asymptotics(case.model, case.eta, dps=dps)
-    if result.precise["agreement_digits"] < min(dps, 15):
+    if result.precise["agreement_digits"] < dps:
+        lo, hi = result.precise["working_dps"]
         raise NumericalFailure(
-            f"only {result.precise['agreement_digits']:.1f} digits agree between {dps} and {dps + 15}"
+            f"late-phase rates: only {result.precise['agreement_digits']:.1f} digits agree between {lo} and {hi} "
+            f"working digits, fewer than the {dps} asked for"
         )
-    _write_json(args.output, _provenance("asymptotics", case.raw, result.as_dict()))
-    law = "none (finite spectrum: exponential decay)" if result.exponent is None else f"alpha^{result.exponent:.6g}"
+    payload = {**result.as_dict(), "exponent_convention": EXPONENT_CONVENTION}
+    _write_json(args.output, _provenance("asymptotics", case.raw, payload))
+    law = "none (finite spectrum: exponential decay)" if result.exponent is None else f"alpha^-{result.exponent:.6g}"
     print(f"wrote {args.output}: power law {law}, eps_g decay rate {result.eps_rate:.6g} ({result.rate_method})")
     return 0
 
 
 def cmd_plateau(args) -> int:
-    import mpmath
 
     from .plateau import find_plateau, initial_asymmetry
 
     case = _load_case(args.case, require_init=False, require_alpha=False)
     teacher = case.init.t if case.init is not None else None
-    plateau = find_plateau(case.model, case.eta, teacher=teacher, dps=args.dps)
+    plateau = find_plateau(case.model, case.eta, teacher=teacher, dps=check_dps(args.dps))
     finite = lambda values: None if values is None else [float(v) if np.isfinite(v) else None for v in values]  # noqa: E731
     extra = {
         "R": plateau.R,
@@ -303,19 +311,11 @@ def cmd_plateau(args) -> int:
             "delta0_rule": "sigma_J / sqrt(N)",
         }
     if args.dps is not None:
-        precise = plateau.precise
-        if precise.agreement_digits < args.dps:
-            raise NumericalFailure(
-                f"only {precise.agreement_digits:.1f} digits agree between {args.dps + 10} and {args.dps + 25} working digits"
-            )
-        with mpmath.workdps(args.dps + 25):
-            extra["decimal"] = {
-                name: mpmath.nstr(getattr(precise, name), args.dps, strip_zeros=False)
-                for name in ("R", "Q", "C", "eps_g", "escape_rate")
-                if getattr(precise, name) is not None
-            }
-        extra["dps"] = args.dps
-        extra["agreement_digits"] = precise.agreement_digits
+        evaluation = plateau.precise.evaluation.require("plateau")
+        names = ("R", "Q", "C", "eps_g", "escape_rate")
+        strings = dict(zip(names, evaluation.strings()))
+        extra["decimal"] = {name: value for name, value in strings.items() if value is not None}
+        extra.update(evaluation.as_dict())
     _write_json(args.output, _provenance("plateau", case.raw, extra))
     print(
         f"wrote {args.output}: R = {plateau.R:.6g}, Q = {plateau.Q:.6g}, eps_g = {plateau.eps_g:.6g}, escape rate = {plateau.escape_rate:.6g}"
@@ -364,8 +364,6 @@ def cmd_spectrum(args) -> int:
 def cmd_figure(args) -> int:
     from .figures import FIGURES
 
-    if args.name not in FIGURES:
-        raise CaseError("figure", f"unknown figure {args.name!r}; accepted: {sorted(FIGURES)}")
     paths = FIGURES[args.name](args.output, full=args.full)
     print("wrote " + ", ".join(str(p) for p in paths))
     return 0
@@ -462,8 +460,30 @@ def cmd_cache(args) -> int:
     return 0
 
 
+class _UsageError(Exception):
+    """A command line argparse rejects (an unknown choice, a missing argument)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its errors as one line and exit code 2 from :func:`main` (not ``sys.exit`` inside)."""
+
+    def error(self, message: str):
+        raise _UsageError(f"{self.prog}: {message}")
+
+
+def _choices(options) -> str:
+    return ", ".join(options)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="theorykit", description="Derive, lower, solve and check learning dynamics.")
+    """The CLI; every accepted name (method, flavour, backend, figure) comes from the schema or a registry."""
+    from .figures import FIGURES
+    from .schema import FLAVOURS, RF_METHODS, SGD_BACKENDS, SOLVER_METHODS
+    from .spectrum import EXAMPLES
+
+    figures = sorted(FIGURES)
+    dps_help = f"decimal digits, {DPS_RULE.describe()}; computed twice from the exact inputs, refused unless they agree"
+    parser = _Parser(prog="theorykit", description="Derive, lower, solve and check learning dynamics.")
     parser.add_argument("--version", action="version", version=f"theorykit {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -471,21 +491,27 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("solve", help="integrate the order-parameter ODEs of a case")
     p.add_argument("case", help="case file (.json or .toml)")
     p.add_argument("-o", "--output", required=True, help="output JSON")
-    p.add_argument("--method", choices=["RK45", "DOP853", "BDF", "Radau", "LSODA"])
-    p.add_argument("--rtol", type=float)
-    p.add_argument("--atol", type=float)
-    p.add_argument("--flavour", choices=["auto", "numpy", "numba"])
+    p.add_argument(
+        "--method",
+        choices=SOLVER_METHODS,
+        help=f"integrator (overrides solver.method): {COMMITTEE['solver.method'].meaning}",
+    )
+    p.add_argument("--rtol", type=float, help=f"overrides solver.rtol: {COMMITTEE['solver.rtol'].meaning}")
+    p.add_argument("--atol", type=float, help=f"overrides solver.atol: {COMMITTEE['solver.atol'].meaning}")
+    p.add_argument(
+        "--flavour", choices=FLAVOURS, help=f"overrides solver.flavour: {COMMITTEE['solver.flavour'].meaning}"
+    )
     p.set_defaults(func=cmd_solve)
 
     p = sub.add_parser("simulate", help="run SGD of the finite-N model for a case")
-    p.add_argument("case")
-    p.add_argument("-o", "--output", required=True)
-    p.add_argument("--N", type=int)
-    p.add_argument("--seeds", type=int)
+    p.add_argument("case", help="case file (.json or .toml); init optional")
+    p.add_argument("-o", "--output", required=True, help="output JSON")
+    p.add_argument("--N", type=int, help=f"overrides simulation.N: {COMMITTEE['simulation.N'].meaning}")
+    p.add_argument("--seeds", type=int, help=f"overrides simulation.seeds: {COMMITTEE['simulation.seeds'].meaning}")
     p.add_argument(
         "--backend",
-        choices=["auto", "numpy", "numba", "torch"],
-        help="where SGD runs (auto: PyTorch on a GPU if visible, else numba if it compiles the activation)",
+        choices=SGD_BACKENDS,
+        help=f"overrides simulation.backend: {COMMITTEE['simulation.backend'].meaning}",
     )
     p.set_defaults(func=cmd_simulate)
 
@@ -495,42 +521,44 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("linear", help="exact learning curve of a linear network (any precision)")
-    p.add_argument("case")
-    p.add_argument("-o", "--output", required=True)
-    p.add_argument("--dps", type=int, help="decimal digits (15-1000); values written as strings")
+    p.add_argument("case", help="case file (.json or .toml), activation 'linear'")
+    p.add_argument("-o", "--output", required=True, help="output JSON")
+    p.add_argument("--dps", type=int, help=dps_help + "; values written as strings")
     p.set_defaults(func=cmd_linear)
 
     p = sub.add_parser("plateau", help="symmetric plateau: fixed point, heights, escape rate (closed form where found)")
     p.add_argument("case", help="case file; init optional (a random init gives a finite-N teacher and an escape time)")
-    p.add_argument("-o", "--output", required=True)
-    p.add_argument("--dps", type=int, help="also compute at this many digits (two precisions, agreement checked)")
+    p.add_argument("-o", "--output", required=True, help="output JSON")
+    p.add_argument("--dps", type=int, help=dps_help)
     p.set_defaults(func=cmd_plateau)
 
     p = sub.add_parser("asymptotics", help="late phase after specialisation: rates, power-law exponent, window")
     p.add_argument("case", help="case file (K = M); init and alpha are not needed")
-    p.add_argument("-o", "--output", required=True)
-    p.add_argument("--dps", type=int, help="digits of the high-precision values (default 30; checked at dps + 15)")
+    p.add_argument("-o", "--output", required=True, help="output JSON")
+    p.add_argument("--dps", type=int, help=dps_help + f" (default {COMMITTEE.default('dps')})")
     p.set_defaults(func=cmd_asymptotics)
 
     p = sub.add_parser("spectrum", help="eigenvalue spectrum of a data matrix, beta fit, trainable-dimension floors")
     p.add_argument("data", nargs="?", help=".npy matrix (rows = samples) or 1-d spectrum")
-    p.add_argument("--example", choices=["digits"], help="use a shipped data set instead")
-    p.add_argument("-o", "--output", required=True)
-    p.add_argument("--k-min", type=int, default=2)
-    p.add_argument("--k-max", type=int)
-    p.add_argument("--bootstrap", type=int, default=50)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--example", choices=sorted(EXAMPLES), help="use a shipped data set instead")
+    p.add_argument("-o", "--output", required=True, help="output JSON")
+    p.add_argument("--k-min", type=int, default=2, help="first rank of the power-law fit (default 2)")
+    p.add_argument("--k-max", type=int, help="last rank of the fit (default: half the spectrum)")
+    p.add_argument("--bootstrap", type=int, default=50, help="row resamples for the spread of beta (default 50)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the resamples (default 0)")
     p.set_defaults(func=cmd_spectrum)
 
     p = sub.add_parser("figure", help="reproduce a paper figure (PNG, PDF, JSON)")
-    p.add_argument("name", help="fig2_left, fig2_right, fig3_left, fig4, fig5, rf_bias_variance, rf_pareto")
-    p.add_argument("-o", "--output", default="figures")
+    p.add_argument("name", choices=figures, metavar="NAME", help=f"one of {_choices(figures)}")
+    p.add_argument("-o", "--output", default="figures", help="output folder (default figures)")
     p.add_argument("--full", action="store_true", help="the paper's sizes (long)")
     p.set_defaults(func=cmd_figure)
 
     p = sub.add_parser("reproduce", help="every implemented paper figure (PNG, PDF, JSON), cached by content hash")
-    p.add_argument("-o", "--output", default="figures")
-    p.add_argument("--only", nargs="+", metavar="NAME", help="just these figures")
+    p.add_argument("-o", "--output", default="figures", help="output folder (default figures)")
+    p.add_argument(
+        "--only", nargs="+", choices=figures, metavar="NAME", help=f"just these figures: {_choices(figures)}"
+    )
     size = p.add_mutually_exclusive_group()
     size.add_argument("--quick", action="store_true", help="reduced sizes (the default)")
     size.add_argument("--full", action="store_true", help="the papers' sizes (long)")
@@ -538,29 +566,35 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_reproduce)
 
     p = sub.add_parser("derive", help="print the derived equations (committee: index form; rf case: the DMFT)")
-    p.add_argument("case")
-    p.add_argument("--latex", action="store_true")
+    p.add_argument("case", help="case file (committee or random features)")
+    p.add_argument("--latex", action="store_true", help="print LaTeX equations")
     p.set_defaults(func=cmd_derive)
 
     p = sub.add_parser("rf", help="random-feature regression: DMFT (or --simulate) eps_g, bias, variance over time")
     p.add_argument("case", help="case file: N, P, a, gamma, T, noise, times, ...")
-    p.add_argument("-o", "--output", required=True)
-    p.add_argument("--method", choices=["laplace", "volterra", "decoupled"])
-    p.add_argument("--dps", type=int, help="digits for the Laplace route (two precisions, agreement reported)")
+    p.add_argument("-o", "--output", required=True, help="output JSON")
+    p.add_argument("--method", choices=RF_METHODS, help=f"overrides method: {RANDOM_FEATURES['method'].meaning}")
+    p.add_argument("--dps", type=int, help=dps_help + " (Laplace route)")
     p.add_argument("--simulate", action="store_true", help="exact simulation of the finite model instead of the DMFT")
-    p.add_argument("--draws", type=int, help="data sets averaged by --simulate (default 50)")
-    p.add_argument("--seed", type=int, help="seed of the data sets (default 0)")
+    p.add_argument(
+        "--draws", type=int, help=f"overrides simulation.draws: {RANDOM_FEATURES['simulation.draws'].meaning}"
+    )
+    p.add_argument("--seed", type=int, help=f"overrides simulation.seed: {RANDOM_FEATURES['simulation.seed'].meaning}")
     p.set_defaults(func=cmd_rf)
 
     p = sub.add_parser("cache", help="show or clear the generated-code cache")
-    p.add_argument("action", choices=["dir", "clear"])
+    p.add_argument("action", choices=["dir", "clear"], help="dir: print the folder; clear: remove every entry")
     p.set_defaults(func=cmd_cache)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except _UsageError as exc:
+        print(f"theorykit: error: {exc}", file=sys.stderr)
+        return 2
     try:
         return args.func(args)
     except CaseError as exc:

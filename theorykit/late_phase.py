@@ -27,6 +27,7 @@ import numpy as np
 from .compiled import compile_model
 from .errors import CaseError, NumericalFailure
 from .model import CommitteeModel
+from .precision import lift, two_precisions
 from .schema import COMMITTEE
 from .solve.eigenmode import EigenmodeSystem
 from .solve.exponential import phi1, phi2
@@ -108,8 +109,9 @@ class LateAsymptotics:
         Decay rate of :math:`\\varepsilon_g` for this (finite) spectrum:
         ``min(2 * slowest r-rate, slowest o-rate)``.
     exponent : float or None
-        Power of alpha in :math:`\\varepsilon_g \\propto \\alpha^{\\text{exponent}}` in the
-        window (negative), for a power-law spectrum; ``None`` otherwise.
+        :math:`\\nu` in :math:`\\varepsilon_g \\propto \\alpha^{-\\nu}` in the window
+        (positive: :data:`theorykit.schema.EXPONENT_CONVENTION`), for a power-law spectrum;
+        ``None`` otherwise.
     window : tuple or None
         ``(alpha_min, alpha_max)``; ``None`` without a power law or when it is empty.
     eta2_shift : float or None
@@ -117,8 +119,8 @@ class LateAsymptotics:
         (dense route only): the small-learning-rate result holds where this is small.
     precise : dict
         ``exponent``, ``nu_slow``, ``eps_rate_decoupled`` (and dense ``eps_rate`` for small
-        systems) as strings at ``dps`` digits, with ``agreement_digits`` between ``dps`` and
-        ``dps + 15``.
+        systems) as strings at ``dps`` digits, with ``agreement_digits`` between the two
+        working precisions of :func:`theorykit.precision.two_precisions`.
     """
 
     model: CommitteeModel
@@ -160,7 +162,7 @@ def late_asymptotics(model: CommitteeModel, eta: float, dps: int = 30, count: in
         K = M.
     eta : float
     dps : int
-        Digits of the high-precision values (compared with ``dps + 15``).
+        Digits of the high-precision values (:func:`theorykit.precision.two_precisions`).
     count : int
         Number of slowest rates reported.
     """
@@ -195,12 +197,12 @@ def late_asymptotics(model: CommitteeModel, eta: float, dps: int = 30, count: in
 
             _, _, o_small = _dense_eps_rate(replace(model, small_lr=True), eta, t, count)
             shift = abs(o_rate - o_small) / o_small
-    precise = _precise(model, eta, exact, closed, dps, t, size)
+    precise = _precise(model, eta, closed, dps, size)
     law = derive_late_power_law()
     exponent = window = None
     if spec.kind == "power_law" and spec.beta is not None:
         S = law.symbols
-        exponent = -float(law.exponent.xreplace({S["beta"]: sp.nsimplify(spec.beta)}))
+        exponent = float(law.exponent.xreplace({S["beta"]: sp.nsimplify(spec.beta)}))
         values = {
             S["eta"]: eta,
             S["lambda_plus"]: float(spec.lam.max()),
@@ -239,37 +241,34 @@ def _dense_eps_rate(model: CommitteeModel, eta: float, t: np.ndarray, count: int
     return float(eps_rate), rates, float(o_rates[0].real)
 
 
-def _precise(model, eta, exact, closed, dps, t, size) -> dict:
-    """Decoupled rate and exponent at ``dps`` and ``dps + 15`` digits (and dense ones if small)."""
+def _precise(model, eta, closed, dps, size) -> dict:
+    """Decoupled rate and exponent (and dense ones if small) at two precisions, from the exact inputs."""
     import mpmath
 
-    def at(digits: int) -> dict:
-        with mpmath.workdps(digits):
-            lam_hp, _f = model.spectrum.high_precision()
-            nu = mpmath.mpf(str(exact["nu_slow"].evalf(digits + 5)))
-            out = {"nu_slow": nu, "eps_rate_decoupled": 2 * mpmath.mpf(eta) * min(lam_hp) * nu}
-            if model.spectrum.beta is not None:
-                b = mpmath.mpf(model.spectrum.beta)
-                out["exponent"] = -b / (1 + b)
-            if size <= MP_LIMIT:
-                compiled = compile_model(model, "mpmath")
-                obj_t = np.array([[[mpmath.mpf(v) for v in row] for row in blk] for blk in t], dtype=object)
-                system = EigenmodeSystem(model, compiled, mpmath.mpf(eta), obj_t, dtype=object)
-                J_rr, J_oo = _blocks(system, obj_t)
-                r0, o0 = _mp_rates(J_rr)[0], _mp_rates(J_oo)[0]
-                out["eps_rate"] = min(2 * mpmath.re(r0), mpmath.re(o0))
-            return out
+    nu_of_tau = closed.rate_function("nu_fast" if model.K == 1 else "nu_slow", model.K, model.normalization)
+    compiled = compile_model(model, "mpmath") if size <= MP_LIMIT else None
 
-    lo, hi = at(dps), at(dps + 15)
-    digits = []
-    with mpmath.workdps(dps + 15):
-        for key in lo:
-            diff = abs(lo[key] - hi[key])
-            scale = max(abs(hi[key]), mpmath.mpf(10) ** (-dps - 15))
-            digits.append(float(-mpmath.log10(diff / scale)) if diff else float(dps))
-    with mpmath.workdps(dps):
-        values = {k: mpmath.nstr(v, dps) for k, v in lo.items()}
-    return {"dps": dps, **values, "agreement_digits": min(min(digits), float(dps))}
+    def compute() -> dict:
+        lam_hp, f_hp = model.spectrum.high_precision()
+        eta_hp = lift(eta)
+        nu = nu_of_tau(mpmath.fsum(a * b for a, b in zip(lam_hp, f_hp)))
+        out = {"nu_slow": nu, "eps_rate_decoupled": 2 * eta_hp * min(lam_hp) * nu}
+        if model.spectrum.beta is not None:
+            b = lift(model.spectrum.beta)
+            out["exponent"] = b / (1 + b)
+        if compiled is not None:
+            M, zero = model.M, mpmath.mpf(0)
+            obj_t = np.array(
+                [[[fk if a == b else zero for b in range(M)] for a in range(M)] for fk in f_hp], dtype=object
+            )
+            system = EigenmodeSystem(model, compiled, eta_hp, obj_t, dtype=object)
+            J_rr, J_oo = _blocks(system, obj_t)
+            r0, o0 = _mp_rates(J_rr)[0], _mp_rates(J_oo)[0]
+            out["eps_rate"] = min(2 * mpmath.re(r0), mpmath.re(o0))
+        return out
+
+    precise = two_precisions(compute, dps)
+    return {**precise.as_dict(), **precise.strings()}
 
 
 # -- learning curve from a state near the fixed point -------------------------------------------

@@ -17,8 +17,9 @@ import numpy as np
 
 from .errors import CaseError
 from .model import CommitteeModel
+from .precision import Precise, check_dps, lift, two_precisions
 from .solve.initial import Overlaps
-from .solve.linear import LinearCoefficients, check_dps, exact_curve, small_eta_curve, stability_bound
+from .solve.linear import LinearCoefficients, exact_curve, small_eta_curve, stability_bound
 
 
 @cache
@@ -39,6 +40,24 @@ def effective_errors(model: CommitteeModel, init: Overlaps, eta: float) -> tuple
     cK, cM = model.c_K, model.c_M
     e0 = cK**2 * init.q.sum(axis=(1, 2)) - 2 * cK * cM * init.r.sum(axis=(1, 2)) + cM**2 * init.t.sum(axis=(1, 2))
     return e0, model.K * cK**2 * eta
+
+
+def effective_errors_high_precision(model: CommitteeModel, init: Overlaps, eta) -> tuple[list, object]:
+    """:func:`effective_errors` at the caller's ``mpmath`` precision, from the overlaps as written.
+
+    Every input is lifted (:func:`theorykit.precision.lift`) and ``c_K``, ``c_M`` recomputed,
+    so nothing passes through a float.
+    """
+    import mpmath
+
+    effective_errors(model, init, 1.0)  # the activation check
+    cK, cM = model.readout_high_precision()
+    r, q, t = init.high_precision()
+    e0 = [
+        cK**2 * mpmath.fsum(q[k].ravel()) - 2 * cK * cM * mpmath.fsum(r[k].ravel()) + cM**2 * mpmath.fsum(t[k].ravel())
+        for k in range(model.spectrum.L)
+    ]
+    return e0, model.K * cK**2 * lift(eta)
 
 
 def linear_eta_bound(model: CommitteeModel) -> float:
@@ -65,6 +84,8 @@ class LinearCurve:
         Values at ``dps`` digits (when asked for).
     agreement_digits : float or None
         Digits on which the ``dps + 10`` and ``dps + 25`` computations agree (min over alpha).
+    precise : Precise or None
+        The high-precision evaluation (:func:`theorykit.precision.two_precisions`).
     small_eta : ndarray
         The O(eta) form, for comparison.
     eta_max : float
@@ -78,6 +99,7 @@ class LinearCurve:
     agreement_digits: float | None
     small_eta: np.ndarray
     eta_max: float
+    precise: Precise | None = None
 
 
 def linear_learning_curve(
@@ -85,9 +107,12 @@ def linear_learning_curve(
 ) -> LinearCurve:
     r"""Exact :math:`\varepsilon_g(\alpha) = \tfrac12\lambda^T e^{A\alpha} e(0)` (plus noise forcing).
 
-    With ``dps`` (the digits wanted) the curve is computed with ``dps + 10`` and ``dps + 25``
-    working digits (scoped precision); ``agreement_digits`` says on how many digits the two
-    agree, so values printed to ``dps`` digits are correct when it is at least ``dps``.
+    With ``dps`` (the digits wanted) the curve is computed by
+    :func:`theorykit.precision.two_precisions` at ``dps + 10`` and ``dps + 25`` working digits,
+    each time from the exact inputs (eta, overlaps, explicit eigenvalues and fractions as the
+    decimals written; power-law eigenvalues, ``c_K`` and the initial errors recomputed);
+    ``agreement_digits`` says on how many digits the two agree, so values printed to ``dps``
+    digits are correct when it is at least ``dps``.
 
     ``trained_modes = n`` trains only the inputs of the ``n`` largest eigenvalues (the
     trainable dimension is ``N_l = N sum_{k <= n} f_k``).  The untrained modes keep
@@ -95,8 +120,6 @@ def linear_learning_curve(
     :math:`\sum_j\lambda_j e_j` exactly like output noise of variance
     :math:`(b/c)\sum_{k>n}\lambda_k e_k(0)`, so the same exact solver applies.
     """
-    import mpmath
-
     dps = check_dps(dps)
     coeffs = linear_coefficients()
     e0, eta_eff = effective_errors(model, init, eta)
@@ -114,16 +137,22 @@ def linear_learning_curve(
     if dps is None:
         values = exact_curve(lam[:n], f[:n], e0[:n], eta_eff, alpha, coeffs, noise) + frozen
         return LinearCurve(alpha, values, None, None, None, small, bound)
-    hp = exact_curve(lam[:n], f[:n], e0[:n], eta_eff, alpha, coeffs, noise, dps=dps + 10)
-    ref = exact_curve(lam[:n], f[:n], e0[:n], eta_eff, alpha, coeffs, noise, dps=dps + 25)
-    with mpmath.workdps(dps + 25):
-        frozen_hp = mpmath.fsum(mpmath.mpf(a) * mpmath.mpf(b) for a, b in zip(lam[n:], e0[n:])) / 2
-        hp = [v + frozen_hp for v in hp]
-        ref = [v + frozen_hp for v in ref]
-        rel = [abs(a - b) / abs(b) if b != 0 else abs(a - b) for a, b in zip(hp, ref)]
-        worst = max(rel)
-        digits = float(-mpmath.log10(worst)) if worst > 0 else float(dps + 25)
-    return LinearCurve(alpha, np.array([float(v) for v in ref]), list(ref), dps, digits, small, bound)
+
+    def compute() -> list:
+        import mpmath
+
+        lam_hp, f_hp = model.spectrum.high_precision()
+        e0_hp, eta_hp = effective_errors_high_precision(model, init, eta)
+        frozen_sum = mpmath.fsum(a * b for a, b in zip(lam_hp[n:], e0_hp[n:]))
+        noise_hp = mpmath.sqrt(lift(model.noise) ** 2 + lift(coeffs.b) / lift(coeffs.c) * frozen_sum)
+        curve = exact_curve(
+            lam_hp[:n], f_hp[:n], e0_hp[:n], eta_hp, alpha, coeffs, noise_hp, dps=mpmath.mp.dps
+        )  # alpha lifted inside, as written
+        return [v + frozen_sum / 2 for v in curve]
+
+    precise = two_precisions(compute, dps)
+    values = np.array(precise.floats())
+    return LinearCurve(alpha, values, list(precise.value), dps, precise.agreement_digits, small, bound, precise)
 
 
 def trainable_floor(model: CommitteeModel, eta: float, init: Overlaps, trained_modes: int) -> float:
@@ -149,10 +178,13 @@ class PowerLawLaw:
     latex: dict
 
 
-def power_law_law(model: CommitteeModel, eta: float, e0_total: float, dps: int = 30) -> PowerLawLaw:
+def power_law_law(model: CommitteeModel, eta, e0_total, dps: int = 30) -> PowerLawLaw:
     """Evaluate the derived power law for this model at ``dps`` digits (mpmath numbers).
 
-    ``e0_total`` is :math:`e_0 = \\sum_k e_k(0)` (so that :math:`e_k(0) \\approx e_0 f_k`).
+    ``e0_total`` is :math:`e_0 = \\sum_k e_k(0)` (so that :math:`e_k(0) \\approx e_0 f_k`);
+    ``eta`` and ``e0_total`` are lifted as written (:func:`theorykit.precision.lift`): pass
+    derived values as ``mpf``.  ``exponent`` is :math:`\\nu` in :math:`\\varepsilon_g\\propto\\alpha^{-\\nu}`
+    (positive; the one sign convention of every output, :data:`theorykit.schema.EXPONENT_CONVENTION`).
     """
     import mpmath
     import sympy as sp
@@ -160,21 +192,19 @@ def power_law_law(model: CommitteeModel, eta: float, e0_total: float, dps: int =
     from .derive.linear import derive_power_law_asymptotics
 
     spec = model.spectrum
-    if spec.kind != "power_law" or spec.beta is None or not np.allclose(spec.f, 1.0 / spec.L):
+    if spec.kind != "power_law" or spec.beta is None or len(set(spec.fractions)) != 1:
         raise CaseError("spectrum", "the power-law asymptotics need kind 'power_law' with equal fractions")
     law = derive_power_law_asymptotics()
     S = law.symbols
     with mpmath.workdps(dps):
         # lambda_+ recomputed at this precision from the normalisation sum_k f_k lambda_k = 1
-        L = spec.L
-        raw = mpmath.fsum(mpmath.mpf(k) ** (-(1 + mpmath.mpf(spec.beta))) for k in range(1, L + 1))
-        lam_plus = L / raw
+        lam_plus = spec.high_precision()[0][0]
         values = {
-            S["beta"]: mpmath.mpf(spec.beta),
-            S["eta"]: mpmath.mpf(eta),
-            S["L"]: L,
+            S["beta"]: lift(spec.beta),
+            S["eta"]: lift(eta),
+            S["L"]: spec.L,
             S["lambda_plus"]: lam_plus,
-            S["e0"]: mpmath.mpf(e0_total),
+            S["e0"]: lift(e0_total),
         }
 
         def ev(expr):
@@ -189,3 +219,20 @@ def power_law_law(model: CommitteeModel, eta: float, e0_total: float, dps: int =
             str(law.prefactor),
             law.latex(),
         )
+
+
+def power_law_precise(model: CommitteeModel, eta, init: Overlaps, dps: int) -> Precise:
+    """Exponent, prefactor and window of the power law at two precisions, from the exact inputs.
+
+    ``value`` is a dict ``exponent``, ``prefactor``, ``alpha_min``, ``alpha_max`` of ``mpf``;
+    the initial errors and the effective learning rate are recomputed from ``init`` and ``eta``
+    at each working precision.
+    """
+    import mpmath
+
+    def compute() -> dict:
+        e0, eta_eff = effective_errors_high_precision(model, init, eta)
+        law = power_law_law(model, eta_eff, mpmath.fsum(e0), dps=mpmath.mp.dps)
+        return {k: getattr(law, k) for k in ("exponent", "prefactor", "alpha_min", "alpha_max")}
+
+    return two_precisions(compute, dps)

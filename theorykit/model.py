@@ -57,18 +57,20 @@ class Spectrum:
         """
         import mpmath
 
+        from .precision import lift
+
         L = self.L
         if len(set(self.fractions)) == 1:
             f = [mpmath.mpf(1) / L] * L
         else:
-            f = [mpmath.mpf(repr(v)) for v in self.fractions]
+            f = [lift(v) for v in self.fractions]
         if self.kind == "power_law":
-            exponent = -(1 + mpmath.mpf(repr(self.beta)))
+            exponent = -(1 + lift(self.beta))
             raw = [mpmath.mpf(k) ** exponent for k in range(1, L + 1)]
             norm = mpmath.fsum(fk * rk for fk, rk in zip(f, raw))
             lam = [rk / norm for rk in raw]
         else:
-            lam = [mpmath.mpf(repr(v)) for v in self.eigenvalues]
+            lam = [lift(v) for v in self.eigenvalues]
         return lam, f
 
     @staticmethod
@@ -160,6 +162,14 @@ class CommitteeModel:
     @property
     def c_M(self) -> float:
         return 1.0 / math.sqrt(self.M) if self.normalization == "sqrt" else 1.0
+
+    def readout_high_precision(self) -> tuple:
+        """``(c_K, c_M)`` as ``mpf`` at the caller's ``mpmath`` precision (``1/sqrt(K)`` recomputed)."""
+        import mpmath
+
+        if self.normalization == "sqrt":
+            return 1 / mpmath.sqrt(self.K), 1 / mpmath.sqrt(self.M)
+        return mpmath.mpf(1), mpmath.mpf(1)
 
     @property
     def readout_weights(self) -> np.ndarray:

@@ -8,8 +8,8 @@ and cross-checks them:
    small learning rate, fully symbolic activation);
 2. numerically, from the *full* generated right-hand side restricted to the symmetric
    subspace (float flow to the plateau, Newton; :mod:`theorykit.solve.fixed_point`);
-3. polished by Newton at ``dps + 10`` and ``dps + 25`` working digits, with the agreement of
-   the two reported.
+3. polished by Newton at two working precisions (:func:`theorykit.precision.two_precisions`,
+   each from the exact inputs), with the agreement of the two reported.
 
 The escape rate :math:`\mu` is the largest real part of the eigenvalues of the Jacobian of the
 full (not symmetry-reduced) system at the fixed point, per unit :math:`\alpha`, and
@@ -43,6 +43,7 @@ class PrecisePlateau:
     eps_g: object
     escape_rate: object
     agreement_digits: float
+    evaluation: object = None  # the theorykit.precision.Precise behind the numbers
 
 
 @dataclass(frozen=True)
@@ -201,8 +202,9 @@ def find_plateau(
         :math:`t^{(k)} = f_k I`.  A finite-N (not diagonal) teacher splits the
         student-teacher overlaps into M distinct heights.
     dps : int, optional
-        Also compute the plateau and the escape rate at ``dps + 10`` and ``dps + 25``
-        working digits (diagonal teacher only) and report their agreement.
+        Also compute the plateau and the escape rate at ``dps`` digits by
+        :func:`theorykit.precision.two_precisions` (diagonal teacher only) and report the
+        agreement of its two evaluations.
     closed_form : bool
         Try the SymPy closed form (small lr, symbolic activation).
 
@@ -214,8 +216,8 @@ def find_plateau(
         No symmetric fixed point found (e.g. the flow leaves the subspace's basin or Newton
         fails), or a non-finite Jacobian.
     """
+    from .precision import check_dps
     from .solve.integrate import check_eta
-    from .solve.linear import check_dps
 
     eta = check_eta(eta)
     dps = check_dps(dps)
@@ -356,39 +358,35 @@ def _closed_form(model: CommitteeModel) -> dict | None:
 
 
 def _precise(model: CommitteeModel, eta: float, x_float: np.ndarray, mu_float: float, dps: int) -> PrecisePlateau:
+    """Newton on the symmetric subspace and the escape rate, at two precisions from the exact inputs.
+
+    ``x_float`` and ``mu_float`` (the float solution) only start Newton and the root search;
+    eta is lifted as written and the spectrum and teacher recomputed at each precision.
+    """
     import mpmath
 
+    from .precision import lift, two_precisions
+
     compiled = compile_model(model, flavour="mpmath")
-    runs = []
-    for extra in (10, 25):
-        with mpmath.workdps(dps + extra):
-            t = np.empty((model.spectrum.L, model.M, model.M), dtype=object)
-            lam, f = model.spectrum.high_precision()
-            for k in range(model.spectrum.L):
-                for a in range(model.M):
-                    for b in range(model.M):
-                        t[k, a, b] = f[k] if a == b else mpmath.mpf(0)
-            system = EigenmodeSystem(model, compiled, mpmath.mpf(repr(eta)), t, dtype=object)
-            agg = AggregatedSystem(system)
-            sym = StudentSymmetric(agg, identical=model.small_lr)
-            x = np.array([mpmath.mpf(v) for v in x_float], dtype=object)
-            x = newton(
-                sym.residual, sym.jacobian, x, mpmath.mpf(10) ** (-(dps + extra) + 2), what="high-precision plateau"
-            )
-            a = sym.embed(x)
-            C = agg.covariance(a)
-            eps = system.mod.eps_fn(C, system.w, model.K, model.n)
-            mu = SecularEquation(agg, a).root(mu_float)
-            values = [x[0], x[1], x[2] if sym.has_c else (x[1] if model.K > 1 else None), eps, mu]
-            runs.append(values)
-    with mpmath.workdps(dps + 25):
-        worst = mpmath.mpf(0)
-        for lo, hi in zip(*runs):
-            if hi is not None:
-                worst = max(worst, abs(lo - hi) / max(abs(hi), mpmath.mpf(10) ** -(dps + 25)))
-        digits = float(-mpmath.log10(worst)) if worst > 0 else float(dps + 25)
-    R, Q, C, eps, mu = runs[1]
-    return PrecisePlateau(dps, R, Q, C, eps, mu, digits)
+    L, M = model.spectrum.L, model.M
+
+    def compute() -> list:
+        _lam, f = model.spectrum.high_precision()
+        zero = mpmath.mpf(0)
+        t = np.array([[[f[k] if a == b else zero for b in range(M)] for a in range(M)] for k in range(L)], dtype=object)
+        system = EigenmodeSystem(model, compiled, lift(eta), t, dtype=object)
+        agg = AggregatedSystem(system)
+        sym = StudentSymmetric(agg, identical=model.small_lr)
+        x = np.array([mpmath.mpf(v) for v in x_float], dtype=object)  # a starting point, not an input
+        x = newton(sym.residual, sym.jacobian, x, mpmath.mpf(10) ** (-mpmath.mp.dps + 2), what="high-precision plateau")
+        a = sym.embed(x)
+        eps = system.mod.eps_fn(agg.covariance(a), system.w, model.K, model.n)
+        mu = SecularEquation(agg, a).root(mu_float)
+        return [x[0], x[1], x[2] if sym.has_c else (x[1] if model.K > 1 else None), eps, mu]
+
+    precise = two_precisions(compute, dps)
+    R, Q, C, eps, mu = precise.value
+    return PrecisePlateau(dps, R, Q, C, eps, mu, precise.agreement_digits, precise)
 
 
 def _system_of(plateau: Plateau) -> EigenmodeSystem:

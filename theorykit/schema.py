@@ -303,13 +303,23 @@ def table(value, name: str) -> dict:
 
 
 # -- names shared with the code that dispatches on them ------------------------------------------
-SOLVER_METHODS = ("RK45", "DOP853", "BDF", "Radau", "LSODA", "exponential")
+SOLVER_METHODS = ("auto", "RK45", "DOP853", "BDF", "Radau", "LSODA", "exponential")
 FLAVOURS = ("auto", "numpy", "numba", "mpmath")
 SGD_BACKENDS = ("auto", "numpy", "numba", "torch")
 RF_METHODS = ("laplace", "volterra", "decoupled")
 RF_NORMALIZATIONS = ("sum", "first")
 RF_LOSSES = ("sum", "mean")
 MAX_SEED = 2**63 - 1
+
+#: The one time axis of every command: initial conditions hold at alpha = 0 (t = 0 for random
+#: features) and requested output times are absolute; a list need not start at 0.
+TIME_ORIGIN = "absolute: the initial state holds at alpha = 0 (t = 0 for random features); the list need not start at 0"
+
+#: The one sign convention of every reported power-law exponent (linear, asymptotics, rf).
+EXPONENT_CONVENTION = "exponent = nu in y ~ x^(-nu): positive for a decaying quantity, negative for a growing one"
+
+#: Digits accepted by every high-precision (``--dps``) evaluation.
+DPS_RULE = Integer(15, 1000)
 
 COMMITTEE = Schema(
     "committee machine (theorykit solve / simulate / asymptotics / plateau)",
@@ -339,7 +349,7 @@ COMMITTEE = Schema(
         "eta": Field(Number(0, 1e6, lo_open=True), "learning rate; SGD moves J_i by (eta/sqrt(N)) delta_i x"),
         "alpha": Field(
             Numbers(1, lo=0, increasing=True, max_size=10**6),
-            "output times alpha = steps/N (integration starts at the first)",
+            f"output times alpha = steps/N, {TIME_ORIGIN}",
         ),
         "init.kind": Field(
             OneOf(("random",)),
@@ -353,7 +363,12 @@ COMMITTEE = Schema(
         "init.r": Field(Numbers(3), "student-teacher overlaps per mode, shape `[L][K][M]`"),
         "init.q": Field(Numbers(3), "student-student overlaps per mode, shape `[L][K][K]`"),
         "init.t": Field(Numbers(3), "teacher-teacher overlaps per mode, shape `[L][M][M]`"),
-        "solver.method": Field(OneOf(SOLVER_METHODS), "integrator", "DOP853"),
+        "solver.method": Field(
+            OneOf(SOLVER_METHODS),
+            "integrator; 'auto': DOP853 unless the estimated explicit work is stiff, then LSODA (small systems) "
+            "or 'exponential' (large ones); the output records what ran",
+            "auto",
+        ),
         "solver.rtol": Field(Number(0, 1, lo_open=True, hi_open=True), "relative local tolerance", 1e-8),
         "solver.atol": Field(Number(0, 1, lo_open=True, hi_open=True), "absolute local tolerance", 1e-10),
         "solver.flavour": Field(OneOf(FLAVOURS), "generated-code flavour", "auto"),
@@ -372,7 +387,7 @@ COMMITTEE = Schema(
         "simulation.backend": Field(
             OneOf(SGD_BACKENDS), "SGD backend ('auto' picks torch on CUDA, else numba)", "auto"
         ),
-        "dps": Field(Integer(15, 200), "decimal digits of the high-precision evaluation (asymptotics, plateau)", 30),
+        "dps": Field(DPS_RULE, "decimal digits of the high-precision evaluations (linear, plateau, asymptotics)", 30),
     },
 )
 
@@ -391,9 +406,11 @@ RANDOM_FEATURES = Schema(
         "eigenvalues": Field(
             Numbers(1, lo=0, lo_open=True), "explicit kernel eigenvalues, length N", None, "power law"
         ),
-        "times": Field(Numbers(1, lo=0, hi=1e15, increasing=True, max_size=100_000), "output times of the dynamics"),
+        "times": Field(
+            Numbers(1, lo=0, hi=1e15, increasing=True, max_size=100_000), f"output times of the dynamics, {TIME_ORIGIN}"
+        ),
         "method": Field(OneOf(RF_METHODS), "DMFT route", "laplace"),
-        "dps": Field(Integer(15, 200), "decimal digits of the high-precision evaluation", None, "none (float)"),
+        "dps": Field(DPS_RULE, "decimal digits of the high-precision evaluation", None, "none (float)"),
         "simulation.draws": Field(Integer(2, 10**6), "independent draws of data and teacher", 50),
         "simulation.seed": Field(Integer(0, MAX_SEED), "seed of the draws", 0),
     },

@@ -120,6 +120,16 @@ class SpecialisedRates:
         subs = {K_sym: K, tau: sp.nsimplify(tau_value), sp.Symbol("c_K2", positive=True): cK2}
         return {name: sp.simplify(getattr(self, name).xreplace(subs)) for name in ("d0", "d1", "nu_slow", "nu_fast")}
 
+    def rate_function(self, name: str, K: int, normalization: str):
+        """``name`` (``nu_slow``, ``nu_fast`` ...) as an mpmath function of ``tau`` for this K.
+
+        For high-precision callers: ``tau`` (the aggregated teacher variance) is then computed
+        at the working precision instead of being rounded into a rational.
+        """
+        cK2 = sp.Rational(1, K) if normalization == "sqrt" else sp.Integer(1)
+        expr = getattr(self, name).xreplace({K_sym: K, sp.Symbol("c_K2", positive=True): cK2})
+        return sp.lambdify([tau], expr, "mpmath")
+
     def latex(self) -> dict[str, str]:
         return {name: sp.latex(getattr(self, name)) for name in ("d0", "d1", "nu_slow", "nu_fast")}
 

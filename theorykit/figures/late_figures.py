@@ -74,7 +74,7 @@ def power_law_guide(asymptotics, alpha: np.ndarray, eps: np.ndarray, start: floa
     pos = alpha > 0
     height = float(np.exp(np.interp(np.log(centre), np.log(alpha[pos]), np.log(np.maximum(eps[pos], 1e-300)))))
     xs = np.geomspace(lo, hi, 20)
-    return {"alpha": xs, "eps_g": height * (xs / centre) ** asymptotics.exponent, "window": [lo, hi]}
+    return {"alpha": xs, "eps_g": height * (xs / centre) ** -asymptotics.exponent, "window": [lo, hi]}
 
 
 def _positive(alpha: np.ndarray, eps: np.ndarray):
@@ -200,7 +200,7 @@ def fig6(out_dir, full: bool = False):
     rows = [_curve(K, N, beta, eta, N, sigma_J, alpha, sim_alpha, seeds) for beta in betas]
     fig, ax = new_figure()
     for c, row in enumerate(rows):
-        _draw(ax, row, f"C{c}", rf"$\beta = {row['beta']:g}$: slope {row['exponent']:.3f}")
+        _draw(ax, row, f"C{c}", rf"$\beta = {row['beta']:g}$: slope {-row['exponent']:.3f}")
     _finish(fig, ax, rf"Fig. 6: $K = M = {K}$, $L = N = {N}$, $\eta = {eta}$, $\sigma_J = 10^{{-6}}$", NOTE)
     settings = {"K": K, "M": K, "eta": eta, "sigma_J": sigma_J, "N": N, "L": N, "beta": list(betas), "full": full}
     return save_figure(fig, out_dir, "fig6", {"curves": rows}, settings)

@@ -61,7 +61,7 @@ def rf_pareto(out_dir, full: bool = False):
         sim = simulate_rf(model.with_(P=P), sim_t, draws=draws, seed=2)
         ax.plot(N * P * sim_t, np.minimum.accumulate(sim.eps_g), "o", color=colour, ms=3.5, mfc="none")
         numbers[f"simulation_P{P}"] = {"t": sim_t, "eps_g": sim.eps_g, "eps_g_se": sim.eps_g_se}
-    ax.plot(front["f"], front["eps"], "k--", lw=1.5, label=f"frontier, slope {front['exponent']:.3f}")
+    ax.plot(front["f"], front["eps"], "k--", lw=1.5, label=f"frontier, slope {-front['exponent']:.3f}")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("compute $f = N P t$")

@@ -1,7 +1,8 @@
 r"""What the random-feature DMFT predicts: power laws, early stopping, the compute frontier.
 
-* :func:`asymptotics` -- the decoupled-limit exponents (bias :math:`-(a+b)/(1+a)`, variance
-  :math:`1/(1+a)`), their prefactors, the window where they hold, the predicted
+* :func:`asymptotics` -- the decoupled-limit exponents :math:`\nu` of :math:`y\propto t^{-\nu}`
+  (bias :math:`(a+b)/(1+a)`, variance :math:`-1/(1+a)`: it grows; every exponent reported
+  follows :data:`theorykit.schema.EXPONENT_CONVENTION`), their prefactors, the window where they hold, the predicted
   :math:`t^*` and :math:`\varepsilon_g(t^*)` with their exponents in :math:`P`; numbers at
   two precisions with their agreement.
 * :func:`local_exponent` -- :math:`d\log y/d\log t` of the full DMFT (bias or variance).
@@ -19,21 +20,24 @@ import numpy as np
 from scipy.optimize import minimize_scalar
 
 from ..errors import CaseError
+from ..precision import lift, two_precisions
+from ..schema import DPS_RULE
 from .dmft import solve_rf
 from .model import RandomFeatureModel
 
 
 def _substitutions(model: RandomFeatureModel, sym, tolerance: float) -> dict:
-    c = mpmath.mpf(repr(float(model.eta[0]))) if model.eigenvalues is not None else _mp_c(model)
+    """The symbols' values at the working precision, from the model as written."""
+    c = lift(model.eigenvalues[0]) if model.eigenvalues is not None else _mp_c(model)
     return {
-        sym.a: mpmath.mpf(repr(model.a)),
-        sym.b: mpmath.mpf(repr(model.teacher_exponent)),
+        sym.a: lift(model.a),
+        sym.b: lift(model.teacher_exponent),
         sym.c: c,
-        sym.P: mpmath.mpf(model.P),
-        sym.N: mpmath.mpf(model.N),
-        sym.T: mpmath.mpf(repr(model.T)),
-        sym.s: mpmath.mpf(repr(model.noise)),
-        sym.tol: mpmath.mpf(repr(tolerance)),
+        sym.P: lift(model.P),
+        sym.N: lift(model.N),
+        sym.T: lift(model.T),
+        sym.s: lift(model.noise),
+        sym.tol: lift(tolerance),
     }
 
 
@@ -41,20 +45,19 @@ def _mp_c(model: RandomFeatureModel):
     """:math:`c = \\eta_1` at the working precision (``1/H_N^{(1+a)}`` for the sum normalisation)."""
     if model.normalization == "first":
         return mpmath.mpf(1)
-    a = mpmath.mpf(repr(model.a))
+    a = lift(model.a)
     return 1 / mpmath.fsum(mpmath.mpf(k) ** (-(1 + a)) for k in range(1, model.N + 1))
 
 
-def _evaluate(expr, values: dict, dps: int):
+def _evaluate(expr, values: dict):
+    """``expr`` at ``values`` at the caller's working precision."""
     import sympy as sp
 
-    with mpmath.workdps(dps):
-        f = sp.lambdify(tuple(values), expr, modules="mpmath")
-        return f(*values.values())
+    return sp.lambdify(tuple(values), expr, modules="mpmath")(*values.values())
 
 
 def asymptotics(model: RandomFeatureModel, dps: int = 30, tolerance: float = 0.1) -> dict:
-    """Decoupled-limit power laws and early stopping (``gamma = 0`` theory) at two precisions.
+    r"""Decoupled-limit power laws and early stopping (``gamma = 0`` theory) at two precisions.
 
     ``tolerance`` is the relative accuracy that defines the ``window`` (see
     :mod:`theorykit.derive.rf_asymptotics`).
@@ -62,49 +65,45 @@ def asymptotics(model: RandomFeatureModel, dps: int = 30, tolerance: float = 0.1
     Returns
     -------
     dict
-        ``exponents`` {bias, variance}, ``prefactors`` {bias, variance}, ``window``
-        [t_lo, t_hi], ``t_star``, ``eps_star``, ``t_star_exponent_P``,
-        ``eps_star_exponent_P``, ``symbolic`` (SymPy strings and LaTeX), ``dps``,
-        ``agreement`` (largest relative difference between ``dps`` and ``dps + 10``).
-        Numbers are floats; ``precise`` holds them as strings at ``dps`` digits.
+        ``exponents`` {bias, variance} (:math:`\nu` in :math:`y\propto t^{-\nu}`),
+        ``prefactors`` {bias, variance}, ``window`` [t_lo, t_hi], ``t_star``, ``eps_star``,
+        ``t_star_exponent_P``, ``eps_star_exponent_P`` (:math:`\nu` in :math:`\propto P^{-\nu}`), ``symbolic`` (SymPy strings and LaTeX), ``dps``,
+        ``agreement_digits`` and ``working_dps`` (:func:`theorykit.precision.two_precisions`).
+        Numbers are floats; ``precise`` holds them as strings at ``dps`` digits.  Raises
+        :class:`~theorykit.errors.NumericalFailure` when fewer than ``dps`` digits agree.
     """
     import sympy as sp
 
     from ..derive import rf_asymptotics as sym
 
-    if isinstance(dps, bool) or not isinstance(dps, int) or not 15 <= dps <= 1000:
-        raise CaseError("dps", f"must be an integer in [15, 1000], got {dps!r}")
+    dps = DPS_RULE.check(dps, "dps")
     if not 0 < tolerance < 1:
         raise CaseError("tolerance", f"must be in (0, 1), got {tolerance!r}")
     derived = sym.derive_decoupled_asymptotics()
     t = sp.Symbol("t", positive=True)
     expressions = {
-        "exponent_bias": derived.exponents["bias"],
-        "exponent_variance": derived.exponents["variance"],
+        # nu in y ~ t^-nu (schema.EXPONENT_CONVENTION): the derived laws are t^exponent
+        "exponent_bias": -derived.exponents["bias"],
+        "exponent_variance": -derived.exponents["variance"],
         "prefactor_bias": derived.laws["bias"].subs(t, 1),
         "prefactor_variance": (derived.laws["labels"] + derived.laws["thermal"]).subs(t, 1),
         "t_lo": derived.window[0],
         "t_hi_spectrum": derived.window[1],
         "t_hi_decoupling": derived.window[2],
-        "t_star_exponent_P": derived.t_star_exponent_P,
-        "eps_star_exponent_P": derived.eps_star_exponent_P,
+        "t_star_exponent_P": -derived.t_star_exponent_P,
+        "eps_star_exponent_P": -derived.eps_star_exponent_P,
     }
     noisy = model.T > 0 or model.noise > 0
     if noisy:
         expressions["t_star"] = derived.t_star
         expressions["eps_star"] = derived.eps_star
-    values = {}
-    for digits in (dps, dps + 10):
-        with mpmath.workdps(digits + 10):
-            subs = _substitutions(model, sym, tolerance)
-            values[digits] = {k: _evaluate(e, subs, digits + 10) for k, e in expressions.items()}
-    agreement = 0.0
-    with mpmath.workdps(dps + 20):
-        for key, value in values[dps].items():
-            ref = values[dps + 10][key]
-            if ref != 0:
-                agreement = max(agreement, float(abs(value - ref) / abs(ref)))
-    v = values[dps]
+
+    def compute() -> dict:
+        subs = _substitutions(model, sym, tolerance)
+        return {k: _evaluate(e, subs) for k, e in expressions.items()}
+
+    evaluation = two_precisions(compute, dps).require("random-feature power laws")
+    v = evaluation.value
     out = {
         "exponents": {"bias": float(v["exponent_bias"]), "variance": float(v["exponent_variance"])},
         "prefactors": {"bias": float(v["prefactor_bias"]), "variance": float(v["prefactor_variance"])},
@@ -113,11 +112,10 @@ def asymptotics(model: RandomFeatureModel, dps: int = 30, tolerance: float = 0.1
         "eps_star": float(v["eps_star"]) if noisy else None,
         "t_star_exponent_P": float(v["t_star_exponent_P"]),
         "eps_star_exponent_P": float(v["eps_star_exponent_P"]),
-        "precise": {k: mpmath.nstr(x, dps) for k, x in v.items()},
+        "precise": evaluation.strings(),
         "symbolic": {k: str(e) for k, e in expressions.items()},
         "latex": {k: sp.latex(e) for k, e in expressions.items()},
-        "dps": dps,
-        "agreement": agreement,
+        **evaluation.as_dict(),
         "tolerance": tolerance,
         "valid": "gamma = 0; learned modes k*(t) = (P c t)^(1/(1+a)) between 1 and min(N tol^(1/a), P tol a/(1+a))",
     }
@@ -135,7 +133,7 @@ def local_exponent(
     if dps is not None and quantity != "variance":
         with mpmath.workdps(dps + 5):
             y1, y2 = (mpmath.mpf(x) for x in curve.info["precise"][quantity])
-            return float(mpmath.log(y2 / y1) / mpmath.log(mpmath.mpf(t2) / mpmath.mpf(t1)))
+            return float(mpmath.log(y2 / y1) / mpmath.log(lift(t2) / lift(t1)))
     return float(np.log(y[1] / y[0]) / np.log(t2 / t1))
 
 
@@ -188,8 +186,8 @@ def pareto_frontier(
     -------
     dict
         ``curves`` {P: (f, eps_g)}, ``f`` and ``eps`` of the frontier, ``P_opt`` per f,
-        ``exponent`` (least-squares slope of :math:`\log\varepsilon` against :math:`\log f`
-        where the frontier lies between three times its floor and a third of its start;
+        ``exponent`` (:math:`\nu` in :math:`\varepsilon\propto f^{-\nu}`: minus the least-squares
+        slope of :math:`\log\varepsilon` against :math:`\log f` where the frontier lies between three times its floor and a third of its start;
         NaN if that range is under half a decade) and ``fit_range``.
     """
     if len(sample_sizes) < 2:
@@ -225,6 +223,6 @@ def pareto_frontier(
         "f": f_grid,
         "eps": frontier,
         "P_opt": P_opt,
-        "exponent": slope,
+        "exponent": -slope,  # nu in eps ~ f^-nu (schema.EXPONENT_CONVENTION)
         "fit_range": [float(f_grid[lo]), float(f_grid[hi - 1])],
     }

@@ -5,7 +5,8 @@ Routes (``method``):
 ``"laplace"`` (default)
     closure per complex frequency and Talbot inversion (:mod:`theorykit.rf.laplace`); any
     time range at a cost independent of it; ``dps`` gives the result at that many digits,
-    computed twice (at ``dps`` and ``dps + 10``) with the agreement reported.
+    computed twice from the exact inputs (:func:`theorykit.precision.two_precisions`, Talbot
+    nodes chosen for each working precision) with the agreement reported.
 ``"volterra"``
     causal time stepping of the response functions on a uniform grid
     (:mod:`theorykit.rf.volterra`); a second, independent numerical route.
@@ -25,6 +26,7 @@ import numpy as np
 
 from ..errors import CaseError, NumericalFailure
 from ..lower.rf_module import rf_module
+from ..precision import Precise, lift, two_precisions
 from ..schema import RANDOM_FEATURES, RF_METHODS
 from . import laplace
 from .model import RandomFeatureModel, check_times
@@ -47,8 +49,9 @@ class RFTheory:
     method : str
     dps : int or None
         Digits of the high-precision evaluation (None: double precision).
-    agreement : float or None
-        Largest relative difference between the two precisions (``dps`` only).
+    agreement_digits : float or None
+        Digits on which the two evaluations of :func:`theorykit.precision.two_precisions`
+        agree (``dps`` only).
     info : dict
         Route-specific settings (nodes, grid step, ...).
     """
@@ -60,7 +63,7 @@ class RFTheory:
     terms: dict
     method: str
     dps: int | None = None
-    agreement: float | None = None
+    agreement_digits: float | None = None
     info: dict = field(default_factory=dict)
 
     def as_dict(self) -> dict:
@@ -72,7 +75,7 @@ class RFTheory:
             "terms": self.terms,
             "method": self.method,
             "dps": self.dps,
-            "precision_agreement": self.agreement,
+            "agreement_digits": self.agreement_digits,
             "info": self.info,
         }
 
@@ -133,21 +136,30 @@ def _teacher_two_point(model, t, z, kappa, zeta, omega) -> np.ndarray:
     return out
 
 
-def _laplace_mp(model: RandomFeatureModel, t: np.ndarray, dps: int) -> tuple[dict, list]:
-    """Terms and bias as lists of ``mpf`` at ``dps`` digits (working precision ``M + 10``)."""
+def _laplace_mp(model: RandomFeatureModel, times) -> tuple[dict, list]:
+    """Terms and bias as lists of ``mpf``, correct to about the caller's working precision.
+
+    Every input is taken from ``model`` as written (:func:`theorykit.precision.lift`) and
+    mapped onto the summed-loss convention here, at the working precision: a mean-loss
+    model's :math:`P\\gamma`, :math:`PT` and :math:`t/P` never pass through floats.  The
+    Talbot node count follows the working precision; the sums run with ``M + 10`` digits.
+    """
     lowered = rf_module("mpmath")
-    M = laplace.nodes_for_digits(dps)
+    digits = mpmath.mp.dps
+    M = laplace.nodes_for_digits(digits)
     terms = {name: [] for name in TERMS}
     bias = []
     with mpmath.workdps(M + 10):
         eta = _mp_spectrum(model)
         eta_float = np.array([float(e) for e in eta])
-        d = [mpmath.mpf(k) ** -mpmath.mpf(repr(model.teacher_exponent)) for k in range(1, model.N + 1)]
-        P, g = mpmath.mpf(model.P), mpmath.mpf(repr(model.gamma))
-        s, T = mpmath.mpf(repr(model.noise)), mpmath.mpf(repr(model.T))
+        d = [mpmath.mpf(k) ** -lift(model.teacher_exponent) for k in range(1, model.N + 1)]
+        P = mpmath.mpf(model.P)
+        per_sample = P if model.loss == "mean" else 1  # summed convention: gamma, T times P; t over P
+        g, T = lift(model.gamma) * per_sample, lift(model.T) * per_sample
+        s = lift(model.noise)
         zeta, omega = laplace.talbot_nodes_mp(M)
-        for tn in t:
-            tn = mpmath.mpf(repr(float(tn)))
+        for time in times:
+            tn = lift(time) / per_sample
             zs = [zj / tn for zj in zeta]
             closures = []
             for scale in (1, 2):
@@ -171,27 +183,25 @@ def _laplace_mp(model: RandomFeatureModel, t: np.ndarray, dps: int) -> tuple[dic
     return terms, bias
 
 
-def _two_precisions(model, t, dps) -> tuple[dict, np.ndarray, dict, float]:
-    """Evaluate at ``dps`` and ``dps + 10``; return floats, the strings at ``dps``, and the agreement."""
-    terms, bias = _laplace_mp(model, t, dps)
-    check, check_bias = _laplace_mp(model, t, dps + 10)
-    with mpmath.workdps(dps + 20):
-        eps = [mpmath.fsum(values) for values in zip(*terms.values())]
-        eps_check = [mpmath.fsum(values) for values in zip(*check.values())]
-        agreement = max(abs(x - y) / abs(y) for x, y in zip(eps + bias, eps_check + check_bias))
-        precise = {
-            "eps_g": [mpmath.nstr(x, dps) for x in eps],
-            "bias": [mpmath.nstr(x, dps) for x in bias],
-        }
-    floats = {name: np.array([float(v) for v in values]) for name, values in terms.items()}
-    return floats, np.array([float(v) for v in bias]), precise, float(agreement)
+def _two_precisions(model: RandomFeatureModel, times, dps: int) -> tuple[dict, np.ndarray, dict, Precise]:
+    """The Laplace route by :func:`theorykit.precision.two_precisions`: floats, strings at ``dps``, the evaluation."""
+
+    def compute() -> dict:
+        terms, bias = _laplace_mp(model, times)
+        return {"terms": terms, "bias": bias, "eps_g": [mpmath.fsum(v) for v in zip(*terms.values())]}
+
+    evaluation = two_precisions(compute, dps)
+    value = evaluation.value
+    precise = evaluation.strings({"eps_g": value["eps_g"], "bias": value["bias"]})
+    floats = {name: np.array([float(v) for v in values]) for name, values in value["terms"].items()}
+    return floats, np.array([float(v) for v in value["bias"]]), precise, evaluation
 
 
 def _mp_spectrum(model: RandomFeatureModel) -> list:
     """Kernel eigenvalues recomputed at the working precision (not converted from floats)."""
     if model.eigenvalues is not None:
-        return [mpmath.mpf(repr(v)) for v in model.eigenvalues]
-    a = mpmath.mpf(repr(model.a))
+        return [lift(v) for v in model.eigenvalues]
+    a = lift(model.a)
     raw = [mpmath.mpf(k) ** (-(1 + a)) for k in range(1, model.N + 1)]
     if model.normalization == "sum":
         total = mpmath.fsum(raw)
@@ -215,7 +225,9 @@ def solve_rf(
         Strictly increasing, non-negative times in the model's convention.
     method : {"laplace", "volterra", "decoupled"}
     dps : int, optional
-        Digits for the high-precision Laplace route (15-200; isotropic teacher).
+        Digits for the high-precision Laplace route (:data:`theorykit.schema.DPS_RULE`;
+        isotropic teacher); the result fails with :class:`~theorykit.errors.NumericalFailure`
+        unless its two evaluations agree on ``dps`` digits.
     **options
         Passed to the Volterra route (``step``, ``max_points``).
 
@@ -251,8 +263,15 @@ def solve_rf(
             part, part_bias = _laplace_float(summed, tp)
             info = {"talbot_nodes": laplace.FLOAT_NODES}
         elif method == "laplace":
-            part, part_bias, precise, agreement = _two_precisions(summed, tp, dps)
-            info = {"talbot_nodes": laplace.nodes_for_digits(dps), "check_dps": dps + 10, "precise": precise}
+            # from the model as written and the times as given: the summed convention is
+            # applied at the working precision inside
+            part, part_bias, precise, evaluation = _two_precisions(model, times[positive], dps)
+            agreement = evaluation.require("random-feature DMFT (Laplace route)").agreement_digits
+            info = {
+                "talbot_nodes": [laplace.nodes_for_digits(d) for d in evaluation.working_dps],
+                **evaluation.as_dict(),
+                "precise": precise,
+            }
         elif method == "volterra":
             from .volterra import volterra_terms
 

@@ -46,7 +46,10 @@ class EigenmodeSystem:
         if compiled.small_lr != model.small_lr:
             raise ValueError("compiled system and model disagree on small_lr")
         self.model = model
-        self.mod = compiled.module
+        # the mpmath flavour in a float system: reference kernels, results back to floats
+        self.mod = (
+            _FloatResults(compiled.module) if dtype is float and compiled.flavour == "mpmath" else compiled.module
+        )
         self.K, self.M, self.L, self.n = model.K, model.M, model.spectrum.L, model.n
         self.dtype = dtype
         conv = _converter(dtype)
@@ -58,7 +61,7 @@ class EigenmodeSystem:
         self.w = conv(model.readout_weights) if dtype is float else _weights_obj(model)
         self.c_K = self.w[0] * -1
         self.s2 = conv(model.noise) ** 2
-        t = np.asarray(t, dtype=dtype)
+        t = np.asarray(t, dtype=float) if dtype is float else conv(np.asarray(t, dtype=object))
         if t.shape != (self.L, self.M, self.M):
             raise ValueError(f"t must have shape {(self.L, self.M, self.M)}, got {t.shape}")
         self.t = t
@@ -167,26 +170,41 @@ class EigenmodeSystem:
         return self.mod.eps_fn(C, self.w, self.K, self.n)
 
 
+class _FloatResults:
+    """A generated mpmath-flavour module whose functions return floats (for double-precision solvers).
+
+    Lets ``solver.flavour = "mpmath"`` run through SciPy's integrators: every kernel is
+    evaluated by the generated mpmath code (a check on the NumPy/numba lowering) and handed
+    back as float arrays.
+    """
+
+    def __init__(self, module) -> None:
+        self._module = module
+
+    def __getattr__(self, name: str):
+        target = getattr(self._module, name)
+        if not callable(target):
+            return target
+
+        def call(*args):
+            out = target(*args)
+            return np.asarray(out, dtype=float) if isinstance(out, np.ndarray) else float(out)
+
+        return call
+
+
 def _converter(dtype):
     if dtype is float:
         return lambda v: np.asarray(v, dtype=float) if np.ndim(v) else float(v)
-    import mpmath
+    from ..precision import lift, lift_array
 
-    return lambda v: (
-        np.array([mpmath.mpf(e) for e in np.ravel(v)], dtype=object).reshape(np.shape(v))
-        if np.ndim(v)
-        else mpmath.mpf(v)
-    )
+    # floats given to a high-precision system are user inputs: read as the decimals written
+    return lambda v: lift_array(v) if np.ndim(v) else lift(v)
 
 
 def _weights_obj(model: CommitteeModel) -> np.ndarray:
     """Read-out weights at the working precision (1/sqrt(K) recomputed, not rounded floats)."""
-    import mpmath
-
-    if model.normalization == "sqrt":
-        cK, cM = 1 / mpmath.sqrt(model.K), 1 / mpmath.sqrt(model.M)
-    else:
-        cK = cM = mpmath.mpf(1)
+    cK, cM = model.readout_high_precision()
     return np.array([-cK] * model.K + [cM] * model.M, dtype=object)
 
 

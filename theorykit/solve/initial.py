@@ -24,6 +24,12 @@ class Overlaps:
     q: np.ndarray
     t: np.ndarray
 
+    def high_precision(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(r, q, t)`` as object arrays of ``mpf`` at the caller's precision, read as written decimals."""
+        from ..precision import lift_array
+
+        return lift_array(self.r), lift_array(self.q), lift_array(self.t)
+
     def omega(self) -> np.ndarray:
         """Per-mode matrices :math:`\\Omega^{(k)} = [[q, r], [r^T, t]]`, shape (L, n, n)."""
         top = np.concatenate([self.q, self.r], axis=2)

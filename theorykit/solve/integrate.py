@@ -25,6 +25,44 @@ from .initial import Overlaps, check_overlaps
 METHODS = SOLVER_METHODS
 IMPLICIT = ("BDF", "Radau", "LSODA")
 
+#: ``auto`` leaves DOP853 for a small system when its estimated work exceeds this share of ``solver.max_rhs``.
+AUTO_EXPLICIT_SHARE = 0.1
+#: Largest system ``auto`` treats as small (LSODA builds a dense Jacobian of this many unknowns).
+AUTO_DENSE_LIMIT = 3000
+#: Explicit right-hand sides beyond which ``auto`` hands a large system to the exponential
+#: integrator (a few hundred exact propagations, each costing about one right-hand side).
+AUTO_LARGE_EXPLICIT = 2000
+
+
+def choose_method(model: CommitteeModel, eta: float, alpha_max: float, config: SolverConfig) -> tuple[str, str]:
+    r"""What ``solver.method = "auto"`` runs, and why (one line for the output).
+
+    An explicit method takes about one step per relaxation time of the fastest mode,
+    :math:`1/(\eta\lambda_{max})`, and DOP853 spends 12 right-hand sides a step, so it needs
+    about :math:`12\,\eta\lambda_{max}\alpha_{max}` of them.
+
+    * Small systems (up to :data:`AUTO_DENSE_LIMIT` unknowns): DOP853 within
+      :data:`AUTO_EXPLICIT_SHARE` of the budget ``max_rhs``, else LSODA with the generated
+      Jacobian (stiff).
+    * Large systems: DOP853 up to :data:`AUTO_LARGE_EXPLICIT` right-hand sides, else the
+      structured exponential integrator -- its tolerance is local, and the global error in
+      :math:`\varepsilon_g` measured in docs/performance.md is larger than ``rtol``.
+    """
+    estimate = 12.0 * eta * float(model.spectrum.lam.max()) * alpha_max
+    size = f"{model.n_unknowns} unknowns"
+    if model.n_unknowns <= AUTO_DENSE_LIMIT:
+        budget = AUTO_EXPLICIT_SHARE * config.max_rhs
+        if estimate <= budget:
+            return "DOP853", f"{size}; explicit work estimate {estimate:.3g} right-hand sides is within {budget:.3g}"
+        return "LSODA", f"{size}; explicit work estimate {estimate:.3g} exceeds {budget:.3g} (stiff): implicit"
+    if estimate <= AUTO_LARGE_EXPLICIT:
+        return "DOP853", f"{size}; explicit work estimate {estimate:.3g} is within {AUTO_LARGE_EXPLICIT}"
+    note = " (theorykit linear gives the exact curve)" if model.activation_name == "linear" else ""
+    return (
+        "exponential",
+        f"{size}; explicit work estimate {estimate:.3g} exceeds {AUTO_LARGE_EXPLICIT}: exact per-mode propagation{note}",
+    )
+
 
 @dataclass(frozen=True)
 class SolverConfig:
@@ -33,7 +71,8 @@ class SolverConfig:
     Attributes
     ----------
     method : str
-        One of ``RK45``, ``DOP853`` (explicit), ``BDF``, ``Radau``, ``LSODA`` (implicit,
+        ``auto`` (the default: :func:`choose_method` picks by the estimated work), ``RK45``,
+        ``DOP853`` (explicit), ``BDF``, ``Radau``, ``LSODA`` (implicit,
         given the generated Jacobian) or ``exponential`` (the structured integrator of
         :mod:`theorykit.solve.exponential`: exact per-mode propagation, for many modes and many
         decades; its tolerance is local, the measured global error in :math:`\varepsilon_g`
@@ -87,6 +126,10 @@ class Solution:
     solver_stats : dict
         The integrator's work counters (for the exponential integrator the fields of
         :class:`~theorykit.solve.exponential.ExponentialStats`).
+    method, flavour : str
+        What actually ran (``auto`` resolved; the generated-code flavour used).
+    method_reason : str
+        Why ``auto`` chose ``method`` (empty when the method was given).
     """
 
     alpha: np.ndarray
@@ -100,6 +143,9 @@ class Solution:
     model: CommitteeModel = field(repr=False)
     eta: float = 0.0
     solver_stats: dict = field(default_factory=dict)
+    method: str = ""
+    flavour: str = ""
+    method_reason: str = ""
 
     @property
     def success(self) -> bool:
@@ -154,7 +200,9 @@ def solve(
     init : Overlaps
         Initial per-mode overlaps (validated: shapes and positive semi-definiteness).
     alpha : sequence of float
-        Strictly increasing output times >= 0; integration starts at ``alpha[0]``.
+        Strictly increasing output times >= 0 on the absolute axis: ``init`` holds at
+        :math:`\alpha = 0` and the list need not start there (the same axis as
+        :func:`theorykit.simulate`; see :data:`theorykit.schema.TIME_ORIGIN`).
     config : SolverConfig, optional
     progress : bool, optional
         Show a progress bar (default: only when stderr is a terminal).
@@ -171,10 +219,18 @@ def solve(
     compiled = compile_model(model, config.flavour)
     system = EigenmodeSystem(model, compiled, eta, init.t)
     y0 = system.pack(init.r, init.q)
-    bar = Progress(total=float(alpha[-1] - alpha[0]), label="solve", enabled=progress)
+    reason = ""
+    if config.method == "auto":
+        method, reason = choose_method(model, eta, float(alpha[-1]), config)
+        config = replace(config, method=method)
+    ran = {"method": config.method, "flavour": compiled.flavour, "method_reason": reason}
+    # init holds at alpha = 0 whatever the first output time is (one time axis for every command)
+    grid = alpha if alpha[0] == 0 else np.concatenate([[0.0], alpha])
+    dropped = grid.size - alpha.size
+    bar = Progress(total=float(grid[-1]), label="solve", enabled=progress)
 
     def fun(a, y):
-        bar.update(a - alpha[0])
+        bar.update(a)
         if system.nfev >= config.max_rhs:
             raise _BudgetSpent(a)
         return system.rhs(a, y)
@@ -186,18 +242,19 @@ def solve(
             ys, status, message, stats = integrate_exponential(
                 system,
                 y0,
-                alpha,
+                grid,
                 ExponentialConfig(rtol=config.rtol, atol=config.atol),
-                progress=lambda a: bar.update(a - alpha[0]),
+                progress=bar.update,
             )
+        ys = ys[:, dropped:]
         system.nfev = stats.propagations  # one propagation costs about one right-hand side
         solution = _collect(model, system, alpha, ys, status, message, eta, psd_tolerance(config.rtol), asdict(stats))
-        return _explain_failure(solution)
+        return _explain_failure(replace(solution, **ran))
     kwargs = {}
     if config.method in IMPLICIT:
         kwargs["jac"] = system.jacobian
     with bar:
-        if alpha.size == 1:
+        if grid.size == 1:
             ys = y0[:, None]
             status, message = "success", "single output point"
         else:
@@ -205,23 +262,25 @@ def solve(
                 with np.errstate(all="ignore"):
                     result = solve_ivp(
                         fun,
-                        (alpha[0], alpha[-1]),
+                        (0.0, grid[-1]),
                         y0,
                         method=config.method,
-                        t_eval=alpha,
+                        t_eval=grid,
                         rtol=config.rtol,
                         atol=config.atol,
                         max_step=config.max_step,
                         **kwargs,
                     )
-                ys = result.y
+                ys = result.y[:, dropped:]
                 status = "success" if result.success else "solver_failed"
                 message = result.message
             except _BudgetSpent as spent:
                 # solve_ivp hands out the t_eval points only when it returns: keep the start
-                ys = y0[:, None]
+                # (when it is an output time)
+                ys = y0[:, None][:, dropped:]
                 status, message = "stiff", _stiffness_message(model, config, spent.alpha, alpha)
-    return _explain_failure(_collect(model, system, alpha, ys, status, message, eta, psd_tolerance(config.rtol)))
+    solution = _collect(model, system, alpha, ys, status, message, eta, psd_tolerance(config.rtol))
+    return _explain_failure(replace(solution, **ran))
 
 
 class _BudgetSpent(Exception):

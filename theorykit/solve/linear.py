@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import CaseError, NumericalFailure
+from ..errors import NumericalFailure
 
 
 @dataclass(frozen=True)
@@ -33,11 +33,14 @@ def _backend(dps: int | None):
         return float, np.exp, lambda M: np.linalg.eigh(M), np.sqrt
     import mpmath
 
+    from ..precision import lift
+
     def eigh(M):
         E, Q = mpmath.eigsy(mpmath.matrix(M.tolist()))
         return np.array([E[p] for p in range(E.rows)], dtype=object), np.array(Q.tolist(), dtype=object)
 
-    return mpmath.mpf, np.frompyfunc(mpmath.exp, 1, 1), eigh, np.frompyfunc(mpmath.sqrt, 1, 1)
+    # floats are lifted as the decimals they were written as; callers pass derived inputs as mpf
+    return lift, np.frompyfunc(mpmath.exp, 1, 1), eigh, np.frompyfunc(mpmath.sqrt, 1, 1)
 
 
 def exact_curve(
@@ -45,8 +48,11 @@ def exact_curve(
 ) -> np.ndarray:
     """:math:`\\varepsilon_g(\\alpha) = \\tfrac12\\lambda^T e(\\alpha)`, exactly, in floats or at ``dps`` digits.
 
-    Call with ``dps`` inside nothing special: the precision is scoped here with
-    ``mpmath.workdps`` and never leaks.  Returns floats or ``mpf`` (object array).
+    With ``dps`` the precision is scoped here with ``mpmath.workdps`` and never leaks; float
+    arguments are lifted as the decimals they were written as (:func:`theorykit.precision.lift`),
+    so pass derived inputs (normalised eigenvalues, initial errors) as ``mpf`` computed at the
+    working precision.  ``noise`` is the standard deviation of the forcing.  Returns floats or
+    ``mpf`` (object array).
     """
     if dps is not None:
         import mpmath
@@ -113,14 +119,6 @@ def small_eta_curve(lam, e0, eta, alpha, coeffs: LinearCoefficients) -> np.ndarr
     """O(eta) form: :math:`\\tfrac12\\sum_k \\lambda_k e_k(0)\\, e^{a\\eta\\lambda_k\\alpha}` (a sum of L exponentials)."""
     lam, e0, alpha = np.asarray(lam, float), np.asarray(e0, float), np.asarray(alpha, float)
     return 0.5 * np.exp(coeffs.a * eta * np.outer(alpha, lam)) @ (lam * e0)
-
-
-def check_dps(dps) -> int | None:
-    if dps is None:
-        return None
-    if isinstance(dps, bool) or not isinstance(dps, int) or not 15 <= dps <= 1000:
-        raise CaseError("dps", f"must be an integer in [15, 1000], got {dps!r}")
-    return dps
 
 
 def slowest_rate(lam, f, eta, coeffs: LinearCoefficients) -> float:
