@@ -32,9 +32,9 @@ from .eigenmode import EigenmodeSystem
 def _num(dtype):
     if dtype is float:
         return float
-    import mpmath
+    from ..precision import lift
 
-    return mpmath.mpf
+    return lift  # a float given here is a user's number: read as the decimal written
 
 
 class MomentSystem:
