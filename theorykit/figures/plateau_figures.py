@@ -51,7 +51,7 @@ def fig4(out_dir, full: bool = False):
     symmetric = find_plateau(model_ode, eta)
     a_max = 2.0 * plateau.escape_time(initial_asymmetry(sigma_J, N))
     alpha = np.concatenate([[0.0], np.linspace(a_max / 400, a_max, 400)])
-    ode = solve(model_ode, eta, init, alpha, SolverConfig(rtol=1e-9, atol=1e-12)).raise_for_status()
+    ode = solve(model_ode, eta, init, alpha, SolverConfig("DOP853", rtol=1e-9, atol=1e-12)).raise_for_status()
     sim_alpha = np.linspace(0, a_max, 41)
     sim = simulate(model_sgd, eta, sim_alpha, N, seeds=seeds, init=None, sigma_J=sigma_J, teacher_seed=0, n_test=1000)
 
@@ -142,7 +142,7 @@ def _lengths(K, spectrum, eta, N, sigma_J, seeds):
     predicted = symmetric.escape_time(initial_asymmetry(sigma_J, N))
     a_max = 4.0 * predicted  # room for the approach to the plateau and a slower-than-predicted exit
     alpha = np.linspace(0, a_max, 1001)
-    ode = solve(model_ode, eta, init, alpha, SolverConfig(rtol=1e-9, atol=1e-13)).raise_for_status()
+    ode = solve(model_ode, eta, init, alpha, SolverConfig("DOP853", rtol=1e-9, atol=1e-13)).raise_for_status()
     entry, exit_ = plateau_window(ode.alpha, ode.eps_g, symmetric.eps_g)
     sim_alpha = np.linspace(0, a_max, 201)
     sim = simulate(
