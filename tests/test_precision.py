@@ -300,3 +300,6 @@ def test_auto_method_follows_the_estimated_work():
     stiff = CommitteeModel(2, 2, Spectrum.power_law(64, 1.0), "erf")
     method, reason = choose_method(stiff, 0.5, 1e6, config)
     assert method == "LSODA" and "stiff" in reason
+    # never the exponential integrator for the linear activation (its W error is not controlled)
+    linear = CommitteeModel(40, 40, Spectrum.power_law(512, 0.5), "linear")
+    assert choose_method(linear, 0.01, 1e5, config)[0] == "DOP853"
