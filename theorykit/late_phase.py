@@ -27,7 +27,7 @@ import numpy as np
 from .compiled import compile_model
 from .errors import CaseError, NumericalFailure
 from .model import CommitteeModel
-from .precision import lift, two_precisions
+from .precision import Precise, lift, two_precisions
 from .schema import COMMITTEE
 from .solve.eigenmode import EigenmodeSystem
 from .solve.exponential import phi1, phi2
@@ -136,6 +136,7 @@ class LateAsymptotics:
     eta2_shift: float | None
     precise: dict
     closed_form: dict = field(default_factory=dict)
+    evaluation: Precise | None = field(default=None, repr=False)  # behind ``precise``
 
     def as_dict(self) -> dict:
         return {
@@ -197,7 +198,8 @@ def late_asymptotics(model: CommitteeModel, eta: float, dps: int = 30, count: in
 
             _, _, o_small = _dense_eps_rate(replace(model, small_lr=True), eta, t, count)
             shift = abs(o_rate - o_small) / o_small
-    precise = _precise(model, eta, closed, dps, size)
+    evaluation = _precise(model, eta, closed, dps, size)
+    precise = {**evaluation.as_dict(), **evaluation.strings()}
     law = derive_late_power_law()
     exponent = window = None
     if spec.kind == "power_law" and spec.beta is not None:
@@ -229,6 +231,7 @@ def late_asymptotics(model: CommitteeModel, eta: float, dps: int = 30, count: in
         shift,
         precise,
         {**{k: str(v) for k, v in exact.items()}, "latex": closed.latex(), "law": law.latex()},
+        evaluation,
     )
 
 
@@ -241,7 +244,7 @@ def _dense_eps_rate(model: CommitteeModel, eta: float, t: np.ndarray, count: int
     return float(eps_rate), rates, float(o_rates[0].real)
 
 
-def _precise(model, eta, closed, dps, size) -> dict:
+def _precise(model, eta, closed, dps, size) -> Precise:
     """Decoupled rate and exponent (and dense ones if small) at two precisions, from the exact inputs."""
     import mpmath
 
@@ -267,8 +270,7 @@ def _precise(model, eta, closed, dps, size) -> dict:
             out["eps_rate"] = min(2 * mpmath.re(r0), mpmath.re(o0))
         return out
 
-    precise = two_precisions(compute, dps)
-    return {**precise.as_dict(), **precise.strings()}
+    return two_precisions(compute, dps)
 
 
 # -- learning curve from a state near the fixed point -------------------------------------------

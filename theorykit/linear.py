@@ -31,12 +31,16 @@ def linear_coefficients() -> LinearCoefficients:
     return LinearCoefficients(float(system.a), float(system.b), float(system.c))
 
 
-def effective_errors(model: CommitteeModel, init: Overlaps, eta: float) -> tuple[np.ndarray, float]:
-    """Per-mode errors ``e_k(0)`` of the effective single unit, and the effective learning rate."""
+def _require_linear(model: CommitteeModel) -> None:
     if model.activation_name != "linear":
         raise CaseError(
             "model.activation", f"linear-network results need activation 'linear', got {model.activation_name!r}"
         )
+
+
+def effective_errors(model: CommitteeModel, init: Overlaps, eta: float) -> tuple[np.ndarray, float]:
+    """Per-mode errors ``e_k(0)`` of the effective single unit, and the effective learning rate."""
+    _require_linear(model)
     cK, cM = model.c_K, model.c_M
     e0 = cK**2 * init.q.sum(axis=(1, 2)) - 2 * cK * cM * init.r.sum(axis=(1, 2)) + cM**2 * init.t.sum(axis=(1, 2))
     return e0, model.K * cK**2 * eta
@@ -50,7 +54,7 @@ def effective_errors_high_precision(model: CommitteeModel, init: Overlaps, eta) 
     """
     import mpmath
 
-    effective_errors(model, init, 1.0)  # the activation check
+    _require_linear(model)
     cK, cM = model.readout_high_precision()
     r, q, t = init.high_precision()
     e0 = [
