@@ -232,6 +232,11 @@ def cmd_linear(args) -> int:
         extra["eps_g"] = precise.strings()
         extra.update(precise.as_dict())
     extra["eps_g_small_eta"] = curve.small_eta
+    if args.certify:
+        from .certify import DEFAULT_PREC, linear_curve_enclosures
+
+        prec = DEFAULT_PREC if args.prec is None else args.prec
+        extra.update(linear_curve_enclosures(case.model, case.eta, case.init, case.alpha, prec).as_dict())
     e0, eta_eff = effective_errors(case.model, case.init, case.eta)
     extra["tail_rate"] = slowest_rate(case.model.spectrum.lam, case.model.spectrum.f, eta_eff, linear_coefficients())
     spectrum = case.model.spectrum
@@ -518,6 +523,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("case", help="case file (.json or .toml), activation 'linear'")
     p.add_argument("-o", "--output", required=True, help="output JSON")
     p.add_argument("--dps", type=int, help=dps_help + "; values written as strings")
+    p.add_argument(
+        "--certify",
+        action="store_true",
+        help='also rigorous enclosures [lo, hi] in ball arithmetic (needs pip install "theorykit[certify]")',
+    )
+    p.add_argument("--prec", type=int, help="bits of the ball arithmetic with --certify (default 256)")
     p.set_defaults(func=cmd_linear)
 
     p = sub.add_parser("plateau", help="symmetric plateau: fixed point, heights, escape rate (closed form where found)")

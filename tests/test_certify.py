@@ -1,0 +1,98 @@
+"""Certified enclosures (ball arithmetic): each must contain a value computed independently.
+
+The reference is the 50-digit evaluation of :mod:`theorykit.precision` (itself checked against a
+plain-mpmath matrix exponential in ``tests/test_precision.py``) on inputs binary floats cannot
+hold.  An enclosure that misses it, or is wider than a few units of its 40th printed digit at
+256 bits, fails.
+"""
+
+from __future__ import annotations
+
+import json
+from fractions import Fraction
+
+import pytest
+
+pytest.importorskip("flint")
+
+from theorykit.case import parse_case  # noqa: E402
+from theorykit.certify import Enclosure, exact, linear_curve_enclosures  # noqa: E402
+from theorykit.cli import main  # noqa: E402
+from theorykit.errors import CaseError  # noqa: E402
+from theorykit.linear import linear_learning_curve  # noqa: E402
+
+
+def decimal_case(fractions=None, noise=0.0) -> dict:
+    L = 6
+    spectrum = {"kind": "power_law", "L": L, "beta": 0.3}
+    if fractions:
+        spectrum["fractions"] = fractions
+    f = fractions or [1 / L] * L
+    return {
+        "model": {"K": 2, "M": 3, "activation": "linear", "noise": noise},
+        "spectrum": spectrum,
+        "eta": 0.3,
+        "init": {
+            "r": [[[0.01, 0.02, 0.0], [0.03, 0.0, 0.01]]] * L,
+            "q": [[[0.11, 0.01], [0.01, 0.07]]] * L,
+            "t": [[[fk if n == m else 0.0 for m in range(3)] for n in range(3)] for fk in f],
+        },
+        "alpha": [0.3, 2.5, 40, 900],
+    }
+
+
+@pytest.mark.parametrize("fractions", [None, [0.1, 0.2, 0.3, 0.15, 0.05, 0.2]])
+def test_linear_enclosures_contain_the_independent_50_digit_values(fractions):
+    case = parse_case(decimal_case(fractions))
+    cert = linear_curve_enclosures(case.model, case.eta, case.init, case.alpha)
+    reference = linear_learning_curve(case.model, case.eta, case.init, case.alpha, dps=50).precise.strings()
+    for enclosure, value in zip(cert.eps_g, reference):
+        assert enclosure.contains(value), (enclosure, value)
+        assert enclosure.relative_width() < 1e-38
+    if fractions is None:
+        assert cert.exponent.contains(Fraction(3, 13)) and "prefactor" in cert.not_certified
+    else:
+        assert cert.exponent is None
+
+
+def test_enclosure_rounds_outward_and_inputs_are_exact():
+    assert exact(0.3) == Fraction(3, 10) and exact(7) == 7
+    third = Enclosure.of_rational(Fraction(1, 3), digits=5)
+    assert third.as_list() == ["0.33333", "0.33334"] and third.contains(Fraction(1, 3))
+
+
+def test_cli_certify_and_what_it_refuses(tmp_path, capsys):
+    path = tmp_path / "case.json"
+    path.write_text(json.dumps(decimal_case()))
+    out = tmp_path / "out.json"
+    assert main(["linear", str(path), "-o", str(out), "--certify", "--prec", "200"]) == 0
+    data = json.loads(out.read_text())
+    assert data["certified"] is True and data["certify_prec_bits"] == 200
+    assert len(data["eps_g_enclosure"]) == 4 and all(Fraction(lo) <= Fraction(hi) for lo, hi in data["eps_g_enclosure"])
+    for (lo, _hi), value in zip(data["eps_g_enclosure"], data["eps_g"]):
+        assert abs(float(Fraction(lo)) / value - 1) < 1e-12  # the double-precision curve agrees with it
+    path.write_text(json.dumps(decimal_case(noise=0.1)))
+    assert main(["linear", str(path), "-o", str(out), "--certify"]) == 2
+    assert "model.noise" in capsys.readouterr().err
+    with pytest.raises(CaseError, match="prec"):
+        case = parse_case(decimal_case())
+        linear_curve_enclosures(case.model, case.eta, case.init, case.alpha, prec=8)
+
+
+def test_missing_flint_is_a_one_line_error(monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_flint(name, *args, **kwargs):
+        if name == "flint":
+            raise ImportError("no flint")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_flint)
+    from theorykit.certify import available
+
+    assert not available()
+    case = parse_case(decimal_case())
+    with pytest.raises(CaseError, match=r'pip install "theorykit\[certify\]"'):
+        linear_curve_enclosures(case.model, case.eta, case.init, case.alpha)
