@@ -96,3 +96,22 @@ def test_missing_flint_is_a_one_line_error(monkeypatch):
     case = parse_case(decimal_case())
     with pytest.raises(CaseError, match=r'pip install "theorykit\[certify\]"'):
         linear_curve_enclosures(case.model, case.eta, case.init, case.alpha)
+
+
+@pytest.mark.parametrize("L, fractions", [(4, [0.1, 0.2, 0.3, 0.4]), (1, None)])
+def test_plateau_enclosures_contain_the_50_digit_values(tmp_path, L, fractions):
+    spectrum = {"kind": "power_law", "L": L, "beta": 0.3}
+    if fractions:
+        spectrum["fractions"] = fractions
+    case = {"model": {"K": 2, "M": 2, "activation": "erf"}, "spectrum": spectrum, "eta": 0.3, "small_lr": True}
+    path, out = tmp_path / "case.json", tmp_path / "out.json"
+    path.write_text(json.dumps(case))
+    assert main(["plateau", str(path), "-o", str(out), "--dps", "50", "--certify"]) == 0
+    data = json.loads(out.read_text())
+    assert data["certified"] is True
+    for name, value in data["decimal"].items():
+        if name == "escape_rate" and L > 1:
+            assert name not in data["enclosures"] and "escape_rate" in data["not_certified"]
+            continue
+        enclosure = Enclosure(*data["enclosures"][name])
+        assert enclosure.contains(value) and enclosure.relative_width() < 1e-38, name

@@ -9,6 +9,9 @@ value of the model the user specified.
 
 Certified so far (``pip install "theorykit[certify]"``):
 
+* :func:`plateau_enclosures` -- the symmetric plateau of the O(eta) erf committee: ``R``,
+  ``Q``, ``C`` from the closed form SymPy derives, :math:`\varepsilon_g` from Saad & Solla's
+  arcsines, the escape rate for ``L = 1`` from its closed form.
 * :func:`linear_curve_enclosures` -- the linear network's learning curve
   :math:`\varepsilon_g(\alpha) = \tfrac12\lambda^T e^{A\alpha}e(0)`, with
   :math:`A = -2\eta\,\mathrm{diag}(\lambda) + \eta^2(\lambda\circ f)\lambda^T` (the derived
@@ -209,3 +212,102 @@ def linear_curve_enclosures(
             "the Gamma-function prefactor and the window are not yet evaluated in ball arithmetic"
         )
     return LinearCertificate([float(v) for v in alpha], enclosures, exponent, prec, not_certified)
+
+
+def _arb_of(expr, values: dict):
+    """A SymPy expression built from rationals, pi, symbols in ``values``, +, *, powers and asin, as an arb."""
+    import sympy as sp
+
+    flint = _flint()
+    arb = flint.arb
+    if expr in values:
+        return values[expr]
+    if expr.is_Integer:
+        return arb(int(expr))
+    if expr.is_Rational:
+        return arb(flint.fmpq(int(expr.p), int(expr.q)))
+    if expr is sp.pi:
+        return arb.pi()
+    args = [_arb_of(a, values) for a in expr.args]
+    if isinstance(expr, sp.Add):
+        return sum(args[1:], args[0])
+    if isinstance(expr, sp.Mul):
+        out = args[0]
+        for a in args[1:]:
+            out = out * a
+        return out
+    if isinstance(expr, sp.Pow):
+        base, power = args
+        if expr.exp == sp.Rational(1, 2):
+            return base.sqrt()
+        if expr.exp.is_Integer:
+            return base ** int(expr.exp)
+        return base**power
+    if isinstance(expr, sp.asin):
+        return args[0].asin()
+    raise CaseError("certify", f"cannot evaluate {type(expr).__name__} in ball arithmetic")
+
+
+def _erf_pair(c_ab, c_aa, c_bb):
+    """<g(u_a) g(u_b)> for g(z) = erf(z/sqrt(2)) (Saad & Solla), in ball arithmetic."""
+    arb = _flint().arb
+    return 2 / arb.pi() * (c_ab / ((1 + c_aa) * (1 + c_bb)).sqrt()).asin()
+
+
+def plateau_enclosures(model: CommitteeModel, eta, prec: int = DEFAULT_PREC) -> dict:
+    r"""Certified symmetric plateau of the small-learning-rate erf committee (infinite-N teacher).
+
+    ``R``, ``Q``, ``C`` from the closed form SymPy derives (:func:`theorykit.derive.symmetric.
+    closed_form_plateau`), :math:`\varepsilon_g` from Saad & Solla's arcsines on them, and for
+    ``L = 1`` the escape rate from its closed form -- all in ball arithmetic at ``prec`` bits.
+    Needs the aggregated teacher variance :math:`T^{(1)} = \sum_k f_k\lambda_k = 1` exactly (a
+    power law is normalised so; explicit eigenvalues are checked as exact rationals).  What
+    cannot be certified is named in ``not_certified``.
+    """
+    import sympy as sp
+
+    from .derive.expanded import closed_form_escape_rate
+    from .derive.symmetric import closed_form_plateau
+
+    flint = _flint()
+    if not model.small_lr or model.activation_name != "erf":
+        raise CaseError(
+            "certify", "certified plateaus need the O(eta) erf committee (small_lr = true, activation 'erf')"
+        )
+    if isinstance(prec, bool) or not isinstance(prec, int) or not 64 <= prec <= 100_000:
+        raise CaseError("prec", f"must be an integer number of bits in [64, 100000], got {prec!r}")
+    spec = model.spectrum
+    if spec.kind != "power_law":
+        total = sum(exact(f) * exact(lam) for f, lam in zip(spec.fractions, spec.eigenvalues))
+        if total != 1:
+            raise CaseError("spectrum", f"certified plateaus need sum_k f_k lambda_k = 1 exactly, got {float(total)!r}")
+    found = closed_form_plateau(model.activation_name, model.K, model.M, model.normalization)
+    if found is None:
+        raise CaseError("certify", "SymPy finds no closed-form plateau for this model: nothing to certify")
+    K, M = model.K, model.M
+    not_certified = {}
+    with flint.ctx.workprec(prec):
+        R, Q, C = (_arb_of(sp.sympify(e), {}) for e in (found.R, found.Q, found.C))
+        if model.normalization == "sqrt":
+            cK, cM = 1 / flint.arb(K).sqrt(), 1 / flint.arb(M).sqrt()
+        else:
+            cK = cM = flint.arb(1)
+        one = flint.arb(1)
+        eps = (
+            cK**2 * (K * _erf_pair(Q, Q, Q) + K * (K - 1) * _erf_pair(C, Q, Q))
+            - 2 * cK * cM * K * M * _erf_pair(R, Q, one)
+            + cM**2 * M * _erf_pair(one, one, one)
+        ) / 2
+        values = {"R": R, "Q": Q, "C": C, "eps_g": eps}
+        mu = closed_form_escape_rate(model.activation_name, K, M, model.normalization) if spec.L == 1 else None
+        if mu is not None:
+            values["escape_rate"] = _ball(eta) * _arb_of(sp.sympify(mu), {})
+        else:
+            not_certified["escape_rate"] = (
+                "no closed form for L > 1; an enclosure of the Jacobian's top eigenvalue is not implemented yet"
+            )
+        enclosures = {name: Enclosure.of(value).as_list() for name, value in values.items()}
+    out = {"certified": True, "certify_prec_bits": prec, "enclosures": enclosures}
+    if not_certified:
+        out["not_certified"] = not_certified
+    return out

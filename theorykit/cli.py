@@ -315,6 +315,12 @@ def cmd_plateau(args) -> int:
         strings = dict(zip(names, evaluation.strings()))
         extra["decimal"] = {name: value for name, value in strings.items() if value is not None}
         extra.update(evaluation.as_dict())
+    if args.certify:
+        from .certify import DEFAULT_PREC, plateau_enclosures
+
+        if case.init is not None:
+            raise CaseError("certify", "certified plateaus are for the infinite-N teacher: drop init")
+        extra.update(plateau_enclosures(case.model, case.eta, DEFAULT_PREC if args.prec is None else args.prec))
     _write_json(args.output, _provenance("plateau", case.raw, extra))
     print(
         f"wrote {args.output}: R = {plateau.R:.6g}, Q = {plateau.Q:.6g}, eps_g = {plateau.eps_g:.6g}, escape rate = {plateau.escape_rate:.6g}"
@@ -535,6 +541,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("case", help="case file; init optional (a random init gives a finite-N teacher and an escape time)")
     p.add_argument("-o", "--output", required=True, help="output JSON")
     p.add_argument("--dps", type=int, help=dps_help)
+    p.add_argument(
+        "--certify",
+        action="store_true",
+        help="also rigorous enclosures of R, Q, C, eps_g (and the L = 1 escape rate) for the O(eta) erf plateau "
+        '(needs pip install "theorykit[certify]")',
+    )
+    p.add_argument("--prec", type=int, help="bits of the ball arithmetic with --certify (default 256)")
     p.set_defaults(func=cmd_plateau)
 
     p = sub.add_parser("asymptotics", help="late phase after specialisation: rates, power-law exponent, window")
