@@ -115,3 +115,17 @@ def test_plateau_enclosures_contain_the_50_digit_values(tmp_path, L, fractions):
             continue
         enclosure = Enclosure(*data["enclosures"][name])
         assert enclosure.contains(value) and enclosure.relative_width() < 1e-38, name
+
+
+@pytest.mark.parametrize("K", [1, 3])
+def test_late_phase_enclosures_contain_the_50_digit_values(tmp_path, K):
+    spectrum = {"kind": "power_law", "L": 4, "beta": 0.3, "fractions": [0.1, 0.2, 0.3, 0.4]}
+    case = {"model": {"K": K, "M": K, "activation": "erf"}, "spectrum": spectrum, "eta": 0.3}
+    path, out = tmp_path / "case.json", tmp_path / "out.json"
+    path.write_text(json.dumps(case))
+    assert main(["asymptotics", str(path), "-o", str(out), "--dps", "50", "--certify"]) == 0
+    data = json.loads(out.read_text())
+    assert data["certified"] is True and "eps_rate" in data["not_certified"]
+    for name in ("nu_slow", "eps_rate_decoupled", "exponent"):
+        enclosure = Enclosure(*data["enclosures"][name])
+        assert enclosure.contains(data["precise"][name]) and enclosure.relative_width() < 1e-38, name

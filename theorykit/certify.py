@@ -12,6 +12,8 @@ Certified so far (``pip install "theorykit[certify]"``):
 * :func:`plateau_enclosures` -- the symmetric plateau of the O(eta) erf committee: ``R``,
   ``Q``, ``C`` from the closed form SymPy derives, :math:`\varepsilon_g` from Saad & Solla's
   arcsines, the escape rate for ``L = 1`` from its closed form.
+* :func:`late_phase_enclosures` -- the late-phase rate constants, the decoupled decay rate and
+  the exponent, from their closed forms.
 * :func:`linear_curve_enclosures` -- the linear network's learning curve
   :math:`\varepsilon_g(\alpha) = \tfrac12\lambda^T e^{A\alpha}e(0)`, with
   :math:`A = -2\eta\,\mathrm{diag}(\lambda) + \eta^2(\lambda\circ f)\lambda^T` (the derived
@@ -311,3 +313,56 @@ def plateau_enclosures(model: CommitteeModel, eta, prec: int = DEFAULT_PREC) -> 
     if not_certified:
         out["not_certified"] = not_certified
     return out
+
+
+def late_phase_enclosures(model: CommitteeModel, eta, prec: int = DEFAULT_PREC) -> dict:
+    r"""Certified late-phase constants: :math:`\nu_{slow}`, :math:`\nu_{fast}`, the decoupled rate and the exponent.
+
+    From their closed forms (:func:`theorykit.derive.late_phase.derive_specialised_rates`) with
+    the aggregated teacher variance :math:`\tau = \sum_k f_k\lambda_k` and
+    :math:`\lambda_{min}` computed in ball arithmetic from the exact inputs; the exponent
+    :math:`\nu = \beta/(1+\beta)` is an exact rational.  The dense (coupled) rates are not
+    certified (``not_certified`` says so).
+    """
+    import sympy as sp
+
+    from .derive.late_phase import K_sym, derive_specialised_rates, tau
+    from .late_phase import _require_specialisable
+
+    flint = _flint()
+    _require_specialisable(model)
+    if model.activation_name not in ("erf", "linear"):
+        raise CaseError("model.activation", "the late-phase closed forms need 'erf' or 'linear'")
+    if isinstance(prec, bool) or not isinstance(prec, int) or not 64 <= prec <= 100_000:
+        raise CaseError("prec", f"must be an integer number of bits in [64, 100000], got {prec!r}")
+    closed = derive_specialised_rates(model.activation_name)
+    cK2 = sp.Rational(1, model.K) if model.normalization == "sqrt" else sp.Integer(1)
+    spec = model.spectrum
+    L = spec.L
+    arb = flint.arb
+    with flint.ctx.workprec(prec):
+        f = [arb(flint.fmpq(1, L))] * L if len(set(spec.fractions)) == 1 else [_ball(v) for v in spec.fractions]
+        if spec.kind == "power_law":
+            power = -(1 + _ball(spec.beta))
+            raw = [arb(k) ** power for k in range(1, L + 1)]
+            norm = sum((fk * rk for fk, rk in zip(f, raw)), arb(0))
+            lam = [rk / norm for rk in raw]
+        else:
+            lam = [_ball(v) for v in spec.eigenvalues]
+        values = {tau: sum((fk * lk for fk, lk in zip(f, lam)), arb(0))}
+        rates = {}
+        for name in ("nu_slow", "nu_fast"):
+            expr = getattr(closed, name).xreplace({K_sym: model.K, sp.Symbol("c_K2", positive=True): cK2})
+            rates[name] = _arb_of(expr, values)
+        if model.K == 1:  # one unit: the slow and fast rates coincide (as in late_asymptotics)
+            rates["nu_slow"] = rates["nu_fast"]
+        # the smallest eigenvalue: the last of a power law; explicit ones compared as exact rationals
+        smallest = L - 1 if spec.kind == "power_law" else min(range(L), key=lambda k: exact(spec.eigenvalues[k]))
+        lam_min = lam[smallest]
+        rates["eps_rate_decoupled"] = 2 * _ball(eta) * lam_min * rates["nu_slow"]
+        enclosures = {name: Enclosure.of(value).as_list() for name, value in rates.items()}
+    if spec.kind == "power_law":
+        beta = exact(spec.beta)
+        enclosures["exponent"] = Enclosure.of_rational(beta / (1 + beta)).as_list()
+    not_certified = {"eps_rate": "the dense (coupled) rates need eigenvalue enclosures: not implemented yet"}
+    return {"certified": True, "certify_prec_bits": prec, "enclosures": enclosures, "not_certified": not_certified}

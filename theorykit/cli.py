@@ -266,6 +266,10 @@ def cmd_asymptotics(args) -> int:
     result = late_asymptotics(case.model, case.eta, dps=dps)
     result.evaluation.require("late-phase rates")
     payload = {**result.as_dict(), "exponent_convention": EXPONENT_CONVENTION}
+    if args.certify:
+        from .certify import DEFAULT_PREC, late_phase_enclosures
+
+        payload.update(late_phase_enclosures(case.model, case.eta, DEFAULT_PREC if args.prec is None else args.prec))
     _write_json(args.output, _provenance("asymptotics", case.raw, payload))
     law = "none (finite spectrum: exponential decay)" if result.exponent is None else f"alpha^-{result.exponent:.6g}"
     print(f"wrote {args.output}: power law {law}, eps_g decay rate {result.eps_rate:.6g} ({result.rate_method})")
@@ -554,6 +558,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("case", help="case file (K = M); init and alpha are not needed")
     p.add_argument("-o", "--output", required=True, help="output JSON")
     p.add_argument("--dps", type=int, help=dps_help + f" (default {COMMITTEE.default('dps')})")
+    p.add_argument(
+        "--certify",
+        action="store_true",
+        help="also rigorous enclosures of nu_slow, nu_fast, the decoupled rate and the exponent "
+        '(needs pip install "theorykit[certify]")',
+    )
+    p.add_argument("--prec", type=int, help="bits of the ball arithmetic with --certify (default 256)")
     p.set_defaults(func=cmd_asymptotics)
 
     p = sub.add_parser("spectrum", help="eigenvalue spectrum of a data matrix, beta fit, trainable-dimension floors")
