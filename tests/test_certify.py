@@ -129,3 +129,17 @@ def test_late_phase_enclosures_contain_the_50_digit_values(tmp_path, K):
     for name in ("nu_slow", "eps_rate_decoupled", "exponent"):
         enclosure = Enclosure(*data["enclosures"][name])
         assert enclosure.contains(data["precise"][name]) and enclosure.relative_width() < 1e-38, name
+
+
+def test_rf_stationary_enclosure_contains_the_dmft_long_time_value(tmp_path):
+    """Mean loss (ridge P gamma), decimal inputs: the certified t -> infinity error contains the
+    50-digit Laplace-route DMFT value at t = 5000 (its transient exp(-1500) is far below 50 digits)."""
+    case = {"N": 12, "P": 7, "a": 0.3, "gamma": 0.3, "noise": 0.1, "loss": "mean", "times": [5000.0]}
+    path, out = tmp_path / "case.json", tmp_path / "out.json"
+    path.write_text(json.dumps(case))
+    assert main(["rf", str(path), "-o", str(out), "--dps", "50", "--certify"]) == 0
+    data = json.loads(out.read_text())
+    enclosure = Enclosure(*data["enclosures"]["stationary"]["eps_g"])
+    assert enclosure.contains(data["info"]["precise"]["eps_g"][0]) and enclosure.relative_width() < 1e-38
+    path.write_text(json.dumps({**case, "T": 0.1}))
+    assert main(["rf", str(path), "-o", str(out), "--certify"]) == 2

@@ -434,6 +434,10 @@ def cmd_rf(args) -> int:
         if case.model.gamma == 0.0:
             power_laws = asymptotics(case.model, dps=dps or 30)
             result["asymptotics"] = {k: v for k, v in power_laws.items() if k not in ("latex",)}
+    if args.certify:
+        from .certify import DEFAULT_PREC, rf_stationary_enclosure
+
+        result.update(rf_stationary_enclosure(case.model, DEFAULT_PREC if args.prec is None else args.prec))
     _write_json(args.output, _provenance("rf", case.raw, {"settings": settings, **result}))
     print(f"wrote {args.output}")
     return 0
@@ -609,6 +613,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--draws", type=int, help=f"overrides simulation.draws: {RANDOM_FEATURES['simulation.draws'].meaning}"
     )
     p.add_argument("--seed", type=int, help=f"overrides simulation.seed: {RANDOM_FEATURES['simulation.seed'].meaning}")
+    p.add_argument(
+        "--certify",
+        action="store_true",
+        help="also a rigorous enclosure of the t -> infinity (ridge) error, gamma > 0 and T = 0 "
+        '(needs pip install "theorykit[certify]")',
+    )
+    p.add_argument("--prec", type=int, help="bits of the ball arithmetic with --certify (default 256)")
     p.set_defaults(func=cmd_rf)
 
     p = sub.add_parser("cache", help="show or clear the generated-code cache")
