@@ -19,8 +19,9 @@ Certified so far (``pip install "theorykit[certify]"``):
 * :func:`linear_curve_enclosures` -- the linear network's learning curve
   :math:`\varepsilon_g(\alpha) = \tfrac12\lambda^T e^{A\alpha}e(0)`, with
   :math:`A = -2\eta\,\mathrm{diag}(\lambda) + \eta^2(\lambda\circ f)\lambda^T` (the derived
-  coefficients), by Arb's certified matrix exponential; and its power-law exponent
-  :math:`\nu = \beta/(1+\beta)`, an exact rational.
+  coefficients), by Arb's certified matrix exponential (output noise by a ball linear solve);
+  and its power law: the exponent :math:`\nu = \beta/(1+\beta)` (exact), the Gamma-function
+  prefactor and the window.
 
 Examples
 --------
@@ -130,13 +131,21 @@ class Enclosure:
 
 @dataclass(frozen=True)
 class LinearCertificate:
-    """Enclosures of the linear network's curve (one per alpha) and of its power-law exponent."""
+    """Enclosures of the linear network's curve (one per alpha) and of its power law.
+
+    ``power_law`` maps ``exponent``, ``prefactor``, ``alpha_min``, ``alpha_max`` to enclosures
+    (empty without a power law of equal fractions).
+    """
 
     alpha: list
     eps_g: list[Enclosure]
-    exponent: Enclosure | None
+    power_law: dict
     prec_bits: int
     not_certified: dict
+
+    @property
+    def exponent(self) -> Enclosure | None:
+        return self.power_law.get("exponent")
 
     def as_dict(self) -> dict:
         out = {
@@ -144,11 +153,27 @@ class LinearCertificate:
             "certify_prec_bits": self.prec_bits,
             "eps_g_enclosure": [e.as_list() for e in self.eps_g],
         }
-        if self.exponent is not None:
-            out["exponent_enclosure"] = self.exponent.as_list()
+        if self.power_law:
+            out["exponent_enclosure"] = self.power_law["exponent"].as_list()
+            out["power_law_enclosures"] = {k: e.as_list() for k, e in self.power_law.items()}
         if self.not_certified:
             out["not_certified"] = self.not_certified
         return out
+
+
+def _power_law_enclosures(spec, eta_eff, lam_plus, e0_total) -> dict:
+    """The derived law's exponent (exact), prefactor and window, in ball arithmetic."""
+    from .derive.linear import derive_power_law_asymptotics
+
+    law = derive_power_law_asymptotics()
+    S = law.symbols
+    values = {S["beta"]: _ball(spec.beta), S["eta"]: eta_eff, S["L"]: _flint().arb(spec.L), S["lambda_plus"]: lam_plus}
+    values[S["e0"]] = e0_total
+    beta = exact(spec.beta)
+    out = {"exponent": Enclosure.of_rational(beta / (1 + beta))}
+    for name in ("prefactor", "alpha_min", "alpha_max"):
+        out[name] = Enclosure.of(_arb_of(getattr(law, name), values))
+    return out
 
 
 def linear_curve_enclosures(
@@ -156,20 +181,19 @@ def linear_curve_enclosures(
 ) -> LinearCertificate:
     r"""Certified :math:`\varepsilon_g(\alpha)` of the linear network, every input exact.
 
-    Raises :class:`~theorykit.errors.CaseError` for what cannot be certified here (output
-    noise: its forcing term is not implemented in ball arithmetic) rather than returning a
-    wider or uncertified number.
+    With output noise :math:`s` the forcing :math:`g = c\eta^2(\lambda\circ f)s^2` enters as
+    :math:`\varepsilon_g = \tfrac12\lambda^T[e^{A\alpha}(e(0) + A^{-1}g) - A^{-1}g]`, the
+    linear solve done in ball arithmetic too.  For a power law with equal fractions the
+    exponent (exact), the prefactor and the window of the derived law are enclosed as well.
     """
     from .linear import _require_linear, linear_coefficients
 
     flint = _flint()
     _require_linear(model)
-    if model.noise != 0:
-        raise CaseError("model.noise", "certified linear curves are implemented for noise-free labels (noise = 0)")
     if isinstance(prec, bool) or not isinstance(prec, int) or not 64 <= prec <= 100_000:
         raise CaseError("prec", f"must be an integer number of bits in [64, 100000], got {prec!r}")
     coeffs = linear_coefficients()
-    a, b = exact(coeffs.a), exact(coeffs.b)
+    a, b, c = exact(coeffs.a), exact(coeffs.b), exact(coeffs.c)
     spec = model.spectrum
     L = spec.L
     arb, fmpq = flint.arb, flint.fmpq
@@ -201,21 +225,22 @@ def linear_curve_enclosures(
                 A[k, j] = _ball(b) * eta_eff**2 * lam[k] * f[k] * lam[j] + (
                     _ball(a) * eta_eff * lam[k] if j == k else 0
                 )
-        start = flint.arb_mat([[v] for v in e0])
+        shift = flint.arb_mat(L, 1)  # A^-1 g: the stationary offset of the noise forcing
+        if model.noise != 0:
+            s2 = _ball(model.noise) ** 2
+            g = flint.arb_mat([[_ball(c) * eta_eff**2 * lam[k] * f[k] * s2] for k in range(L)])
+            shift = A.solve(g)
+        start = flint.arb_mat([[e0[k] + shift[k, 0]] for k in range(L)])
+        offset = sum((lam[k] * shift[k, 0] for k in range(L)), arb(0)) / 2
         enclosures = []
         for value in alpha:
             E = (A * _ball(value)).exp() * start
-            eps = sum((lam[k] * E[k, 0] for k in range(L)), arb(0)) / 2
+            eps = sum((lam[k] * E[k, 0] for k in range(L)), arb(0)) / 2 - offset
             enclosures.append(Enclosure.of(eps))
-    exponent = None
-    not_certified = {}
-    if spec.kind == "power_law" and len(set(spec.fractions)) == 1:
-        beta = exact(spec.beta)
-        exponent = Enclosure.of_rational(beta / (1 + beta))
-        not_certified["prefactor"] = (
-            "the Gamma-function prefactor and the window are not yet evaluated in ball arithmetic"
-        )
-    return LinearCertificate([float(v) for v in alpha], enclosures, exponent, prec, not_certified)
+        law = {}
+        if spec.kind == "power_law" and len(set(spec.fractions)) == 1:
+            law = _power_law_enclosures(spec, eta_eff, lam[0], sum(e0, arb(0)))
+    return LinearCertificate([float(v) for v in alpha], enclosures, law, prec, {})
 
 
 def _arb_of(expr, values: dict):
@@ -249,6 +274,8 @@ def _arb_of(expr, values: dict):
         return base**power
     if isinstance(expr, sp.asin):
         return args[0].asin()
+    if isinstance(expr, sp.gamma):
+        return args[0].gamma()
     raise CaseError("certify", f"cannot evaluate {type(expr).__name__} in ball arithmetic")
 
 
