@@ -85,6 +85,24 @@ def _ball(x):
     return flint.arb(flint.fmpq(q.numerator, q.denominator))
 
 
+def _check_prec(prec) -> None:
+    if isinstance(prec, bool) or not isinstance(prec, int) or not 64 <= prec <= 100_000:
+        raise CaseError("prec", f"must be an integer number of bits in [64, 100000], got {prec!r}")
+
+
+def _spectrum_balls(spec) -> tuple[list, list]:
+    """Eigenvalues and fractions as balls from the exact inputs (a power law normalised in balls)."""
+    flint = _flint()
+    arb, L = flint.arb, spec.L
+    f = [arb(flint.fmpq(1, L))] * L if len(set(spec.fractions)) == 1 else [_ball(v) for v in spec.fractions]
+    if spec.kind != "power_law":
+        return [_ball(v) for v in spec.eigenvalues], f
+    power = -(1 + _ball(spec.beta))
+    raw = [arb(k) ** power for k in range(1, L + 1)]
+    norm = sum((fk * rk for fk, rk in zip(f, raw)), arb(0))
+    return [rk / norm for rk in raw], f
+
+
 def _exact_value(value) -> Fraction:
     """The exact binary number held by an exact arb (a ball's endpoint)."""
     man, exp = value.mid().man_exp()
@@ -190,25 +208,14 @@ def linear_curve_enclosures(
 
     flint = _flint()
     _require_linear(model)
-    if isinstance(prec, bool) or not isinstance(prec, int) or not 64 <= prec <= 100_000:
-        raise CaseError("prec", f"must be an integer number of bits in [64, 100000], got {prec!r}")
+    _check_prec(prec)
     coeffs = linear_coefficients()
     a, b, c = exact(coeffs.a), exact(coeffs.b), exact(coeffs.c)
     spec = model.spectrum
     L = spec.L
-    arb, fmpq = flint.arb, flint.fmpq
+    arb = flint.arb
     with flint.ctx.workprec(prec):
-        if len(set(spec.fractions)) == 1:
-            f = [arb(fmpq(1, L))] * L
-        else:
-            f = [_ball(v) for v in spec.fractions]
-        if spec.kind == "power_law":
-            power = -(1 + _ball(spec.beta))
-            raw = [arb(k) ** power for k in range(1, L + 1)]
-            norm = sum((fk * rk for fk, rk in zip(f, raw)), arb(0))
-            lam = [rk / norm for rk in raw]
-        else:
-            lam = [_ball(v) for v in spec.eigenvalues]
+        lam, f = _spectrum_balls(spec)
         if model.normalization == "sqrt":
             cK, cM = 1 / arb(model.K).sqrt(), 1 / arb(model.M).sqrt()
         else:
@@ -305,8 +312,7 @@ def plateau_enclosures(model: CommitteeModel, eta, prec: int = DEFAULT_PREC) -> 
         raise CaseError(
             "certify", "certified plateaus need the O(eta) erf committee (small_lr = true, activation 'erf')"
         )
-    if isinstance(prec, bool) or not isinstance(prec, int) or not 64 <= prec <= 100_000:
-        raise CaseError("prec", f"must be an integer number of bits in [64, 100000], got {prec!r}")
+    _check_prec(prec)
     spec = model.spectrum
     if spec.kind != "power_law":
         total = sum(exact(f) * exact(lam) for f, lam in zip(spec.fractions, spec.eigenvalues))
@@ -362,22 +368,14 @@ def late_phase_enclosures(model: CommitteeModel, eta, prec: int = DEFAULT_PREC) 
     _require_specialisable(model)
     if model.activation_name not in ("erf", "linear"):
         raise CaseError("model.activation", "the late-phase closed forms need 'erf' or 'linear'")
-    if isinstance(prec, bool) or not isinstance(prec, int) or not 64 <= prec <= 100_000:
-        raise CaseError("prec", f"must be an integer number of bits in [64, 100000], got {prec!r}")
+    _check_prec(prec)
     closed = derive_specialised_rates(model.activation_name)
     cK2 = sp.Rational(1, model.K) if model.normalization == "sqrt" else sp.Integer(1)
     spec = model.spectrum
     L = spec.L
     arb = flint.arb
     with flint.ctx.workprec(prec):
-        f = [arb(flint.fmpq(1, L))] * L if len(set(spec.fractions)) == 1 else [_ball(v) for v in spec.fractions]
-        if spec.kind == "power_law":
-            power = -(1 + _ball(spec.beta))
-            raw = [arb(k) ** power for k in range(1, L + 1)]
-            norm = sum((fk * rk for fk, rk in zip(f, raw)), arb(0))
-            lam = [rk / norm for rk in raw]
-        else:
-            lam = [_ball(v) for v in spec.eigenvalues]
+        lam, f = _spectrum_balls(spec)
         values = {tau: sum((fk * lk for fk, lk in zip(f, lam)), arb(0))}
         rates = {}
         for name in ("nu_slow", "nu_fast"):
@@ -414,8 +412,7 @@ def rf_stationary_enclosure(model, prec: int = DEFAULT_PREC) -> dict:
         raise CaseError("gamma", "the certified stationary error needs weight decay gamma > 0 (a unique ridge limit)")
     if model.T != 0:
         raise CaseError("T", "the certified stationary error is implemented for T = 0 (the thermal part is not)")
-    if isinstance(prec, bool) or not isinstance(prec, int) or not 64 <= prec <= 100_000:
-        raise CaseError("prec", f"must be an integer number of bits in [64, 100000], got {prec!r}")
+    _check_prec(prec)
     arb = flint.arb
     N, P = model.N, model.P
     with flint.ctx.workprec(prec):
