@@ -233,10 +233,11 @@ def cmd_linear(args) -> int:
         extra.update(precise.as_dict())
     extra["eps_g_small_eta"] = curve.small_eta
     if args.certify:
-        from .certify import DEFAULT_PREC, linear_curve_enclosures
+        from .certify import linear_curve_enclosures
 
-        prec = DEFAULT_PREC if args.prec is None else args.prec
-        extra.update(linear_curve_enclosures(case.model, case.eta, case.init, case.alpha, prec).as_dict())
+        extra.update(
+            linear_curve_enclosures(case.model, case.eta, case.init, case.alpha, _certify_prec(args)).as_dict()
+        )
     e0, eta_eff = effective_errors(case.model, case.init, case.eta)
     extra["tail_rate"] = slowest_rate(case.model.spectrum.lam, case.model.spectrum.f, eta_eff, linear_coefficients())
     spectrum = case.model.spectrum
@@ -267,9 +268,9 @@ def cmd_asymptotics(args) -> int:
     result.evaluation.require("late-phase rates")
     payload = {**result.as_dict(), "exponent_convention": EXPONENT_CONVENTION}
     if args.certify:
-        from .certify import DEFAULT_PREC, late_phase_enclosures
+        from .certify import late_phase_enclosures
 
-        payload.update(late_phase_enclosures(case.model, case.eta, DEFAULT_PREC if args.prec is None else args.prec))
+        payload.update(late_phase_enclosures(case.model, case.eta, _certify_prec(args)))
     _write_json(args.output, _provenance("asymptotics", case.raw, payload))
     law = "none (finite spectrum: exponential decay)" if result.exponent is None else f"alpha^-{result.exponent:.6g}"
     print(f"wrote {args.output}: power law {law}, eps_g decay rate {result.eps_rate:.6g} ({result.rate_method})")
@@ -320,11 +321,11 @@ def cmd_plateau(args) -> int:
         extra["decimal"] = {name: value for name, value in strings.items() if value is not None}
         extra.update(evaluation.as_dict())
     if args.certify:
-        from .certify import DEFAULT_PREC, plateau_enclosures
+        from .certify import plateau_enclosures
 
         if case.init is not None:
             raise CaseError("certify", "certified plateaus are for the infinite-N teacher: drop init")
-        extra.update(plateau_enclosures(case.model, case.eta, DEFAULT_PREC if args.prec is None else args.prec))
+        extra.update(plateau_enclosures(case.model, case.eta, _certify_prec(args)))
     _write_json(args.output, _provenance("plateau", case.raw, extra))
     print(
         f"wrote {args.output}: R = {plateau.R:.6g}, Q = {plateau.Q:.6g}, eps_g = {plateau.eps_g:.6g}, escape rate = {plateau.escape_rate:.6g}"
@@ -435,9 +436,9 @@ def cmd_rf(args) -> int:
             power_laws = asymptotics(case.model, dps=dps or 30)
             result["asymptotics"] = {k: v for k, v in power_laws.items() if k not in ("latex",)}
     if args.certify:
-        from .certify import DEFAULT_PREC, rf_stationary_enclosure
+        from .certify import rf_stationary_enclosure
 
-        result.update(rf_stationary_enclosure(case.model, DEFAULT_PREC if args.prec is None else args.prec))
+        result.update(rf_stationary_enclosure(case.model, _certify_prec(args)))
     _write_json(args.output, _provenance("rf", case.raw, {"settings": settings, **result}))
     print(f"wrote {args.output}")
     return 0
@@ -482,6 +483,20 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str):
         raise _UsageError(f"{self.prog}: {message}")
+
+
+def _add_certify(p: argparse.ArgumentParser, what: str) -> None:
+    """``--certify`` (``what`` says which enclosures) and ``--prec`` for one command."""
+    from .certify import DEFAULT_PREC
+
+    p.add_argument("--certify", action="store_true", help=what + ' (needs pip install "theorykit[certify]")')
+    p.add_argument("--prec", type=int, help=f"bits of the ball arithmetic with --certify (default {DEFAULT_PREC})")
+
+
+def _certify_prec(args) -> int:
+    from .certify import DEFAULT_PREC
+
+    return DEFAULT_PREC if args.prec is None else args.prec
 
 
 def _choices(options) -> str:
@@ -537,38 +552,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("case", help="case file (.json or .toml), activation 'linear'")
     p.add_argument("-o", "--output", required=True, help="output JSON")
     p.add_argument("--dps", type=int, help=dps_help + "; values written as strings")
-    p.add_argument(
-        "--certify",
-        action="store_true",
-        help='also rigorous enclosures [lo, hi] in ball arithmetic (needs pip install "theorykit[certify]")',
-    )
-    p.add_argument("--prec", type=int, help="bits of the ball arithmetic with --certify (default 256)")
+    _add_certify(p, "also rigorous enclosures [lo, hi] in ball arithmetic")
     p.set_defaults(func=cmd_linear)
 
     p = sub.add_parser("plateau", help="symmetric plateau: fixed point, heights, escape rate (closed form where found)")
     p.add_argument("case", help="case file; init optional (a random init gives a finite-N teacher and an escape time)")
     p.add_argument("-o", "--output", required=True, help="output JSON")
     p.add_argument("--dps", type=int, help=dps_help)
-    p.add_argument(
-        "--certify",
-        action="store_true",
-        help="also rigorous enclosures of R, Q, C, eps_g (and the L = 1 escape rate) for the O(eta) erf plateau "
-        '(needs pip install "theorykit[certify]")',
-    )
-    p.add_argument("--prec", type=int, help="bits of the ball arithmetic with --certify (default 256)")
+    _add_certify(p, "also rigorous enclosures of R, Q, C, eps_g (and the L = 1 escape rate) for the O(eta) erf plateau")
     p.set_defaults(func=cmd_plateau)
 
     p = sub.add_parser("asymptotics", help="late phase after specialisation: rates, power-law exponent, window")
     p.add_argument("case", help="case file (K = M); init and alpha are not needed")
     p.add_argument("-o", "--output", required=True, help="output JSON")
     p.add_argument("--dps", type=int, help=dps_help + f" (default {COMMITTEE.default('dps')})")
-    p.add_argument(
-        "--certify",
-        action="store_true",
-        help="also rigorous enclosures of nu_slow, nu_fast, the decoupled rate and the exponent "
-        '(needs pip install "theorykit[certify]")',
-    )
-    p.add_argument("--prec", type=int, help="bits of the ball arithmetic with --certify (default 256)")
+    _add_certify(p, "also rigorous enclosures of nu_slow, nu_fast, the decoupled rate and the exponent")
     p.set_defaults(func=cmd_asymptotics)
 
     p = sub.add_parser("spectrum", help="eigenvalue spectrum of a data matrix, beta fit, trainable-dimension floors")
@@ -613,13 +611,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--draws", type=int, help=f"overrides simulation.draws: {RANDOM_FEATURES['simulation.draws'].meaning}"
     )
     p.add_argument("--seed", type=int, help=f"overrides simulation.seed: {RANDOM_FEATURES['simulation.seed'].meaning}")
-    p.add_argument(
-        "--certify",
-        action="store_true",
-        help="also a rigorous enclosure of the t -> infinity (ridge) error, gamma > 0 and T = 0 "
-        '(needs pip install "theorykit[certify]")',
-    )
-    p.add_argument("--prec", type=int, help="bits of the ball arithmetic with --certify (default 256)")
+    _add_certify(p, "also a rigorous enclosure of the t -> infinity (ridge) error, gamma > 0 and T = 0")
     p.set_defaults(func=cmd_rf)
 
     p = sub.add_parser("cache", help="show or clear the generated-code cache")
