@@ -32,7 +32,6 @@ Fraction(3, 10)
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, Context, Decimal
 from fractions import Fraction
@@ -41,6 +40,7 @@ import numpy as np
 
 from .errors import CaseError
 from .model import CommitteeModel
+from .precision import exact
 from .solve.initial import Overlaps
 
 #: Default working precision of the ball arithmetic, in bits.
@@ -64,19 +64,6 @@ def available() -> bool:
     except CaseError:
         return False
     return True
-
-
-def exact(x) -> Fraction:
-    """A user's number as the exact rational it was written as (``0.3`` -> 3/10)."""
-    if isinstance(x, Fraction):
-        return x
-    if isinstance(x, (bool, np.bool_)):
-        raise TypeError("a bool is not a number here")
-    if isinstance(x, (int, np.integer)):
-        return Fraction(int(x))
-    if isinstance(x, (float, np.floating)) and math.isfinite(float(x)):
-        return Fraction(repr(float(x)))
-    raise TypeError(f"cannot read {x!r} as an exact rational")
 
 
 def _ball(x):

@@ -47,7 +47,7 @@ def _require_specialisable(model: CommitteeModel) -> None:
 
 def specialised_teacher(model: CommitteeModel) -> np.ndarray:
     """Thermodynamic-limit teacher :math:`t_k = f_k 1` (unit-variance i.i.d. teacher weights)."""
-    return np.stack([fk * np.eye(model.M) for fk in model.spectrum.f])
+    return model.infinite_teacher()
 
 
 # -- Jacobian blocks at the fixed point ---------------------------------------------------------
@@ -260,10 +260,7 @@ def _precise(model, eta, closed, dps, size) -> Precise:
             b = lift(model.spectrum.beta)
             out["exponent"] = b / (1 + b)
         if compiled is not None:
-            M, zero = model.M, mpmath.mpf(0)
-            obj_t = np.array(
-                [[[fk if a == b else zero for b in range(M)] for a in range(M)] for fk in f_hp], dtype=object
-            )
+            obj_t = model.infinite_teacher(high_precision=True)
             system = EigenmodeSystem(model, compiled, eta_hp, obj_t, dtype=object)
             J_rr, J_oo = _blocks(system, obj_t)
             r0, o0 = _mp_rates(J_rr)[0], _mp_rates(J_oo)[0]

@@ -163,6 +163,20 @@ class CommitteeModel:
     def c_M(self) -> float:
         return 1.0 / math.sqrt(self.M) if self.normalization == "sqrt" else 1.0
 
+    def infinite_teacher(self, high_precision: bool = False) -> np.ndarray:
+        """Teacher overlaps :math:`t_k = f_k 1` (L, M, M) of unit-variance i.i.d. teacher weights as N -> infinity.
+
+        With ``high_precision`` an object array of ``mpf`` at the caller's ``mpmath`` precision,
+        the fractions recomputed (:meth:`Spectrum.high_precision`), not converted from floats.
+        """
+        if not high_precision:
+            return self.spectrum.f[:, None, None] * np.eye(self.M)[None]
+        import mpmath
+
+        f = self.spectrum.high_precision()[1]
+        M, zero = self.M, mpmath.mpf(0)
+        return np.array([[[fk if a == b else zero for b in range(M)] for a in range(M)] for fk in f], dtype=object)
+
     def readout_high_precision(self) -> tuple:
         """``(c_K, c_M)`` as ``mpf`` at the caller's ``mpmath`` precision (``1/sqrt(K)`` recomputed)."""
         import mpmath

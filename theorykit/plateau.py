@@ -173,10 +173,6 @@ def _flow_to_plateau(sym: StudentSymmetric, x0: np.ndarray, alpha_max: float = 2
     return sol.y[:, -1]
 
 
-def _diagonal_teacher(model: CommitteeModel) -> np.ndarray:
-    return model.spectrum.f[:, None, None] * np.eye(model.M)[None]
-
-
 def _is_diagonal_isotropic(t: np.ndarray, f: np.ndarray) -> bool:
     return bool(np.allclose(t, f[:, None, None] * np.eye(t.shape[1])[None], rtol=0, atol=1e-13))
 
@@ -223,7 +219,7 @@ def find_plateau(
     dps = check_dps(dps)
     L, M = model.spectrum.L, model.M
     diagonal = teacher is None
-    t = _diagonal_teacher(model) if teacher is None else np.asarray(teacher, dtype=float)
+    t = model.infinite_teacher() if teacher is None else np.asarray(teacher, dtype=float)
     if t.shape != (L, M, M):
         raise CaseError("init.t", f"teacher overlaps must have shape {(L, M, M)}, got {t.shape}")
     diagonal = diagonal or _is_diagonal_isotropic(t, model.spectrum.f)
@@ -241,7 +237,7 @@ def find_plateau(
     if diagonal:
         sym_system = system
     else:
-        sym_system = EigenmodeSystem(model, compiled, eta, _diagonal_teacher(model) * (np.trace(t.sum(0)) / (M * 1.0)))
+        sym_system = EigenmodeSystem(model, compiled, eta, model.infinite_teacher() * (np.trace(t.sum(0)) / (M * 1.0)))
     sym = StudentSymmetric(AggregatedSystem(sym_system), identical=identical)
     x0 = np.array([1e-2 / np.sqrt(M), 1e-3, 5e-4][: sym.size])  # a valid (positive) start near the origin
     x = newton(
@@ -368,12 +364,9 @@ def _precise(model: CommitteeModel, eta: float, x_float: np.ndarray, mu_float: f
     from .precision import lift, two_precisions
 
     compiled = compile_model(model, flavour="mpmath")
-    L, M = model.spectrum.L, model.M
 
     def compute() -> list:
-        _lam, f = model.spectrum.high_precision()
-        zero = mpmath.mpf(0)
-        t = np.array([[[f[k] if a == b else zero for b in range(M)] for a in range(M)] for k in range(L)], dtype=object)
+        t = model.infinite_teacher(high_precision=True)
         system = EigenmodeSystem(model, compiled, lift(eta), t, dtype=object)
         agg = AggregatedSystem(system)
         sym = StudentSymmetric(agg, identical=model.small_lr)
@@ -392,7 +385,7 @@ def _precise(model: CommitteeModel, eta: float, x_float: np.ndarray, mu_float: f
 def _system_of(plateau: Plateau) -> EigenmodeSystem:
     """The (float, NumPy-flavour) system the plateau is a fixed point of."""
     model = plateau.model
-    t = _diagonal_teacher(model) if plateau.teacher_t is None else plateau.teacher_t
+    t = model.infinite_teacher() if plateau.teacher_t is None else plateau.teacher_t
     return EigenmodeSystem(model, compile_model(model, flavour="numpy"), plateau.eta, t)
 
 

@@ -53,27 +53,38 @@ def check_dps(dps, name: str = "dps") -> int | None:
     return None if dps is None else DPS_RULE.check(dps, name)
 
 
-def lift(x) -> mpmath.mpf:
-    """One number at the caller's working precision, read as the decimal it was written as.
+def exact(x) -> Fraction:
+    """A user's number as the exact rational it was written as: the one reading rule.
 
-    ``float`` (and NumPy floats) by their shortest round-trip decimal; ``int``, ``Fraction``,
-    decimal strings exactly; ``mpf`` unchanged (already at a working precision).
+    ``float`` (and NumPy floats) by their shortest round-trip decimal (``0.3`` -> 3/10);
+    ``int``, ``Fraction`` and decimal strings exactly.  :func:`lift` and the ball arithmetic of
+    :mod:`theorykit.certify` both read numbers through here.
     """
-    if isinstance(x, (mpmath.mpf, mpmath.mpc)):
+    if isinstance(x, Fraction):
         return x
     if isinstance(x, (bool, np.bool_)):
         raise TypeError("a bool is not a number here")
     if isinstance(x, (int, np.integer)):
-        return mpmath.mpf(int(x))
+        return Fraction(int(x))
     if isinstance(x, (float, np.floating)):
         if not math.isfinite(float(x)):
             raise NumericalFailure(f"cannot lift a non-finite number ({x!r}) to high precision")
-        return mpmath.mpf(repr(float(x)))
-    if isinstance(x, Fraction):
-        return mpmath.mpf(x.numerator) / x.denominator
+        return Fraction(repr(float(x)))
     if isinstance(x, str):
-        return mpmath.mpf(x)
+        return Fraction(x)
     raise TypeError(f"cannot lift {type(x).__name__} to high precision")
+
+
+def lift(x) -> mpmath.mpf:
+    """One number at the caller's working precision, read as the decimal it was written as.
+
+    :func:`exact` reads it (``float`` by its shortest round-trip decimal; ``int``, ``Fraction``,
+    decimal strings exactly); ``mpf`` is unchanged (already at a working precision).
+    """
+    if isinstance(x, (mpmath.mpf, mpmath.mpc)):
+        return x
+    q = exact(x)
+    return mpmath.mpf(q.numerator) / q.denominator
 
 
 def lift_array(values) -> np.ndarray:
