@@ -81,8 +81,6 @@ def main() -> None:
             "series_mismatch": stats.series_mismatch,
             "G_evaluations": stats.g_evaluations,
             "W_evaluations": stats.w_evaluations,
-            "W_extrapolations": stats.w_extrapolations,
-            "W_extrapolation_check": stats.w_check,
             "eps_g": [float(system.eps_g(ys[:, i])) for i in range(ys.shape[1])],
         }
         print(f"rtol {rtol:g}: {wall:.1f} s, {stats.steps} steps", flush=True)

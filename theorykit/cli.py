@@ -99,14 +99,13 @@ def cmd_solve(args) -> int:
             },
             "status": solution.status,
             "alpha": solution.alpha,
-            "eps_g": solution.eps_g,
+            "eps_g": solution.eps_g_json(),
+            "eps_resolution": solution.eps_resolution,
             "final": {"r": solution.r[-1], "q": solution.q[-1], "t": solution.t},
         },
     )
     _write_json(args.output, payload)
-    print(
-        f"wrote {args.output}: {len(solution.alpha)} points, eps_g({solution.alpha[-1]:g}) = {solution.eps_g[-1]:.6g}"
-    )
+    print(f"wrote {args.output}: {len(solution.alpha)} points, eps_g({solution.alpha[-1]:g}) = {solution.eps_g_text()}")
     return 0
 
 
@@ -205,7 +204,7 @@ def cmd_demo(args) -> int:
         {
             "seeds": result.seeds,
             "alpha": solution.alpha,
-            "eps_g_ode": solution.eps_g,
+            "eps_g_ode": solution.eps_g_json(),
             "eps_g_sgd_mean": result.mean("eps_g"),
             "eps_g_sgd_std": result.spread("eps_g"),
         },

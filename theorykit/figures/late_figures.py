@@ -71,14 +71,15 @@ def power_law_guide(asymptotics, alpha: np.ndarray, eps: np.ndarray, start: floa
     if not lo < hi:
         return None
     centre = np.sqrt(lo * hi)
-    pos = alpha > 0
+    pos = (alpha > 0) & np.isfinite(eps)  # eps_g below its round-off resolution is NaN
     height = float(np.exp(np.interp(np.log(centre), np.log(alpha[pos]), np.log(np.maximum(eps[pos], 1e-300)))))
     xs = np.geomspace(lo, hi, 20)
     return {"alpha": xs, "eps_g": height * (xs / centre) ** -asymptotics.exponent, "window": [lo, hi]}
 
 
 def _positive(alpha: np.ndarray, eps: np.ndarray):
-    """Points drawable on log axes: alpha > 0 and eps_g > 0 (eps_g at round-off can dip below 0)."""
+    """Points drawable on log axes: alpha > 0 and eps_g > 0 (``None``/NaN: below round-off)."""
+    eps = np.asarray(eps, dtype=float)
     keep = (alpha > 0) & (eps > 0)
     return alpha[keep], eps[keep]
 
@@ -116,7 +117,7 @@ def _curve(K, L, beta, eta, N, sigma_J, alpha, sim_alpha, seeds, seed=0, rtol=1e
         "L": L,
         "beta": beta,
         "alpha": ode.alpha,
-        "eps_g_ode": ode.eps_g,
+        "eps_g_ode": ode.eps_g_json(),
         "ode_steps": ode.nfev,
         "exponent": asym.exponent,
         "window": None if asym.window is None else list(asym.window),

@@ -106,7 +106,7 @@ def fig4(out_dir, full: bool = False):
     fig.tight_layout()
     numbers = {
         "alpha_ode": ode.alpha,
-        "eps_g_ode": ode.eps_g,
+        "eps_g_ode": ode.eps_g_json(),
         "sim_alpha": sim.alpha,
         "eps_g_sgd_mean": sim.mean("eps_g_overlaps"),
         "eps_g_sgd_std": sim.spread("eps_g_overlaps"),

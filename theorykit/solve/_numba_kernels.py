@@ -113,3 +113,67 @@ def advance(nu, a, h, x0, b, y0, Hx, Hb, Wt, noise_weight, out=None, hf=None):
         args = (Hx, Hb, unused, 0)
     _advance(nu, a, float(h), x0, b, y0, *args, W, has_w, noise_weight, x1, y1)
     return x1, y1
+
+
+@numba.njit(cache=True)
+def _phi123(z):
+    """phi1, phi2, phi3 of z: 14-term Taylor series below |z| = 1/2, else the recursion from expm1."""
+    if abs(z) < 0.5:
+        p1, p2, p3 = 0.0, 0.0, 0.0
+        t1, t2, t3 = 1.0, 0.5, 1.0 / 6.0  # 1/(j + p)! for j = 0, updated as j grows
+        zj = 1.0
+        for j in range(14):
+            p1 += zj * t1
+            p2 += zj * t2
+            p3 += zj * t3
+            zj *= z
+            t1 /= j + 2
+            t2 /= j + 3
+            t3 /= j + 4
+        return p1, p2, p3
+    p1 = math.expm1(z) / z
+    p2 = (p1 - 1.0) / z
+    return p1, p2, (p2 - 0.5) / z
+
+
+@numba.njit(cache=True, parallel=True)
+def _hold_response(nu, h, w, lam, D0, D1, D2, y, apply, agg, err_weight):
+    L, K = nu.shape
+    for i in numba.prange(K):  # each thread owns its pairs (i, j >= i): no race on the sums
+        for j in range(i, K):
+            s_resp = 0.0
+            s_err = 0.0
+            for k in range(L):
+                p1, p2, p3 = _phi123(nu[k, i] + nu[k, j])
+                curvature = h * h * (2.0 * p3 - p2)
+                r = w[k] * (p1 * D0[i, j] + p2 * D1[i, j] + curvature * D2[i, j])
+                if apply:
+                    y[k, i, j] += r
+                    if j != i:
+                        y[k, j, i] += r
+                s_resp += lam[k] * r
+                s_err += lam[k] * w[k] * curvature
+            agg[i, j] = s_resp
+            agg[j, i] = s_resp
+            err_weight[i, j] = s_err
+            err_weight[j, i] = s_err
+
+
+def hold_response(nu, h, w, lam, D0, D1, D2, y=None):
+    """Same arguments and result as :func:`~theorykit.solve._closed_forms.hold_response_numpy` (symmetric D's)."""
+    K = nu.shape[1]
+    agg, err_weight = np.empty((K, K)), np.empty((K, K))
+    target = y if y is not None else np.zeros((1, 1, 1))
+    args = [np.ascontiguousarray(0.5 * (D + D.T)) for D in (D0, D1, D2)]
+    _hold_response(
+        np.ascontiguousarray(nu),
+        float(h),
+        np.ascontiguousarray(w),
+        np.ascontiguousarray(lam),
+        *args,
+        target,
+        y is not None,
+        agg,
+        err_weight,
+    )
+    return agg, err_weight

@@ -24,6 +24,17 @@ from ..model import CommitteeModel
 #: beyond, the drift is one batched BLAS product (see theorykit.lower.module).
 SMALL_FUSED = 200_000
 
+#: Round-off of eps_g evaluated from the overlaps, per unit of ``n * max|C|``.  Near perfect
+#: learning eps_g is a small difference of order-one overlaps (``Q - 2R + T`` at the linear
+#: activation), each a sum over the modes carrying its own round-off; below this it is not
+#: known even in sign, and is reported as NaN (:func:`eps_resolution`).
+EPS_ROUNDOFF = 16 * float(np.finfo(float).eps)
+
+
+def eps_resolution(C: np.ndarray) -> float:
+    """Smallest eps_g that the covariance ``C`` (``n x n``) resolves in double precision."""
+    return EPS_ROUNDOFF * C.shape[0] * float(np.abs(C).max())
+
 
 class EigenmodeSystem:
     """Callable right-hand side, Jacobian and observables for one model and learning rate.

@@ -23,8 +23,9 @@ start of a step is unstable once the fast modes follow ``G`` quasi-statically (t
 Each step therefore freezes ``G`` at the *self-consistent midpoint covariance*
 :math:`\hat C = \tfrac12(C_n + C_{n+1}(\hat C))`, found by Anderson acceleration on the
 ``n x n`` covariance (a small space: its size does not grow with the number of modes).
-``W`` (the :math:`O(\eta^2)` noise term; weak feedback) is frozen at the midpoint covariance
-extrapolated from the previous step, so it needs no iteration.
+``W`` (the :math:`O(\eta^2)` noise term; weak feedback) enters additively, so it needs no
+iteration: the step runs with it frozen at an extrapolated value, and the exact response to the
+parabola through its values at the step ends replaces that afterwards (:class:`_NoiseHold`).
 
 *Cheap trials.*  Each trial midpoint needs only the *sum* :math:`C_{n+1}` over the modes, not
 the modes.  The slow modes (:math:`a_k h\,2\|\mathcal G\|_2 \le 3`, most of a power-law
@@ -43,9 +44,12 @@ dimensions for all times, and the per-mode products shrink accordingly.
 
 *Accuracy control.*  The companion step freezes ``G`` at the average of its values at the two
 ends of the step (trapezoidal rule instead of midpoint rule; one more propagation, no
-iteration).  Both are second order and differ by :math:`O(h^3)`; their difference in ``C`` and
-in :math:`\varepsilon_g` sets the step size.  Accuracy against a tight-tolerance DOP853 reference is tested on reduced
-cases and measured in ``benchmarks/``.
+iteration).  Both are second order and differ by :math:`O(h^3)`.  The noise hold's error is
+estimated by the response to its parabola's curvature term (:class:`_NoiseHold`).  Both
+estimates are measured in ``C`` and in :math:`\varepsilon_g` (relative, down to its round-off
+resolution :func:`~theorykit.solve.eigenmode.eps_resolution`) and set the step size; a step
+after a rejection does not grow.  Accuracy against the exact linear solution and LSODA at tight
+tolerance is tested on reduced cases and measured in ``benchmarks/``.
 """
 
 from __future__ import annotations
@@ -55,11 +59,11 @@ from dataclasses import dataclass
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from ._closed_forms import advance_numpy, divided_difference2, phi1, phi2  # noqa: F401  (public here)
+from ._closed_forms import advance_numpy, divided_difference2, hold_response_numpy, phi1, phi2  # noqa: F401  (public here)
 from ._mode_frame import TeacherFrame
 from ._slow_series import SlowModeSeries, lyapunov_bound, split_modes
 from ._threads import in_parallel
-from .eigenmode import EigenmodeSystem
+from .eigenmode import EigenmodeSystem, eps_resolution
 
 
 @dataclass(frozen=True)
@@ -101,10 +105,8 @@ class ExponentialStats:
     trials answered by the slow-mode series, whose fast modes add ``fast_mode_steps`` single
     mode propagations; ``series_mismatch`` is the largest relative difference between the series
     and the exact propagation at an accepted step (a built-in cross-check: round-off, ~1e-13).
-    ``w_evaluations`` counts evaluations of the noise matrix ``W``, ``w_extrapolations`` the
-    steps that used an extrapolation of it instead (:class:`_NoiseSchedule`), and
-    ``w_check`` the largest error such an extrapolation was measured to cause in one step, as
-    a fraction of the local tolerance.  ``frame_rank`` is the number of teacher-side coordinates
+    ``w_evaluations`` counts evaluations of the noise matrix ``W`` (one per accepted or
+    hold-rejected step, :class:`_NoiseHold`).  ``frame_rank`` is the number of teacher-side coordinates
     kept per mode (:class:`~theorykit.solve._mode_frame.TeacherFrame`; ``M`` when none could
     be saved) and ``frame_dropped`` the largest relative component the frame left out.
     """
@@ -117,8 +119,6 @@ class ExponentialStats:
     series_evaluations: int = 0
     fast_mode_steps: int = 0
     series_mismatch: float = 0.0
-    w_extrapolations: int = 0
-    w_check: float = 0.0
     frame_rank: int = 0
     frame_dropped: float = 0.0
 
@@ -255,7 +255,7 @@ class ModePropagator:
         result = (np.empty(x.shape), np.empty(y.shape)) if out is None else out
         x1, y1 = _advance(nu, a, h, x0, b, y0, *products, Wt, self.noise_weight[every], out=result, hf=HF)
         teacher = self.T if modes is None else np.tensordot(lam, self.t[every], axes=1)
-        return _Propagated(self, U, x1, y1, lam, frame, teacher)
+        return _Propagated(self, U, x1, y1, lam, frame, teacher, nu, every)
 
     def overlaps(self, state: ModeState, out: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         """Every mode in the original coordinates: ``r`` (L, K, M) and the symmetric ``q`` (L, K, K) into ``out``."""
@@ -305,9 +305,10 @@ class _Results:
 class _Propagated:
     """Per-mode state after a step, in the eigenbasis ``U`` of the frozen :math:`G_s`."""
 
-    def __init__(self, prop: ModePropagator, U, x, y, lam, frame: TeacherFrame, teacher: np.ndarray) -> None:
+    def __init__(self, prop: ModePropagator, U, x, y, lam, frame: TeacherFrame, teacher, nu, modes) -> None:
         self.prop, self.U, self.x, self.y = prop, U, x, y
         self.lam, self.frame, self.teacher = lam, frame, teacher
+        self.nu, self.modes = nu, modes  # the rates a_k g_a h of the step, and which modes it moved
 
     def state(self) -> ModeState:
         return ModeState(self.x, self.y, self.U)
@@ -322,17 +323,17 @@ class _Propagated:
         return C
 
 
-def _pick_advance():
+def _pick_kernels():
     from ..compiled import numba_available
 
     if numba_available():
-        from ._numba_kernels import advance
+        from ._numba_kernels import advance, hold_response
 
-        return advance
-    return advance_numpy
+        return advance, hold_response
+    return advance_numpy, hold_response_numpy
 
 
-_advance = _pick_advance()
+_advance, _hold_response = _pick_kernels()
 
 
 class _Anderson:
@@ -429,13 +430,13 @@ def _integrate(system, y0, alpha, config: ExponentialConfig, progress):
     C = prop.aggregate(r, q)
     G_now = prop.coefficients(C)
     guess = previous = None
-    noise = _NoiseSchedule(prop, config, stats)
+    noise = _NoiseHold(prop, a_now, C, stats)
+    just_rejected = False
     for col in range(1, alpha.size):
         target = float(alpha[col])
         while a_now < target:
             step = min(h, target - a_now)
-            # W at the extrapolated midpoint: second order in its variation, no iteration
-            W = noise.at(a_now + 0.5 * step, C if guess is None else 0.5 * (guess + guess.T), step, C)
+            W = noise.frozen(step)
             result = _midpoint_step(prop, state, C, G_now, W, step, config, stats, guess, results, anderson)
             guess = None
             if result is None:  # the covariance iteration did not settle: shorten the step
@@ -445,22 +446,36 @@ def _integrate(system, y0, alpha, config: ExponentialConfig, progress):
                     return out[:col].T, "solver_failed", f"step size underflow at alpha = {a_now:.6g}", stats
                 continue
             moved, C1, G1, end_covariance = result
-            err = _trapezoid_error(prop, end_covariance, C1, G_now, G1, config)
+            err = err_G = _trapezoid_error(prop, end_covariance, C1, G_now, G1, config)
+            W1, err_W = None, 0.0
+            if np.isfinite(err) and err <= 1.0 and W is not None:
+                C1, W1, hold_error = noise.complete(moved, C1, W, step)
+                G1 = prop.coefficients(C1)
+                stats.g_evaluations += 1
+                err_W = _scaled_error(prop, C1, hold_error, config)
+                err = max(err, err_W)
             if not np.isfinite(err):
                 h = step / 4
                 stats.rejected += 1
                 if h < 1e-12 * max(1.0, a_now):
                     return out[:col].T, "solver_failed", f"non-finite state at alpha = {a_now:.6g}", stats
                 continue
-            # midpoint and trapezoid rules differ by O(h^3): third root for the next step
-            factor = min(config.max_growth, max(0.2, 0.9 * max(err, 1e-12) ** (-1 / 3)))
+            # midpoint and trapezoid rules differ by O(h^3); the noise hold's estimate is O(h^3) in the
+            # slow modes and lower in the fast ones (quasi-static: h / mu^2; measured h^2 to h^3)
+            factor = min(
+                config.max_growth, max(0.2, 0.9 * min(max(err_G, 1e-12) ** (-1 / 3), max(err_W, 1e-12) ** -0.5))
+            )
             if err > 1.0:
                 h = step * factor
                 stats.rejected += 1
+                just_rejected = True
                 continue
+            if just_rejected:  # no growth straight after a rejection (damps the accept/reject cycle)
+                factor, just_rejected = min(factor, 1.0), False
             stats.steps += 1
             state = moved.state()
             results.accept()
+            noise.accept(a_now + step, W1)
             if step == h:  # a step cut short by an output point does not set the next size
                 h = step * factor
             nxt = min(h, target - a_now - step) if target > a_now + step else h
@@ -474,60 +489,96 @@ def _integrate(system, y0, alpha, config: ExponentialConfig, progress):
     return out.T, "success", "integration finished", stats
 
 
-class _NoiseSchedule:
-    r"""The noise matrix ``W`` at each step's midpoint: evaluated, or extrapolated when that is safe.
+class _NoiseHold:
+    r"""The noise term ``W`` over a step: the parabola through its values at the last step ends.
 
-    ``W`` costs O(K^2 n^2) kernel calls (a quarter of a step at K = M = 40) and enters only the
-    :math:`\eta^2` term, :math:`dC/d\alpha \ni \eta^2 m_2 W` with :math:`m_2 = \sum_k f_k\lambda_k^2`.
-    After two evaluations, up to ``MAX_RUN`` steps take the line through the last two instead,
-    after three the parabola through the last three (its error grows with the cube of the
-    distance, not the square: at Fig. 6 size and rtol 1e-5 a quarter fewer evaluations, and a
-    smaller measured error than the line's).  Every evaluation checks the extrapolation it
-    replaces: the error it would have put into ``C`` over that step,
-    :math:`h\,\eta^2 m_2 \max|W - W_{\rm extrap}|`, as a fraction of the local tolerance.  The
-    next run is the longest whose predicted error stays below ``RELAX``, and it grows by at most
-    one step per check.
-    The prediction is not a bound (W can change abruptly, e.g. at the escape from a plateau):
-    ``ExponentialStats.w_check`` reports the largest error an extrapolation was measured to
-    cause, and the tests and the benchmark compare whole curves with and without the schedule
-    (differences far below the error the tolerance admits; docs/performance.md).
+    ``W(C)`` enters only additively, :math:`\dot q_k \ni \eta a_k f_k W`, so per mode and pair
+    (rate :math:`\mu = a_k(g_a + g_b)`, :math:`z = \mu h`) a polynomial ``W(s)`` over the step
+    contributes exactly :math:`\eta a_k f_k h\sum_j j!\,\varphi_{j+1}(z)\,h^j c_j` for
+    :math:`W(s) = \sum_j c_j s^j` (:math:`\int_0^1 e^{z(1-u)}u^j du = j!\,\varphi_{j+1}(z)`).
+    Freezing ``W`` instead is first order for the fast modes, which follow ``W``
+    quasi-statically (:math:`q_k \approx -\eta f_k W/(g_a + g_b)`): at the linear activation,
+    where ``G`` is constant and ``W`` the modes' only coupling, that made the error 100x the
+    tolerance at alpha = 10 and unbounded in the tail.
+
+    The step's midpoint iteration runs with ``W`` frozen at :meth:`frozen` (the average over the
+    step of the line through the last two ends); :meth:`complete` then evaluates
+    :math:`W_{n+1} = W(C_{n+1})`, once per step, and adds the difference between the hold and
+    the frozen value exactly, per mode (:func:`~theorykit.solve._closed_forms.phis`).  The hold
+    is the parabola through :math:`\alpha_{n-1}, \alpha_n, \alpha_{n+1}` (the line at the first
+    step); its error is estimated by the cubic through one more end,
+    :math:`W[\alpha_{n-2},\dots,\alpha_{n+1}]\,(s + d)s(s - h)`, :math:`d = \alpha_n - \alpha_{n-1}`:
+    fourth order for slow modes and second order, :math:`O(h^2/\mu^2)`, for fast ones, where the
+    response is quasi-static (the step-size control takes the square root for it).  The residual
+    feedback -- ``W`` is evaluated before the correction moves :math:`C_{n+1}` by
+    :math:`O(\eta^2 h)` times the extrapolation error -- is of higher order still.
     """
 
-    MAX_RUN = 8
-    RELAX = 0.01
+    def __init__(self, prop: ModePropagator, alpha0: float, C0: np.ndarray, stats: ExponentialStats) -> None:
+        self.prop, self.stats = prop, stats
+        self.history: list[tuple[float, np.ndarray]] = []  # (alpha, W) at the last accepted step ends
+        if not prop.sys.model.small_lr:
+            self.history.append((alpha0, self._evaluate(C0)))
 
-    def __init__(self, prop: ModePropagator, config: ExponentialConfig, stats: ExponentialStats) -> None:
-        self.prop, self.config, self.stats = prop, config, stats
-        self.gain = float(prop.lam @ prop.noise_weight)  # eta^2 m_2: dC/dalpha per unit W
-        self.history: list[tuple[float, np.ndarray]] = []
-        self.allowed = 0  # extrapolated steps allowed between evaluations
-        self.run = 0
-
-    def at(self, alpha_mid: float, C_mid: np.ndarray, h: float, C_now: np.ndarray) -> np.ndarray | None:
-        if self.prop.sys.model.small_lr:
-            return None
-        ready = len(self.history) >= 2 and alpha_mid > self.history[-1][0]
-        if ready and self.run < self.allowed:
-            self.run += 1
-            self.stats.w_extrapolations += 1
-            return _polynomial_through(self.history, alpha_mid)
-        W = self.prop.noise(C_mid)
+    def _evaluate(self, C: np.ndarray) -> np.ndarray:
         self.stats.w_evaluations += 1
-        if ready:
-            scale = self.config.atol + self.config.rtol * np.abs(C_now).max()
-            check = h * self.gain * float(np.abs(W - _polynomial_through(self.history, alpha_mid)).max()) / scale
-            if self.run:
-                self.stats.w_check = max(self.stats.w_check, check)
-            # a line's error grows with the square of the distance, a parabola's with the cube:
-            # the longest run whose predicted error stays below RELAX, growing by at most one per check
-            power = 1 / 3 if len(self.history) == 3 else 1 / 2
-            reach = (self.run + 1) * (self.RELAX / max(check, 1e-300)) ** power
-            self.allowed = max(0, min(self.allowed + 1, self.MAX_RUN, int(reach) - 1))
-        self.run = 0
-        if self.history and alpha_mid <= self.history[-1][0]:  # a retried (shorter) step
-            self.history = self.history[:-1]
-        self.history = [*self.history, (alpha_mid, W)][-3:]
-        return W
+        return self.prop.noise(0.5 * (C + C.T))
+
+    def frozen(self, step: float) -> np.ndarray | None:
+        """``W`` to freeze during the step's iteration: the line through the last two ends, at mid-step."""
+        if not self.history:
+            return None
+        a_n, W_n = self.history[-1]
+        if len(self.history) == 1:
+            return W_n
+        a_p, W_p = self.history[-2]
+        return W_n + 0.5 * step / (a_n - a_p) * (W_n - W_p)
+
+    def complete(self, moved: _Propagated, C1: np.ndarray, W_used, step: float):
+        """Put the hold into the propagated modes (in place); return ``C_{n+1}``, ``W_{n+1}`` and the
+        hold's estimated error in the student block of ``C`` (``K x K``; None at the first step)."""
+        prop, h, K = self.prop, step, self.prop.K
+        a_n, W_n = self.history[-1]
+        U = moved.U
+        rotate = lambda X: U.T @ X @ U  # noqa: E731
+        w = prop.noise_weight[moved.modes] * h
+
+        def hold(W_1, y=None):
+            """The hold ending at ``W_1`` (into ``y`` when given): the aggregated correction, the
+            error weight and the parabola's divided difference (zero before three ends)."""
+            coefficients = _newton_coefficients([*self.history, (a_n + h, W_1)][-3:])
+            d2 = coefficients[2] if len(coefficients) >= 3 else np.zeros_like(W_1)
+            # the line W_n + s (W_1 - W_n)/h less the frozen W_used, plus the parabola's d2 s (s - h)
+            D0, D1, D2 = rotate(W_n - W_used), rotate(W_1 - W_n), rotate(d2)
+            aggregated, weight = _hold_response(moved.nu, h, w, moved.lam, D0, D1, D2, y)
+            return U @ aggregated @ U.T, weight, D2, len(coefficients) >= 3
+
+        # W_1 must be W at the *corrected* end: the correction moves C_{n+1} by eta^2 m_2 h times the
+        # extrapolation error, which W's curvature estimate would otherwise see as noise
+        C_end = C1.copy()
+        W_1 = self._evaluate(C1)
+        C_end[:K, :K] = C1[:K, :K] + hold(W_1)[0]
+        W_1 = self._evaluate(C_end)
+        correction, weight, D2, curved = hold(W_1, moved.y)
+        C_end[:K, :K] = C1[:K, :K] + correction
+        # the parabola's own term, what a line would have missed: the hold's error estimate
+        error = U @ (weight * D2) @ U.T if curved else None
+        return C_end, W_1, error
+
+    def accept(self, alpha: float, W: np.ndarray | None) -> None:
+        if W is not None:
+            self.history = [*self.history, (alpha, W)][-2:]
+
+
+def _newton_coefficients(points: list[tuple[float, np.ndarray]]) -> list[np.ndarray]:
+    """Divided differences of ``(alpha, W)`` points, newest last: ``[W_last, W[last two], W[last three], ...]``."""
+    table = [W for _, W in points]
+    alphas = [a for a, _ in points]
+    out = [table[-1]]
+    for order in range(1, len(points)):
+        table = [(table[i + 1] - table[i]) / (alphas[i + order] - alphas[i]) for i in range(len(table) - 1)]
+        out.append(table[-1])
+    return out
 
 
 def _polynomial_through(points: list[tuple[float, np.ndarray]], at: float) -> np.ndarray:
@@ -636,10 +687,21 @@ def _midpoint_step(
 def _trapezoid_error(prop, end_covariance, C1, G0, G1, config: ExponentialConfig) -> float:
     """Scaled difference between the midpoint step and a trapezoidal-``G`` step (both 2nd order)."""
     C_trap = end_covariance(0.5 * (G0 + G1))
-    scale = config.atol + config.rtol * np.abs(C1).max()
-    err_C = np.abs(C1 - C_trap).max() / scale
+    return _scaled_error(prop, C1, C_trap - C1, config)
+
+
+def _scaled_error(prop, C1, difference, config: ExponentialConfig) -> float:
+    """An error estimate ``difference`` of ``C1`` (``n x n``, or its ``K x K`` student block; None: 0)
+    as a multiple of the tolerance, on ``C`` and on :math:`\varepsilon_g`."""
+    if difference is None:
+        return 0.0
+    E = np.zeros_like(C1)
+    k = difference.shape[0]
+    E[:k, :k] = difference
+    err_C = np.abs(E).max() / (config.atol + config.rtol * np.abs(C1).max())
     system = prop.sys
     eps_fn, w, K, n = system.mod.eps_fn, system.w, system.K, system.n
-    e1, e_trap = float(eps_fn(C1, w, K, n)), float(eps_fn(C_trap, w, K, n))
-    err_e = abs(e1 - e_trap) / (config.atol + config.rtol * abs(e1))
+    e1, e_other = float(eps_fn(C1, w, K, n)), float(eps_fn(C1 + E, w, K, n))
+    # relative to eps_g down to the round-off its evaluation from C allows, not below
+    err_e = abs(e1 - e_other) / (config.atol + config.rtol * abs(e1) + eps_resolution(C1))
     return max(err_C, err_e)

@@ -19,7 +19,7 @@ from ..errors import NumericalFailure
 from ..model import CommitteeModel
 from ..progress import Progress
 from ..schema import COMMITTEE, SOLVER_METHODS
-from .eigenmode import EigenmodeSystem
+from .eigenmode import EigenmodeSystem, eps_resolution
 from .initial import Overlaps, check_overlaps
 
 METHODS = SOLVER_METHODS
@@ -118,6 +118,11 @@ class Solution:
     ----------
     alpha : ndarray (T,)
     eps_g : ndarray (T,)
+        NaN where it lies below ``eps_resolution`` (then ``message`` says from where).
+    eps_resolution : ndarray (T,)
+        The smallest eps_g the overlaps resolve in double precision at each alpha
+        (:func:`~theorykit.solve.eigenmode.eps_resolution`: eps_g near perfect learning is a
+        small difference of order-one overlaps).
     r, q : ndarray (T, L, K, M), (T, L, K, K)
         Per-mode overlaps at each output alpha.
     t : ndarray (L, M, M)
@@ -140,6 +145,7 @@ class Solution:
 
     alpha: np.ndarray
     eps_g: np.ndarray
+    eps_resolution: np.ndarray
     r: np.ndarray
     q: np.ndarray
     t: np.ndarray
@@ -156,6 +162,15 @@ class Solution:
     @property
     def success(self) -> bool:
         return self.status == "success"
+
+    def eps_g_json(self) -> list[float | None]:
+        """``eps_g`` as JSON values: ``null`` where it lies below ``eps_resolution``."""
+        return [None if np.isnan(e) else float(e) for e in self.eps_g]
+
+    def eps_g_text(self, index: int = -1) -> str:
+        """One value of ``eps_g`` for a message, or what is known of it when it is unresolved."""
+        e = self.eps_g[index]
+        return f"< {self.eps_resolution[index]:.2g} (round-off)" if np.isnan(e) else f"{e:.6g}"
 
     def raise_for_status(self) -> Solution:
         """Raise :class:`~theorykit.errors.NumericalFailure` unless the run succeeded."""
@@ -369,7 +384,7 @@ def psd_tolerance(rtol: float) -> float:
 
 
 def _collect(model, system, alpha, ys, status, message, eta, tolerance: float = 1e-8, stats=None) -> Solution:
-    rs, qs, eps = [], [], []
+    rs, qs, eps, floors = [], [], [], []
     for col in range(ys.shape[1]):
         y = ys[:, col]
         if not np.all(np.isfinite(y)):
@@ -389,14 +404,24 @@ def _collect(model, system, alpha, ys, status, message, eta, tolerance: float = 
         if not np.isfinite(e):
             status, message = "nan", f"eps_g is not finite at alpha = {alpha[col]:.6g}"
             break
+        floor = eps_resolution(C)
         rs.append(r)
         qs.append(q)
-        eps.append(e)
+        eps.append(e if e >= floor else np.nan)  # below round-off: not even its sign is known
+        floors.append(floor)
     T = len(eps)
+    unresolved = np.isnan(np.asarray(eps[:T], dtype=float))
+    if unresolved.any() and status == "success":
+        first = alpha[int(np.argmax(unresolved))]
+        message = (
+            f"{message}; eps_g fell below the round-off resolution of the overlaps "
+            f"({floors[int(np.argmax(unresolved))]:.2g}) at alpha = {first:.6g}: reported as NaN there"
+        )
     L, K, M = model.spectrum.L, model.K, model.M
     return Solution(
         alpha=alpha[:T],
         eps_g=np.asarray(eps),
+        eps_resolution=np.asarray(floors),
         r=np.asarray(rs).reshape(T, L, K, M),
         q=np.asarray(qs).reshape(T, L, K, K),
         t=np.asarray(system.t),
