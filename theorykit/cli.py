@@ -271,8 +271,16 @@ def cmd_asymptotics(args) -> int:
 
         payload.update(late_phase_enclosures(case.model, case.eta, _certify_prec(args)))
     _write_json(args.output, _provenance("asymptotics", case.raw, payload))
-    law = "none (finite spectrum: exponential decay)" if result.exponent is None else f"alpha^-{result.exponent:.6g}"
-    print(f"wrote {args.output}: power law {law}, eps_g decay rate {result.eps_rate:.6g} ({result.rate_method})")
+    print(f"wrote {args.output}: eps_g decay rate {result.eps_rate:.6g} ({result.rate_method}); regimes:")
+    for regime in result.regimes:
+        lo, hi = regime["window"]
+        where = f"alpha in [{lo:.3g}, {'inf' if hi is None else f'{hi:.3g}'}]"
+        law = (
+            f"alpha^-{regime['exponent']:.6g}" if regime["kind"] == "power_law" else f"exp(-{regime['rate']:.3g} alpha)"
+        )
+        print(f"  {law} for {where} ({regime['criterion']})")
+    if result.exponent is not None and result.window is None:
+        print(f"  alpha^-{result.exponent:.6g} holds over less than a decade of this finite spectrum: not reported")
     return 0
 
 

@@ -365,8 +365,8 @@ COMMITTEE = Schema(
         "init.t": Field(Numbers(3), "teacher-teacher overlaps per mode, shape `[L][M][M]`"),
         "solver.method": Field(
             OneOf(SOLVER_METHODS),
-            "integrator; 'auto': DOP853 unless the estimated explicit work is stiff, then LSODA (small systems) "
-            "or 'exponential' (large ones); the output records what ran",
+            "integrator; 'auto': DOP853 unless the estimated explicit work is stiff, then LSODA (small systems); "
+            "'exponential' (many modes and decades) only when named; the output records what ran",
             "auto",
         ),
         "solver.rtol": Field(Number(0, 1, lo_open=True, hi_open=True), "relative local tolerance", 1e-8),

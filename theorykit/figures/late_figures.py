@@ -58,15 +58,17 @@ def late_curve(model: CommitteeModel, eta: float, solution, t: np.ndarray) -> di
     return {"alpha": alpha, "eps_g": eps, "start": float(alpha[0])}
 
 
-def power_law_guide(asymptotics, alpha: np.ndarray, eps: np.ndarray, start: float) -> dict | None:
+def power_law_guide(asymptotics, alpha: np.ndarray, eps: np.ndarray, start: float, window=None) -> dict | None:
     """The predicted power law over its window after ``start``, through the curve at the centre.
 
     ``start`` is the late start: before it the students have not specialised and the late-phase
     law does not apply even inside its window (for small L the plateau covers the window).
+    ``window`` defaults to the asymptotics' first (:func:`power_law_guides` draws every one).
     """
-    if asymptotics.exponent is None or asymptotics.window is None:
+    window = asymptotics.window if window is None else window
+    if asymptotics.exponent is None or window is None:
         return None
-    lo, hi = asymptotics.window
+    lo, hi = window
     lo, hi = max(lo, start, alpha[alpha > 0].min()), min(hi, alpha.max())
     if not lo < hi:
         return None
@@ -75,6 +77,13 @@ def power_law_guide(asymptotics, alpha: np.ndarray, eps: np.ndarray, start: floa
     height = float(np.exp(np.interp(np.log(centre), np.log(alpha[pos]), np.log(np.maximum(eps[pos], 1e-300)))))
     xs = np.geomspace(lo, hi, 20)
     return {"alpha": xs, "eps_g": height * (xs / centre) ** -asymptotics.exponent, "window": [lo, hi]}
+
+
+def power_law_guides(asymptotics, alpha: np.ndarray, eps: np.ndarray, start: float) -> list[dict]:
+    """:func:`power_law_guide` for every power-law regime of the asymptotics, each in its own window."""
+    windows = [r["window"] for r in getattr(asymptotics, "regimes", []) if r["kind"] == "power_law"]
+    guides = (power_law_guide(asymptotics, alpha, eps, start, tuple(w)) for w in windows)
+    return [guide for guide in guides if guide is not None]
 
 
 def _positive(alpha: np.ndarray, eps: np.ndarray):
@@ -109,7 +118,7 @@ def _curve(K, L, beta, eta, N, sigma_J, alpha, sim_alpha, seeds, seed=0, rtol=1e
     ode.raise_for_status()
     asym = late_asymptotics(model, eta, dps=20)
     late = late_curve(model, eta, ode, init.t)
-    guide = None if late is None else power_law_guide(asym, ode.alpha, ode.eps_g, late["start"])
+    guides = [] if late is None else power_law_guides(asym, ode.alpha, ode.eps_g, late["start"])
     sim = None
     if seeds:
         sim = simulate(model, eta, sim_alpha, N, seeds=seeds, sigma_J=sigma_J, teacher_seed=seed, n_test=500)
@@ -123,7 +132,7 @@ def _curve(K, L, beta, eta, N, sigma_J, alpha, sim_alpha, seeds, seed=0, rtol=1e
         "window": None if asym.window is None else list(asym.window),
         "eps_rate": asym.eps_rate,
         "late": late,
-        "power_law": guide,
+        "power_law": guides,
         "sgd": None
         if sim is None
         else {
@@ -141,8 +150,8 @@ def _draw(ax, row, color, label):
     ax.plot(*_positive(row["alpha"], row["eps_g_ode"]), color=color, label=label)
     if row["late"] is not None:
         ax.plot(*_positive(row["late"]["alpha"], row["late"]["eps_g"]), color="k", ls="--", lw=0.8)
-    if row["power_law"] is not None:
-        ax.plot(row["power_law"]["alpha"], row["power_law"]["eps_g"], color="k", ls=":", lw=1.2)
+    for guide in row["power_law"]:  # each derived regime only inside its window
+        ax.plot(guide["alpha"], guide["eps_g"], color="k", ls=":", lw=1.2)
     if row["sgd"] is not None:
         sgd = row["sgd"]
         keep = sgd["alpha"] > 0
