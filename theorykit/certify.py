@@ -41,6 +41,7 @@ import numpy as np
 from .errors import CaseError
 from .model import CommitteeModel
 from .precision import exact
+from .schema import PREC_RULE
 from .solve.initial import Overlaps
 
 #: Default working precision of the ball arithmetic, in bits.
@@ -70,11 +71,6 @@ def _ball(x):
     flint = _flint()
     q = exact(x)
     return flint.arb(flint.fmpq(q.numerator, q.denominator))
-
-
-def _check_prec(prec) -> None:
-    if isinstance(prec, bool) or not isinstance(prec, int) or not 64 <= prec <= 100_000:
-        raise CaseError("prec", f"must be an integer number of bits in [64, 100000], got {prec!r}")
 
 
 def _spectrum_balls(spec) -> tuple[list, list]:
@@ -195,7 +191,7 @@ def linear_curve_enclosures(
 
     flint = _flint()
     _require_linear(model)
-    _check_prec(prec)
+    PREC_RULE.check(prec, "prec")
     coeffs = linear_coefficients()
     a, b, c = exact(coeffs.a), exact(coeffs.b), exact(coeffs.c)
     spec = model.spectrum
@@ -299,7 +295,7 @@ def plateau_enclosures(model: CommitteeModel, eta, prec: int = DEFAULT_PREC) -> 
         raise CaseError(
             "certify", "certified plateaus need the O(eta) erf committee (small_lr = true, activation 'erf')"
         )
-    _check_prec(prec)
+    PREC_RULE.check(prec, "prec")
     spec = model.spectrum
     if spec.kind != "power_law":
         total = sum(exact(f) * exact(lam) for f, lam in zip(spec.fractions, spec.eigenvalues))
@@ -355,7 +351,7 @@ def late_phase_enclosures(model: CommitteeModel, eta, prec: int = DEFAULT_PREC) 
     _require_specialisable(model)
     if model.activation_name not in ("erf", "linear"):
         raise CaseError("model.activation", "the late-phase closed forms need 'erf' or 'linear'")
-    _check_prec(prec)
+    PREC_RULE.check(prec, "prec")
     closed = derive_specialised_rates(model.activation_name)
     cK2 = sp.Rational(1, model.K) if model.normalization == "sqrt" else sp.Integer(1)
     spec = model.spectrum
@@ -399,7 +395,7 @@ def rf_stationary_enclosure(model, prec: int = DEFAULT_PREC) -> dict:
         raise CaseError("gamma", "the certified stationary error needs weight decay gamma > 0 (a unique ridge limit)")
     if model.T != 0:
         raise CaseError("T", "the certified stationary error is implemented for T = 0 (the thermal part is not)")
-    _check_prec(prec)
+    PREC_RULE.check(prec, "prec")
     arb = flint.arb
     N, P = model.N, model.P
     with flint.ctx.workprec(prec):

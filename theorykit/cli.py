@@ -17,7 +17,7 @@ from ._atomic import write_text_atomic
 from ._version import __version__
 from .errors import CaseError, NumericalFailure, TheorykitError
 from .precision import check_dps
-from .schema import COMMITTEE, DPS_RULE, EXPONENT_CONVENTION, RANDOM_FEATURES
+from .schema import COMMITTEE, DPS_RULE, EXPONENT_CONVENTION, PREC_RULE, RANDOM_FEATURES
 
 
 def _write_json(path: str | Path, payload: dict) -> None:
@@ -497,7 +497,11 @@ def _add_certify(p: argparse.ArgumentParser, what: str) -> None:
     from .certify import DEFAULT_PREC
 
     p.add_argument("--certify", action="store_true", help=what + ' (needs pip install "theorykit[certify]")')
-    p.add_argument("--prec", type=int, help=f"bits of the ball arithmetic with --certify (default {DEFAULT_PREC})")
+    p.add_argument(
+        "--prec",
+        type=int,
+        help=f"bits of the ball arithmetic with --certify, {PREC_RULE.describe()} (default {DEFAULT_PREC})",
+    )
 
 
 def _certify_prec(args) -> int:

@@ -173,8 +173,8 @@ def _flow_to_plateau(sym: StudentSymmetric, x0: np.ndarray, alpha_max: float = 2
     return sol.y[:, -1]
 
 
-def _is_diagonal_isotropic(t: np.ndarray, f: np.ndarray) -> bool:
-    return bool(np.allclose(t, f[:, None, None] * np.eye(t.shape[1])[None], rtol=0, atol=1e-13))
+def _is_diagonal_isotropic(t: np.ndarray, model: CommitteeModel) -> bool:
+    return bool(np.allclose(t, model.infinite_teacher(), rtol=0, atol=1e-13))
 
 
 def find_plateau(
@@ -222,7 +222,7 @@ def find_plateau(
     t = model.infinite_teacher() if teacher is None else np.asarray(teacher, dtype=float)
     if t.shape != (L, M, M):
         raise CaseError("init.t", f"teacher overlaps must have shape {(L, M, M)}, got {t.shape}")
-    diagonal = diagonal or _is_diagonal_isotropic(t, model.spectrum.f)
+    diagonal = diagonal or _is_diagonal_isotropic(t, model)
     if dps is not None and not diagonal:
         raise CaseError(
             "dps", "high precision is available for the diagonal (infinite-N) teacher only; drop init or --dps"

@@ -320,6 +320,8 @@ EXPONENT_CONVENTION = "exponent = nu in y ~ x^(-nu): positive for a decaying qua
 
 #: Digits accepted by every high-precision (``--dps``) evaluation.
 DPS_RULE = Integer(15, 1000)
+#: Bits of the ball arithmetic of ``--certify`` (:mod:`theorykit.certify`).
+PREC_RULE = Integer(64, 100_000)
 
 COMMITTEE = Schema(
     "committee machine (theorykit solve / simulate / asymptotics / plateau)",

@@ -506,15 +506,17 @@ class _NoiseHold:
 
     The step's midpoint iteration runs with ``W`` frozen at :meth:`frozen` (the average over the
     step of the line through the last two ends); :meth:`complete` then evaluates
-    :math:`W_{n+1} = W(C_{n+1})`, once per step, and adds the difference between the hold and
-    the frozen value exactly, per mode (:func:`~theorykit.solve._closed_forms.phis`).  The hold
-    is the parabola through :math:`\alpha_{n-1}, \alpha_n, \alpha_{n+1}` (the line at the first
-    step); its error is estimated by the cubic through one more end,
-    :math:`W[\alpha_{n-2},\dots,\alpha_{n+1}]\,(s + d)s(s - h)`, :math:`d = \alpha_n - \alpha_{n-1}`:
-    fourth order for slow modes and second order, :math:`O(h^2/\mu^2)`, for fast ones, where the
-    response is quasi-static (the step-size control takes the square root for it).  The residual
-    feedback -- ``W`` is evaluated before the correction moves :math:`C_{n+1}` by
-    :math:`O(\eta^2 h)` times the extrapolation error -- is of higher order still.
+    :math:`W_{n+1} = W(C_{n+1})` and adds the difference between the hold and the frozen value
+    exactly, per mode (the kernel ``hold_response``, built on
+    :func:`~theorykit.solve._closed_forms.phis`).  The hold is the parabola through
+    :math:`\alpha_{n-1}, \alpha_n, \alpha_{n+1}` (the line at the first step).  Its error is
+    estimated by the parabola's own term, :math:`W[\alpha_{n-1},\alpha_n,\alpha_{n+1}]\,s(s - h)`,
+    whose response is :math:`h^3(2\varphi_3 - \varphi_2)(z)` times it: what a line would have
+    missed, so an over-estimate of the parabola's error -- third order for slow modes and
+    :math:`O(h/\mu^2)` for fast ones (measured h^2 to h^3 overall; the step-size control takes the
+    square root).  The correction moves :math:`C_{n+1}` by :math:`O(\eta^2 h)` times the
+    extrapolation error; where that exceeds :data:`REEVALUATE_ABOVE` of the local tolerance,
+    ``W`` is evaluated again at the corrected end.
     """
 
     #: The end is evaluated again where the correction moves C by more than this share of the local tolerance.
@@ -522,7 +524,6 @@ class _NoiseHold:
 
     def __init__(self, prop: ModePropagator, alpha0: float, C0: np.ndarray, stats: ExponentialStats) -> None:
         self.prop, self.stats = prop, stats
-        self.reevaluate_above = self.REEVALUATE_ABOVE
         self.history: list[tuple[float, np.ndarray]] = []  # (alpha, W) at the last accepted step ends
         if not prop.sys.model.small_lr:
             self.history.append((alpha0, self._evaluate(C0)))
@@ -550,15 +551,17 @@ class _NoiseHold:
         rotate = lambda X: U.T @ X @ U  # noqa: E731
         w = prop.noise_weight[moved.modes] * h
 
+        curved = len(self.history) >= 2  # a parabola needs one end before W_n
+
         def hold(W_1, y=None):
             """The hold ending at ``W_1`` (into ``y`` when given): the aggregated correction, the
-            error weight and the parabola's divided difference (zero before three ends)."""
+            error weight and the parabola's divided difference in the eigenbasis (zero without one)."""
             coefficients = _newton_coefficients([*self.history, (a_n + h, W_1)][-3:])
-            d2 = coefficients[2] if len(coefficients) >= 3 else np.zeros_like(W_1)
+            d2 = coefficients[2] if curved else np.zeros_like(W_1)
             # the line W_n + s (W_1 - W_n)/h less the frozen W_used, plus the parabola's d2 s (s - h)
             D0, D1, D2 = rotate(W_n - W_used), rotate(W_1 - W_n), rotate(d2)
             aggregated, weight = _hold_response(moved.nu, h, w, moved.lam, D0, D1, D2, y)
-            return U @ aggregated @ U.T, weight, D2, len(coefficients) >= 3
+            return U @ aggregated @ U.T, weight, D2
 
         # W_1 should be W at the *corrected* end: the correction moves C_{n+1} by eta^2 m_2 h times
         # the extrapolation error.  Where that move is far below the local tolerance (most steps)
@@ -566,13 +569,13 @@ class _NoiseHold:
         C_end = C1.copy()
         W_1 = self._evaluate(C1)
         y_before = moved.y.copy()  # 2 ms at Fig. 6 size: cheaper than a second pass of the kernel
-        correction, weight, D2, curved = hold(W_1, moved.y)
-        if np.abs(correction).max() > self.reevaluate_above * tolerance:
+        correction, weight, D2 = hold(W_1, moved.y)
+        if np.abs(correction).max() > self.REEVALUATE_ABOVE * tolerance:
             self.stats.w_reevaluations += 1
             C_end[:K, :K] = C1[:K, :K] + correction
             W_1 = self._evaluate(C_end)
             moved.y[...] = y_before
-            correction, weight, D2, curved = hold(W_1, moved.y)
+            correction, weight, D2 = hold(W_1, moved.y)
         C_end[:K, :K] = C1[:K, :K] + correction
         # the parabola's own term, what a line would have missed: the hold's error estimate
         error = U @ (weight * D2) @ U.T if curved else None

@@ -403,12 +403,12 @@ def _collect(model, system, alpha, ys, status, message, eta, tolerance: float = 
         eps.append(e if e >= floor else np.nan)  # below round-off: not even its sign is known
         floors.append(floor)
     T = len(eps)
-    unresolved = np.isnan(np.asarray(eps[:T], dtype=float))
+    unresolved = np.isnan(np.asarray(eps, dtype=float))
     if unresolved.any() and status == "success":
-        first = alpha[int(np.argmax(unresolved))]
+        first = int(np.argmax(unresolved))
         message = (
             f"{message}; eps_g fell below the round-off resolution of the overlaps "
-            f"({floors[int(np.argmax(unresolved))]:.2g}) at alpha = {first:.6g}: reported as NaN there"
+            f"({floors[first]:.2g}) at alpha = {alpha[first]:.6g}: reported as NaN there"
         )
     L, K, M = model.spectrum.L, model.K, model.M
     return Solution(
