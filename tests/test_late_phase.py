@@ -501,8 +501,8 @@ def test_compiled_noise_hold_matches_numpy(scale):
     assert np.abs(y_numpy - y).max() > 0
 
 
-@pytest.mark.parametrize("beta,L", [(1.0, 2048), (2.0, 512), (0.5, 4096)])
-def test_late_regime_windows_against_plain_mpmath(beta, L):
+@pytest.mark.parametrize("beta,L,eta", [(1.0, 2048, 0.1), (2.0, 512, 0.1), (0.5, 4096, 0.1), (0.3, 4096, 0.3)])
+def test_late_regime_windows_against_plain_mpmath(beta, L, eta):
     """Each power-law window is where the local slope of the derived sum
     P = sum_a m_a nu_a sum_k lambda_k f_k exp(-2 eta nu_a lambda_k alpha) is within 0.05 of the
     exponent: checked with P and its slope summed directly in mpmath at 30 digits (no
@@ -512,7 +512,7 @@ def test_late_regime_windows_against_plain_mpmath(beta, L):
     from theorykit.late_phase import late_regimes
 
     spectrum = Spectrum.power_law(L, beta)
-    eta, directions = 0.1, [(0.342931, 1), (0.0246214, 1)]  # the erf committee's rates at K = 2
+    directions = [(0.342931, 1), (0.0246214, 1)]  # the erf committee's rates at K = 2
     regimes = late_regimes(spectrum.lam, spectrum.f, eta, directions, beta / (1 + beta))
     laws = [r for r in regimes if r["kind"] == "power_law"]
     exponential = regimes[-1]
@@ -577,3 +577,29 @@ def test_late_regime_sum_is_the_full_odes_slope():
     assert a[0] < 2e3 and a[-1] >= 1e5
     assert np.abs(ode - derived).max() < 0.01
     assert np.abs(ode - equal).max() > 0.1
+
+
+@pytest.mark.parametrize("activation", ["erf", "linear"])
+def test_exponential_off_the_happy_path(activation):
+    """K = 2 != M = 3, unequal fractions, eta = 0.3 and beta = 0.3 (decimals binary floats cannot
+    hold), an alpha list that does not start at 0: within 10x rtol of the reference (LSODA at
+    rtol 1e-11 for erf, the exact linear solution otherwise) wherever eps_g is resolved, the same
+    values whether or not the list starts at 0, and the linear tail (exact eps_g 5.6e-17, below
+    the 1.8e-14 the overlaps resolve) reported as NaN by both integrators."""
+    from theorykit.linear import linear_learning_curve
+
+    model = CommitteeModel(2, 3, Spectrum.power_law(4, 0.3, [0.1, 0.2, 0.3, 0.4]), activation=activation)
+    init = random_overlaps(model, 200, 0.3, 1)
+    alpha = [2.5, 7.0, 30.0, 120.0]
+    lsoda = solve(model, 0.3, init, alpha, SolverConfig("LSODA", 1e-11, 1e-14)).raise_for_status()
+    ref = linear_learning_curve(model, 0.3, init, alpha).eps_g if activation == "linear" else lsoda.eps_g
+    run = solve(model, 0.3, init, alpha, SolverConfig("exponential", 1e-6, 1e-14)).raise_for_status()
+    from_zero = solve(model, 0.3, init, [0.0, *alpha], SolverConfig("exponential", 1e-6, 1e-14))
+    shown = ~np.isnan(run.eps_g)
+    np.testing.assert_allclose(run.eps_g[shown], ref[shown], rtol=1e-5)
+    np.testing.assert_array_equal(from_zero.eps_g[1:], run.eps_g)
+    if activation == "linear":
+        assert ref[-1] < run.eps_resolution[-1] and np.isnan(run.eps_g[-1]) and np.isnan(lsoda.eps_g[-1])
+        assert shown[:3].all()
+    else:
+        assert shown.all()
