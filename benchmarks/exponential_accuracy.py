@@ -5,10 +5,10 @@
 For the linear and the erf activation, K = M in ``--K``, L = N (power law beta = 1), eta = 0.1,
 a random start with sigma_J = 1e-3 (seed 0): the relative error of eps_g at alpha = 1 .. 1e4
 against a reference computed outside the integrator -- the exact linear solution
-(:func:`theorykit.linear.linear_learning_curve`, matrix exponential of the linear error
+(:func:`theorykit.committee.linear_network.linear_learning_curve`, matrix exponential of the linear error
 equations) for the linear activation, LSODA at rtol 1e-11 (small systems) or DOP853 at rtol 1e-11
 (larger ones, e.g. --K 8: slow, not measured yet) for erf.  Also reports eps_g itself, its round-off resolution
-(:func:`theorykit.solve.eigenmode.eps_resolution`; points below it are NaN), the steps and the
+(:func:`theorykit.committee.solve.eigenmode.eps_resolution`; points below it are NaN), the steps and the
 rejections.  The target of the late-phase issue: within 10 x rtol wherever eps_g is above
 1e-20 of its start.
 """
@@ -22,9 +22,9 @@ import time
 import numpy as np
 
 import theorykit as tk
-from theorykit.linear import linear_learning_curve
-from theorykit.solve.initial import random_overlaps
-from theorykit.solve.integrate import AUTO_DENSE_LIMIT, SolverConfig, solve
+from theorykit.committee.linear_network import linear_learning_curve
+from theorykit.committee.solve.initial import random_overlaps
+from theorykit.committee.solve.integrate import AUTO_DENSE_LIMIT, SolverConfig, solve
 
 ALPHA = np.array([1.0, 10.0, 100.0, 1e3, 1e4])
 

@@ -22,11 +22,11 @@ from run import best_time  # noqa: E402  (benchmarks/ is the working directory's
 from threadpoolctl import threadpool_limits
 
 import theorykit as tk
-from theorykit.sgd_backend import make_steps, numba_activation
-from theorykit.solve._mode_frame import TeacherFrame
-from theorykit.solve.eigenmode import EigenmodeSystem
-from theorykit.solve.exponential import ExponentialConfig, ModePropagator, integrate_exponential
-from theorykit.solve.initial import random_overlaps
+from theorykit.committee.simulate.backends import make_steps, numba_activation
+from theorykit.committee.solve._mode_frame import TeacherFrame
+from theorykit.committee.solve.eigenmode import EigenmodeSystem
+from theorykit.committee.solve.exponential import ExponentialConfig, ModePropagator, integrate_exponential
+from theorykit.committee.solve.initial import random_overlaps
 
 
 def main() -> None:

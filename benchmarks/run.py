@@ -7,7 +7,7 @@ cold start (derive + lower + build + first call, empty cache, fresh process) at 
 and warm start (cached); the time to integrate K = M = 3, eta = 0.5, isotropic, to alpha = 2000 at
 rtol 1e-8; and, as the baseline, a hand-written NumPy right-hand side in the style of the field's
 public codes (Saad--Solla integrals as published, loops over units; shared with the tests in
-:mod:`theorykit.reference.saad_solla`) at K = M = 3 and 6.
+:mod:`theorykit.committee.saad_solla`) at K = M = 3 and 6.
 """
 
 from __future__ import annotations
@@ -24,8 +24,9 @@ import time
 import numpy as np
 
 import theorykit as tk
-from theorykit.reference.saad_solla import isotropic_rhs
-from theorykit.solve.eigenmode import EigenmodeSystem
+from theorykit.committee.saad_solla import isotropic_rhs
+from theorykit.committee.solve.eigenmode import EigenmodeSystem
+from theorykit.core.optional import numba_available
 
 
 def best_time(fn, repeat=5, number=None) -> float:
@@ -66,7 +67,7 @@ def baseline_rhs_time(K):
 def start_time(K, L, cache_dir):
     code = (
         "import time; t0 = time.perf_counter();"
-        "import theorykit as tk; from theorykit.solve.eigenmode import EigenmodeSystem;"
+        "import theorykit as tk; from theorykit.committee.solve.eigenmode import EigenmodeSystem;"
         f"m = tk.CommitteeModel({K}, {K}, tk.Spectrum.power_law({L}, 1.0) if {L} > 1 else tk.Spectrum.explicit([1.0]), 'erf');"
         f"init = tk.random_overlaps(m, {max(2 * K * L, 1000)}, 0.1, 0);"
         "t1 = time.perf_counter(); c = tk.compile_model(m); s = EigenmodeSystem(m, c, 0.5, init.t);"
@@ -95,7 +96,7 @@ def main() -> None:
     parser.add_argument("--skip-large", action="store_true", help="skip K = M = 40, L = 512")
     args = parser.parse_args()
     results = {}
-    print(f"theorykit {tk.__version__} benchmarks (numba: {tk.compiled.numba_available()})")
+    print(f"theorykit {tk.__version__} benchmarks (numba: {numba_available()})")
     for K, L in ((3, 1), (6, 1)) + (() if args.skip_large else ((40, 512),)):
         t, flavour, size = rhs_time(K, L)
         results[f"rhs_K{K}_L{L}_s"] = t

@@ -9,9 +9,9 @@ import sympy as sp
 from _report import Report, arguments
 from scipy.special import erf
 
-from theorykit.derive.activations import get_activation
-from theorykit.derive.gaussian import GaussianAverager, cov_symbols, z
-from theorykit.derive.kernels import KERNELS
+from theorykit.committee.derive.activations import get_activation
+from theorykit.committee.derive.gaussian import GaussianAverager, cov_symbols, z
+from theorykit.committee.derive.kernels import KERNELS
 
 
 def main() -> int:

@@ -13,10 +13,10 @@ import sympy as sp
 from _report import Report, arguments
 
 import theorykit as tk
-from theorykit.derive.late_phase import derive_late_power_law, derive_mode_flow, derive_specialised_rates
-from theorykit.late_phase import late_asymptotics, late_phase_curve, specialised_teacher
-from theorykit.solve.eigenmode import EigenmodeSystem
-from theorykit.solve.initial import Overlaps
+from theorykit.committee.derive.late_expansion import derive_late_power_law, derive_mode_flow, derive_specialised_rates
+from theorykit.committee.late_phase import late_asymptotics, late_phase_curve, specialised_teacher
+from theorykit.committee.solve.eigenmode import EigenmodeSystem
+from theorykit.committee.solve.initial import Overlaps
 
 
 def main() -> int:
@@ -87,7 +87,7 @@ def check_power_law_window(report: Report, K: int, beta: float, L: int, eta: flo
     of the derivation; at 10 % the transient of the specialisation still shows) when that part
     spans at least a decade: the slope must stay within 0.1 of -exponent there.
     """
-    from theorykit.figures.late_figures import late_start_index
+    from theorykit.committee.figures.late_figures import late_start_index
 
     model = tk.CommitteeModel(K, K, tk.Spectrum.power_law(L, beta))
     asym = late_asymptotics(model, eta, dps=20)

@@ -9,9 +9,9 @@ import sympy as sp
 from _report import Report, arguments
 
 import theorykit as tk
-from theorykit.derive.linear import derive_linear_error_system, derive_power_law_asymptotics
-from theorykit.linear import linear_coefficients, linear_learning_curve
-from theorykit.solve.linear import exact_curve
+from theorykit.committee.derive.linear_modes import derive_linear_error_system, derive_power_law_asymptotics
+from theorykit.committee.linear_network import linear_coefficients, linear_learning_curve
+from theorykit.committee.solve.linear_exact import exact_curve
 
 
 def main() -> int:

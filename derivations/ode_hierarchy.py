@@ -20,7 +20,7 @@ from theorykit import (
     simulate,
     solve,
 )
-from theorykit.reference.saad_solla import isotropic_rhs
+from theorykit.committee.saad_solla import isotropic_rhs
 
 mpf = np.vectorize(mpmath.mpf, otypes=[object])
 

@@ -14,9 +14,9 @@ import sympy as sp
 from _report import Report, arguments
 
 import theorykit as tk
-from theorykit.derive.expanded import closed_form_escape_rate
-from theorykit.derive.symmetric import K, closed_form_plateau, derive_symmetric_system, per_mode_fixed_point
-from theorykit.plateau import find_plateau, perturbed_overlaps, student_asymmetry
+from theorykit.committee.derive.expanded import closed_form_escape_rate
+from theorykit.committee.derive.symmetric import K, closed_form_plateau, derive_symmetric_system, per_mode_fixed_point
+from theorykit.committee.plateau import find_plateau, perturbed_overlaps, student_asymmetry
 
 
 def main() -> int:

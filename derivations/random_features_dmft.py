@@ -13,10 +13,8 @@ exponents at two precisions and against the full DMFT.
 import numpy as np
 import sympy as sp
 from _report import Report, arguments
+from theorykit.rf import derive as rf
 
-from theorykit.derive import random_features as rf
-from theorykit.derive.rf_asymptotics import derive_decoupled_asymptotics
-from theorykit.reference.kernel_ridge import krr_error
 from theorykit.rf import (
     RandomFeatureModel,
     asymptotics,
@@ -25,6 +23,8 @@ from theorykit.rf import (
     solve_rf,
     stationary_error,
 )
+from theorykit.rf.derive_asymptotics import derive_decoupled_asymptotics
+from theorykit.rf.kernel_ridge import krr_error
 
 
 def main() -> int:

@@ -5,9 +5,9 @@ import pytest
 import sympy as sp
 
 import theorykit as tk
-from theorykit.derive.activations import get_activation
-from theorykit.derive.kernels import KERNELS
-from theorykit.lower.kernel_printer import kernel_function_source
+from theorykit.committee.derive.activations import get_activation
+from theorykit.committee.derive.kernels import KERNELS
+from theorykit.committee.lower.kernel_printer import kernel_function_source
 
 
 def _check_against_sgd(model, eta, alpha, N, seeds, rel):

@@ -1,6 +1,6 @@
 """Certified enclosures (ball arithmetic): each must contain a value computed independently.
 
-The reference is the 50-digit evaluation of :mod:`theorykit.precision` (itself checked against a
+The reference is the 50-digit evaluation of :mod:`theorykit.core.precision` (itself checked against a
 plain-mpmath matrix exponential in ``tests/test_precision.py``) on inputs binary floats cannot
 hold.  An enclosure that misses it, or is wider than a few units of its 40th printed digit at
 256 bits, fails.
@@ -15,11 +15,13 @@ import pytest
 
 pytest.importorskip("flint")
 
-from theorykit.case import parse_case  # noqa: E402
-from theorykit.certify import Enclosure, exact, linear_curve_enclosures  # noqa: E402
 from theorykit.cli import main  # noqa: E402
-from theorykit.errors import CaseError  # noqa: E402
-from theorykit.linear import linear_learning_curve  # noqa: E402
+from theorykit.committee.case import parse_case  # noqa: E402
+from theorykit.committee.certify import linear_curve_enclosures  # noqa: E402
+from theorykit.committee.linear_network import linear_learning_curve  # noqa: E402
+from theorykit.core.certify import Enclosure  # noqa: E402
+from theorykit.core.errors import CaseError  # noqa: E402
+from theorykit.core.precision import exact  # noqa: E402
 
 
 def decimal_case(fractions=None, noise=0.0) -> dict:
@@ -43,7 +45,7 @@ def decimal_case(fractions=None, noise=0.0) -> dict:
 
 @pytest.mark.parametrize("fractions, noise", [(None, 0.0), ([0.1, 0.2, 0.3, 0.15, 0.05, 0.2], 0.0), (None, 0.1)])
 def test_linear_enclosures_contain_the_independent_50_digit_values(fractions, noise):
-    from theorykit.linear import power_law_precise
+    from theorykit.committee.linear_network import power_law_precise
 
     case = parse_case(decimal_case(fractions, noise))
     cert = linear_curve_enclosures(case.model, case.eta, case.init, case.alpha)
@@ -92,7 +94,7 @@ def test_missing_flint_is_a_one_line_error(monkeypatch):
         return real_import(name, *args, **kwargs)
 
     monkeypatch.setattr(builtins, "__import__", no_flint)
-    from theorykit.certify import available
+    from theorykit.core.certify import available
 
     assert not available()
     case = parse_case(decimal_case())

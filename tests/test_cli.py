@@ -8,7 +8,7 @@ import pytest
 
 from theorykit import __version__
 from theorykit.cli import main
-from theorykit.sgd_backend import resolve_backend
+from theorykit.committee.simulate.backends import resolve_backend
 
 BASE = {
     "model": {"K": 2, "M": 2, "activation": "erf", "normalization": "sqrt"},
@@ -151,7 +151,7 @@ def test_solve_exponential_at_a_large_size(tmp_path):
     import numpy as np
 
     from theorykit import CommitteeModel, Spectrum, random_overlaps, solve
-    from theorykit.solve.integrate import SolverConfig
+    from theorykit.committee.solve.integrate import SolverConfig
 
     case = {
         "model": {"K": 8, "M": 8},
@@ -187,8 +187,9 @@ def _choices(command: str, option: str) -> list:
 
 def test_cli_choices_are_the_librarys():
     """Every name the library accepts is accepted by the CLI (both come from the schema and the registry)."""
+    from theorykit.committee.schema import FLAVOURS, SGD_BACKENDS, SOLVER_METHODS
     from theorykit.figures import FIGURES
-    from theorykit.schema import FLAVOURS, RF_METHODS, SGD_BACKENDS, SOLVER_METHODS
+    from theorykit.rf.schema import RF_METHODS
 
     assert _choices("solve", "method") == list(SOLVER_METHODS)
     assert {"auto", "exponential"} <= set(SOLVER_METHODS)

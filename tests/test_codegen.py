@@ -12,15 +12,15 @@ import pytest
 import sympy as sp
 from conftest import random_covariance
 
-from theorykit.build import cache as cache_mod
-from theorykit.compiled import compile_model
-from theorykit.derive.activations import get_activation
-from theorykit.derive.kernels import KERNELS
-from theorykit.derive.odes import KERNEL_FUNCTIONS, derive_index_system, n_, w
-from theorykit.derive.odes import i as I_
-from theorykit.derive.odes import j as J_
-from theorykit.derive.odes import x as X_
-from theorykit.model import CommitteeModel, Spectrum
+from theorykit.committee.compiled import compile_model
+from theorykit.committee.derive.activations import get_activation
+from theorykit.committee.derive.kernels import KERNELS
+from theorykit.committee.derive.odes import KERNEL_FUNCTIONS, derive_index_system, n_, w
+from theorykit.committee.derive.odes import i as I_
+from theorykit.committee.derive.odes import j as J_
+from theorykit.committee.derive.odes import x as X_
+from theorykit.committee.model import CommitteeModel, Spectrum
+from theorykit.core import code_cache as cache_mod
 
 FLAVOURS = ["numpy", "mpmath"] + (["numba"] if importlib.util.find_spec("numba") else [])
 
@@ -138,8 +138,8 @@ def test_structured_system_stays_small():
 def test_fused_numba_rhs_equals_the_numpy_pipeline(small_lr, noise):
     # the one-call numba right-hand side against the step-by-step NumPy-flavour pipeline,
     # with K != M, several modes and a finite-N (non-diagonal) teacher
-    from theorykit.solve.eigenmode import EigenmodeSystem
-    from theorykit.solve.initial import random_overlaps
+    from theorykit.committee.solve.eigenmode import EigenmodeSystem
+    from theorykit.committee.solve.initial import random_overlaps
 
     model = CommitteeModel(3, 2, Spectrum.power_law(5, 0.7), noise=noise, small_lr=small_lr)
     init = random_overlaps(model, 200, 0.4, 3)

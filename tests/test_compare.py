@@ -4,7 +4,7 @@ import pytest
 import sympy as sp
 
 import theorykit as tk
-from theorykit.derive.expanded import expanded_isotropic_system
+from theorykit.committee.derive.expanded import expanded_isotropic_system
 
 R, Q, T = sp.symbols("R_00 Q_00 T_00")
 DOMAIN = {R: (-1, 1), Q: (0.1, 2), T: (0.1, 2)}

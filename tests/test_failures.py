@@ -6,8 +6,8 @@ import pytest
 
 import theorykit as tk
 from theorykit.cli import main
-from theorykit.errors import NumericalFailure
-from theorykit.solve.fixed_point import newton
+from theorykit.committee.solve.fixed_point import newton
+from theorykit.core.errors import NumericalFailure
 
 
 def _one_dimensional(f, df):

@@ -41,7 +41,7 @@ def test_unknown_figure(tmp_path, capsys):
 
 
 def test_plateau_window_measures_entry_and_exit():
-    from theorykit.figures.plateau_figures import plateau_window
+    from theorykit.committee.figures.plateau_figures import plateau_window
 
     alpha = np.linspace(0, 10, 101)
     eps = np.where(alpha < 2, 1.0, np.where(alpha < 7, 0.1, 0.01))
@@ -54,7 +54,7 @@ def test_late_start_is_the_first_alpha_after_which_students_stay_close():
     """Synthetic trajectory: far, close, far again, then close for good -> the last entry wins."""
     from types import SimpleNamespace
 
-    from theorykit.figures.late_figures import late_start_index
+    from theorykit.committee.figures.late_figures import late_start_index
 
     lam = np.array([1.0])
     t = np.eye(2)[None]
@@ -68,7 +68,7 @@ def test_late_start_is_the_first_alpha_after_which_students_stay_close():
 def test_power_law_guide_has_the_predicted_slope_and_starts_after_the_late_start():
     from types import SimpleNamespace
 
-    from theorykit.figures.late_figures import power_law_guide
+    from theorykit.committee.figures.late_figures import power_law_guide
 
     alpha = np.concatenate([[0.0], np.geomspace(1, 1e4, 200)])
     eps = 3.0 * np.concatenate([[1.0], alpha[1:] ** -0.5])
@@ -84,7 +84,7 @@ def test_late_overlay_follows_the_ode_after_specialisation():
     """K = M = 2, L = 1 at N = 256 (Fig. 1's first curve): the linearised curve from the late
     start tracks the tight-tolerance ODE to 3 % (the start deviation is 10 %, its square ~1 %)."""
     from theorykit import CommitteeModel, Spectrum, random_overlaps, solve
-    from theorykit.figures.late_figures import late_curve, ode_config
+    from theorykit.committee.figures.late_figures import late_curve, ode_config
 
     model = CommitteeModel(2, 2, Spectrum.power_law(1, 1.0))
     init = random_overlaps(model, 256, 0.01, 0)

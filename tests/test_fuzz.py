@@ -2,7 +2,7 @@
 
 Any mutation of a valid case -- a field replaced by junk (NaN, inf, huge integers, long
 strings, empty or deeply nested lists, tables), an unknown field added, a whole table
-replaced -- either parses or raises :class:`~theorykit.errors.CaseError` with a one-line
+replaced -- either parses or raises :class:`~theorykit.core.errors.CaseError` with a one-line
 message that names a field; nothing else escapes.  Malformed files and injection strings
 in every text field get exit code 2 and one line from the CLI, and are never evaluated.
 The table of bad inputs in docs/cli.md lists what each gets.
@@ -17,10 +17,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from theorykit.case import parse_case, read_case_file
 from theorykit.cli import main
-from theorykit.errors import CaseError
-from theorykit.schema import COMMITTEE, SHOWN_CHARS
+from theorykit.committee.case import parse_case, read_case_file
+from theorykit.committee.schema import COMMITTEE
+from theorykit.core.errors import CaseError
+from theorykit.core.schema import SHOWN_CHARS
 
 FUZZ = settings(max_examples=settings.default.max_examples * 10)  # parsing is cheap: 150 in CI
 
@@ -251,7 +252,7 @@ def test_random_feature_fields_replaced_by_junk_parse_or_give_a_clean_case_error
 
 
 def test_every_random_feature_field_is_fuzzed():
-    from theorykit.schema import RANDOM_FEATURES
+    from theorykit.rf.schema import RANDOM_FEATURES
 
     covered = {f"{s}.{k}" if k else s for s, k in RF_LEAVES}
     assert set(RANDOM_FEATURES.names()) <= covered, set(RANDOM_FEATURES.names()) - covered

@@ -8,11 +8,11 @@ import sympy as sp
 from conftest import random_covariance
 from scipy.special import erf
 
-from theorykit.derive.activations import NumericActivation, get_activation
-from theorykit.derive.gaussian import GaussianAverager, cov_pairs, cov_symbols, z
-from theorykit.derive.kernels import KERNELS, permuted_args
-from theorykit.quadrature import make_numeric_kernel
-from theorykit.reference import saad_solla
+from theorykit.committee import saad_solla
+from theorykit.committee.derive.activations import NumericActivation, get_activation
+from theorykit.committee.derive.gaussian import GaussianAverager, cov_pairs, cov_symbols, z
+from theorykit.committee.derive.kernels import KERNELS, permuted_args
+from theorykit.committee.derive.quadrature import make_numeric_kernel
 
 ACTIVATION_FUNCS = {
     "erf": (
@@ -139,7 +139,7 @@ def test_numeric_activation_without_derivatives(rng):
 
 
 def test_unsupported_symbolic_activation_is_refused():
-    from theorykit.errors import DerivationError
+    from theorykit.core.errors import DerivationError
 
     with pytest.raises(DerivationError, match="activation"):
         GaussianAverager(sp.tanh(z))

@@ -15,15 +15,15 @@ import numpy as np
 import pytest
 
 from theorykit.cli import main
-from theorykit.compiled import compile_model
-from theorykit.derive.late_phase import derive_late_power_law, derive_mode_flow, derive_specialised_rates
-from theorykit.errors import CaseError
-from theorykit.late_phase import late_asymptotics, late_phase_curve, specialised_teacher
-from theorykit.model import CommitteeModel, Spectrum
-from theorykit.solve.eigenmode import EigenmodeSystem
-from theorykit.solve.exponential import divided_difference2, phi1, phi2
-from theorykit.solve.initial import Overlaps, random_overlaps
-from theorykit.solve.integrate import SolverConfig, log_alpha, solve
+from theorykit.committee.compiled import compile_model
+from theorykit.committee.derive.late_expansion import derive_late_power_law, derive_mode_flow, derive_specialised_rates
+from theorykit.committee.late_phase import late_asymptotics, late_phase_curve, specialised_teacher
+from theorykit.committee.model import CommitteeModel, Spectrum
+from theorykit.committee.solve.eigenmode import EigenmodeSystem
+from theorykit.committee.solve.exponential import divided_difference2, phi1, phi2
+from theorykit.committee.solve.initial import Overlaps, random_overlaps
+from theorykit.committee.solve.integrate import SolverConfig, log_alpha, solve
+from theorykit.core.errors import CaseError
 
 ETA = 0.5
 
@@ -142,7 +142,7 @@ def test_exponential_honours_its_tolerance_at_the_linear_activation(K):
     solution (a separate derivation: matrix exponential of the linear error equations), eps_g
     is within 10x the requested rtol over three decades (measured 8e-7 and 5e-7 at rtol 1e-6;
     freezing W at the midpoint gave 1.4e-1 and 1.0e-1)."""
-    from theorykit.linear import linear_learning_curve
+    from theorykit.committee.linear_network import linear_learning_curve
 
     model = CommitteeModel(K, K, Spectrum.power_law(64, 1.0), activation="linear")
     init = random_overlaps(model, 64, 1e-3, 0)
@@ -168,7 +168,7 @@ def test_eps_g_below_round_off_is_reported_unresolved_not_negative():
     """Deep in the exponential tail of a small linear network eps_g falls below what order-one
     overlaps resolve in double precision; those points are NaN, the message says from where,
     and every reported value is positive and above its resolution."""
-    from theorykit.linear import linear_learning_curve
+    from theorykit.committee.linear_network import linear_learning_curve
 
     model = CommitteeModel(1, 1, Spectrum.power_law(4, 1.0), activation="linear")
     init = random_overlaps(model, 64, 1e-3, 0)
@@ -185,11 +185,9 @@ def test_eps_g_below_round_off_is_reported_unresolved_not_negative():
 def _mode_setup(K: int, L: int, N: int, eta: float, seed: int):
     """A small float system with finite-N overlaps, its propagator (in the frame the integrator
     would choose) and G, W at the initial covariance."""
-    import importlib
 
-    from theorykit.solve._mode_frame import TeacherFrame
-
-    exponential = importlib.import_module("theorykit.solve.exponential")  # tk.solve is the function
+    from theorykit.committee.solve import exponential
+    from theorykit.committee.solve._mode_frame import TeacherFrame
     model = CommitteeModel(K, K, Spectrum.power_law(L, 1.0), small_lr=False)
     init = random_overlaps(model, N, 0.5, seed)
     system = EigenmodeSystem(model, compile_model(model), eta, init.t)
@@ -204,7 +202,7 @@ def _random_rotation(K: int, seed: int) -> np.ndarray:
 
 def _in_basis(prop, init, P):
     """The initial overlaps as a state held in the orthogonal basis ``P`` (None: the identity)."""
-    from theorykit.solve.exponential import ModeState
+    from theorykit.committee.solve.exponential import ModeState
 
     state = prop.state_of(init.r, init.q)
     if P is None:
@@ -226,7 +224,7 @@ def test_slow_mode_series_matches_matrix_exponential(h, layout):
     """
     from scipy.linalg import expm
 
-    from theorykit.solve._slow_series import SlowModeSeries, generator, lyapunov_bound, split_modes
+    from theorykit.committee.solve._slow_series import SlowModeSeries, generator, lyapunov_bound, split_modes
 
     K, L = 3, 6
     _ex, prop, init, G, W = _mode_setup(K, L, 8 * L if layout == "identity frame" else L, 0.4, 2)
@@ -260,8 +258,8 @@ def test_propagation_in_any_frame_and_basis_matches_the_plain_one(N, monkeypatch
     """One exact step from a state held in the rank-one teacher frame (N = L) and a random basis,
     against the same step from the original overlaps in the identity frame; the mode axis split
     over threads (L >= 64) against the serial loop.  Round-off only: 1e-13 of the largest entry."""
-    from theorykit.solve._mode_frame import TeacherFrame
-    from theorykit.solve.exponential import ModePropagator
+    from theorykit.committee.solve._mode_frame import TeacherFrame
+    from theorykit.committee.solve.exponential import ModePropagator
 
     K, L = 3, 128
     exponential, prop, init, G, W = _mode_setup(K, L, N, 0.3, 4)
@@ -275,7 +273,7 @@ def test_propagation_in_any_frame_and_basis_matches_the_plain_one(N, monkeypatch
 
     expected = step(plain, plain.state_of(init.r, init.q))
     threaded = step(prop, _in_basis(prop, init, _random_rotation(K, 9)))
-    from theorykit.solve import _threads
+    from theorykit.core import threads as _threads
 
     monkeypatch.setattr(_threads, "_MODES_PER_WORKER", 10**9)
     serial = step(prop, _in_basis(prop, init, _random_rotation(K, 9)))
@@ -288,7 +286,7 @@ def test_teacher_frame_spans_the_overlaps():
     """L = N: one input direction per eigenvalue, so t_k and r_k have rank one and the frame keeps
     one coordinate; a student row outside the teacher's range widens it; with N = 8 L the frame
     would need every teacher direction and is the identity.  Coordinates and rows round-trip."""
-    from theorykit.solve._mode_frame import TeacherFrame
+    from theorykit.committee.solve._mode_frame import TeacherFrame
 
     K, M, L = 4, 6, 16
     model = CommitteeModel(K, M, Spectrum.power_law(L, 1.0))
@@ -313,9 +311,8 @@ def _tight_run_at_L_equals_N(L: int, seed: int, alpha_max: float, points: int):
     midpoint iteration run to 1e-8 of the local tolerance: where round-off makes two runs stop
     one iterate apart, a loose iteration tolerance would put its own difference in (6e-9 at 1e-5).
     Returns the exponential module (to patch), the system, the output alphas and the function."""
-    import importlib
 
-    exponential = importlib.import_module("theorykit.solve.exponential")  # tk.solve is the function
+    from theorykit.committee.solve import exponential
     model = CommitteeModel(3, 3, Spectrum.power_law(L, 1.0), small_lr=False)
     init = random_overlaps(model, L, 0.5, seed)
     system = EigenmodeSystem(model, compile_model(model), 0.2, init.t)
@@ -337,7 +334,7 @@ def test_integration_in_the_teacher_frame_matches_the_identity_frame(monkeypatch
     eigenbasis) against the same integration forced into the identity frame: the same method in
     other coordinates, so the curves agree to round-off amplified along the run (measured: 4e-12
     at the last point, where the escape from the plateau amplifies it)."""
-    from theorykit.solve._mode_frame import TeacherFrame
+    from theorykit.committee.solve._mode_frame import TeacherFrame
 
     exponential, system, alpha, run = _tight_run_at_L_equals_N(24, 3, 300, 12)
     framed, stats = run()
@@ -353,7 +350,7 @@ def test_integration_in_the_teacher_frame_matches_the_identity_frame(monkeypatch
 def test_integration_without_numba_matches(monkeypatch):
     """The NumPy closed forms drive the same integration as the compiled step (an install without
     numba), in a rank-one teacher frame where the drives come as factors: round-off apart."""
-    from theorykit.solve._closed_forms import advance_numpy
+    from theorykit.committee.solve._closed_forms import advance_numpy
 
     exponential, _system, _alpha, run = _tight_run_at_L_equals_N(16, 6, 100, 8)
     compiled, stats = run()
@@ -392,12 +389,12 @@ def test_compiled_step_matches_the_closed_forms(scale):
     moderate, stiff; with exact zeros and pairs of opposite sign.  1e-13 of the largest entry:
     both are accurate to round-off, amplified by at most the 1/1e-3 of a divided difference at
     the Taylor switch."""
-    from theorykit.compiled import numba_available
-    from theorykit.solve._closed_forms import advance_numpy
+    from theorykit.committee.solve._closed_forms import advance_numpy
+    from theorykit.core.optional import numba_available
 
     if not numba_available():
         pytest.skip("numba not installed")
-    from theorykit.solve._numba_kernels import advance as compiled
+    from theorykit.committee.solve._numba_kernels import advance as compiled
 
     rng = np.random.default_rng(11)
     L, K, M = 48, 6, 3
@@ -458,7 +455,7 @@ def test_phi_sequence_against_mpmath():
     """phi_1..phi_4 on both sides of the series/recursion switch at |z| = 1/2 and far out,
     against their definition at 40 digits: 1e-13 relative (the recursion loses at most a digit
     per order at the switch)."""
-    from theorykit.solve._closed_forms import phis
+    from theorykit.committee.solve._closed_forms import phis
 
     z = np.array([-1e3, -30.0, -2.0, -0.6, -0.5, -0.49, -1e-3, 0.0, 1e-9, 0.3, 0.5, 0.7, 3.0, 20.0])
     values = phis(z, 4)
@@ -477,12 +474,12 @@ def test_phi_sequence_against_mpmath():
 def test_compiled_noise_hold_matches_numpy(scale):
     """The noise hold's compiled kernel against its NumPy twin (built on ``phis``): the per-mode
     update of ``y``, the aggregated correction and the error weight, to 1e-13 of the largest entry."""
-    from theorykit.compiled import numba_available
-    from theorykit.solve._closed_forms import hold_response_numpy
+    from theorykit.committee.solve._closed_forms import hold_response_numpy
+    from theorykit.core.optional import numba_available
 
     if not numba_available():
         pytest.skip("numba not installed")
-    from theorykit.solve._numba_kernels import hold_response
+    from theorykit.committee.solve._numba_kernels import hold_response
 
     rng = np.random.default_rng(5)
     L, K = 40, 5
@@ -509,7 +506,7 @@ def test_late_regime_windows_against_plain_mpmath(beta, L, eta):
     log-sum-exp) -- at the ends the slope is off by 0.05 (to 1e-4), at 30 points inside by less,
     and 10 % beyond either end by more; every window spans at least a decade.  The exponential
     regime's start: decay rate within 5 % of 2 eta nu_min lambda_min."""
-    from theorykit.late_phase import late_regimes
+    from theorykit.committee.late_phase import late_regimes
 
     spectrum = Spectrum.power_law(L, beta)
     directions = [(0.342931, 1), (0.0246214, 1)]  # the erf committee's rates at K = 2
@@ -550,8 +547,8 @@ def test_late_regime_sum_is_the_full_odes_slope():
     of their teachers, alpha ~ 1e3) the local slope of eps_g and that of the derived sum agree
     to 0.01 over two decades (measured 0.0013), and that sum needs the weights nu_a: with equal
     weights it is 0.2 off where the fast direction's power law ends."""
-    from theorykit.figures.late_figures import late_start_index
-    from theorykit.late_phase import late_asymptotics
+    from theorykit.committee.figures.late_figures import late_start_index
+    from theorykit.committee.late_phase import late_asymptotics
 
     K, eta = 2, 0.1
     model = CommitteeModel(K, K, Spectrum.power_law(128, 2.0))
@@ -586,7 +583,7 @@ def test_exponential_off_the_happy_path(activation):
     rtol 1e-11 for erf, the exact linear solution otherwise) wherever eps_g is resolved, the same
     values whether or not the list starts at 0, and the linear tail (exact eps_g 5.6e-17, below
     the 1.8e-14 the overlaps resolve) reported as NaN by both integrators."""
-    from theorykit.linear import linear_learning_curve
+    from theorykit.committee.linear_network import linear_learning_curve
 
     model = CommitteeModel(2, 3, Spectrum.power_law(4, 0.3, [0.1, 0.2, 0.3, 0.4]), activation=activation)
     init = random_overlaps(model, 200, 0.3, 1)

@@ -9,9 +9,14 @@ import sympy as sp
 
 import theorykit as tk
 from theorykit.cli import main
-from theorykit.derive.linear import derive_linear_error_system, derive_power_law_asymptotics
-from theorykit.linear import effective_errors, linear_coefficients, linear_learning_curve, power_law_law
-from theorykit.solve.linear import exact_curve, small_eta_curve
+from theorykit.committee.derive.linear_modes import derive_linear_error_system, derive_power_law_asymptotics
+from theorykit.committee.linear_network import (
+    effective_errors,
+    linear_coefficients,
+    linear_learning_curve,
+    power_law_law,
+)
+from theorykit.committee.solve.linear_exact import exact_curve, small_eta_curve
 
 
 def test_error_equations_are_derived_and_close():
@@ -149,7 +154,7 @@ def test_trainable_dimension_theory_against_sgd():
 
 
 def test_trainable_floor_scales_as_n_to_minus_beta():
-    from theorykit.linear import trainable_floor
+    from theorykit.committee.linear_network import trainable_floor
 
     beta = 1.0
     model = tk.CommitteeModel(1, 1, tk.Spectrum.power_law(4096, beta), "linear")
@@ -163,7 +168,7 @@ def test_trainable_floor_scales_as_n_to_minus_beta():
 
 
 def test_tail_rate_is_the_late_decay_rate():
-    from theorykit.solve.linear import slowest_rate
+    from theorykit.committee.solve.linear_exact import slowest_rate
 
     spec = tk.Spectrum.power_law(20, 1.0)
     coeffs = linear_coefficients()
@@ -177,9 +182,9 @@ def test_tail_rate_is_the_late_decay_rate():
 def test_divergence_is_reported_with_the_linear_stability_bound():
     """Independent of the bound's derivation: the full ODE decays just below eta_max and blows
     up just above it (10 % either side), and the failure names the bound."""
-    from theorykit.linear import linear_eta_bound
-    from theorykit.solve.initial import random_overlaps
-    from theorykit.solve.integrate import SolverConfig, solve
+    from theorykit.committee.linear_network import linear_eta_bound
+    from theorykit.committee.solve.initial import random_overlaps
+    from theorykit.committee.solve.integrate import SolverConfig, solve
 
     model = tk.CommitteeModel(2, 2, tk.Spectrum.power_law(4, 1.0), activation="linear")
     bound = linear_eta_bound(model)

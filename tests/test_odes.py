@@ -15,8 +15,8 @@ from theorykit import (
     random_overlaps,
     solve,
 )
-from theorykit.reference.saad_solla import isotropic_rhs
-from theorykit.solve.fixed_step import rk4
+from theorykit.committee.saad_solla import isotropic_rhs
+from theorykit.committee.solve.fixed_step import rk4
 
 mpf_array = np.vectorize(mpmath.mpf, otypes=[object])
 
@@ -138,7 +138,7 @@ def test_linear_network_error_closes_per_mode():
 
 def test_overlaps_validation():
     from theorykit import CaseError
-    from theorykit.solve.initial import check_overlaps
+    from theorykit.committee.solve.initial import check_overlaps
 
     model = CommitteeModel(1, 1, Spectrum.explicit([1.0]), "erf")
     bad = Overlaps(np.array([[[2.0]]]), np.array([[[1.0]]]), np.array([[[1.0]]]))

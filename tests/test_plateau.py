@@ -10,17 +10,17 @@ import pytest
 import sympy as sp
 
 from theorykit.cli import main
-from theorykit.compiled import compile_model
-from theorykit.derive.expanded import closed_form_escape_rate
-from theorykit.derive.symmetric import K as K_sym
-from theorykit.derive.symmetric import closed_form_plateau
-from theorykit.errors import NumericalFailure
-from theorykit.model import CommitteeModel, Spectrum
-from theorykit.plateau import find_plateau, perturbed_overlaps, student_asymmetry, unstable_amplitude
-from theorykit.solve.eigenmode import EigenmodeSystem
-from theorykit.solve.escape import SecularEquation, dense_spectrum
-from theorykit.solve.fixed_point import AggregatedSystem, StudentSymmetric
-from theorykit.solve.integrate import SolverConfig, solve
+from theorykit.committee.compiled import compile_model
+from theorykit.committee.derive.expanded import closed_form_escape_rate
+from theorykit.committee.derive.symmetric import K as K_sym
+from theorykit.committee.derive.symmetric import closed_form_plateau
+from theorykit.committee.model import CommitteeModel, Spectrum
+from theorykit.committee.plateau import find_plateau, perturbed_overlaps, student_asymmetry, unstable_amplitude
+from theorykit.committee.solve.eigenmode import EigenmodeSystem
+from theorykit.committee.solve.escape import SecularEquation, dense_spectrum
+from theorykit.committee.solve.fixed_point import AggregatedSystem, StudentSymmetric
+from theorykit.committee.solve.integrate import SolverConfig, solve
+from theorykit.core.errors import NumericalFailure
 
 
 def small_lr_model(K, M=None, L=4, beta=1.0, normalization="sqrt", small_lr=True):
@@ -141,7 +141,7 @@ def test_predicted_plateau_length_tracks_the_integrated_one(K, L):
 
 
 def test_finite_N_teacher_splits_the_plateau_as_in_sgd():
-    from theorykit.simulate import simulate
+    from theorykit.committee.simulate.sgd import simulate
 
     model = CommitteeModel(2, 2, Spectrum.power_law(4, 1.0))
     alpha = np.arange(0.0, 161.0, 10.0)

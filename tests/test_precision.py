@@ -5,7 +5,7 @@ Conformance: every ``--dps`` command, at 50 digits, on inputs binary floats cann
 written here in plain mpmath from the published equations (the linear network's error
 equations, the erf plateau and late-phase closed forms, the kernel-ridge formula of Canatar
 et al.).  Required: at least 48 correct digits (the two guard evaluations of
-:func:`theorykit.precision.two_precisions` are at 60 and 75 digits, so a correct pipeline
+:func:`theorykit.core.precision.two_precisions` are at 60 and 75 digits, so a correct pipeline
 has every digit; 48 leaves room only for the last-digit rounding of the printed strings).
 Before the discipline these paths were right to 16-17 digits (inputs rounded through floats).
 """
@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 from theorykit.cli import main
-from theorykit.precision import Precise, agreement_digits, lift, two_precisions
+from theorykit.core.precision import Precise, agreement_digits, lift, two_precisions
 
 DPS = 50
 REQUIRED = 48
@@ -81,7 +81,7 @@ def test_agreement_is_measured_and_failure_is_refused():
     result = two_precisions(noisy, 30)
     assert calls == [40, 55]
     assert 19 < result.agreement_digits < 21 and not result.vouched
-    from theorykit.errors import NumericalFailure
+    from theorykit.core.errors import NumericalFailure
 
     with pytest.raises(NumericalFailure, match="only 20.0 digits agree between 40 and 55"):
         result.require("noisy")
@@ -168,10 +168,10 @@ def erf_pair(c_ab, c_aa, c_bb):
 
 
 def test_plateau_dps50_matches_the_closed_form_and_a_second_route(tmp_path):
-    from theorykit.compiled import compile_model
-    from theorykit.model import CommitteeModel, Spectrum
-    from theorykit.solve.eigenmode import EigenmodeSystem
-    from theorykit.solve.fixed_point import AggregatedSystem, StudentSymmetric
+    from theorykit.committee.compiled import compile_model
+    from theorykit.committee.model import CommitteeModel, Spectrum
+    from theorykit.committee.solve.eigenmode import EigenmodeSystem
+    from theorykit.committee.solve.fixed_point import AggregatedSystem, StudentSymmetric
 
     data = run_cli(tmp_path, "plateau", plateau_case(), "--dps", str(DPS))
     assert data["agreement_digits"] >= DPS
@@ -288,8 +288,8 @@ def test_auto_method_is_recorded(tmp_path):
 
 
 def test_auto_method_follows_the_estimated_work():
-    from theorykit.model import CommitteeModel, Spectrum
-    from theorykit.solve.integrate import SolverConfig, choose_method
+    from theorykit.committee.model import CommitteeModel, Spectrum
+    from theorykit.committee.solve.integrate import SolverConfig, choose_method
 
     config = SolverConfig()
     fig6 = CommitteeModel(40, 40, Spectrum.power_law(512, 0.5), "erf")

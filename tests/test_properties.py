@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import theorykit as tk
-from theorykit.solve.eigenmode import EigenmodeSystem
+from theorykit.committee.solve.eigenmode import EigenmodeSystem
 
 SETTINGS = settings()  # the loaded profile (tests/conftest.py): "ci" by default, "long" on request
 

@@ -12,8 +12,7 @@ import numpy as np
 import pytest
 from scipy.linalg import expm
 
-from theorykit.errors import CaseError
-from theorykit.reference.kernel_ridge import krr_error
+from theorykit.core.errors import CaseError
 from theorykit.rf import (
     RandomFeatureModel,
     asymptotics,
@@ -25,6 +24,7 @@ from theorykit.rf import (
     solve_rf,
     stationary_error,
 )
+from theorykit.rf.kernel_ridge import krr_error
 
 TIMES = np.array([0.0, 0.03, 0.3, 3.0, 30.0, 300.0])
 
@@ -288,7 +288,7 @@ def test_cli_rf_bad_input_is_one_line_exit_2(tmp_path, change, message):
 def test_derived_closure_is_the_kernel_ridge_equation_at_zero_frequency():
     import sympy as sp
 
-    from theorykit.derive import random_features as rf
+    from theorykit.rf import derive as rf
 
     mode = rf.derive_mode_solution()
     assert sp.simplify(mode.response - 1 / (rf.z + rf.gamma + rf.eta * rf.Sigma)) == 0
@@ -305,10 +305,10 @@ def test_derived_closure_is_the_kernel_ridge_equation_at_zero_frequency():
 def test_decoupled_exponents_are_the_published_ones():
     import sympy as sp
 
-    from theorykit.derive.random_features import t as t_sym
-    from theorykit.derive.rf_asymptotics import P as P_sym
-    from theorykit.derive.rf_asymptotics import a, b, derive_decoupled_asymptotics
-    from theorykit.derive.rf_asymptotics import c as c_sym
+    from theorykit.rf.derive_asymptotics import P as P_sym
+    from theorykit.rf.derive_asymptotics import a, b, derive_decoupled_asymptotics
+    from theorykit.rf.derive_asymptotics import c as c_sym
+    from theorykit.rf.derive import t as t_sym
 
     laws = derive_decoupled_asymptotics()
     assert sp.simplify(laws.exponents["bias"] + (a + b) / (1 + a)) == 0  # t^{-a/(1+a)} at b = 0

@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from theorykit.cli import main
-from theorykit.errors import CaseError
+from theorykit.core.errors import CaseError
 from theorykit.rf import RandomFeatureModel, simulate_rf, solve_rf
 from theorykit.rf.case import parse_rf_case
 

@@ -6,15 +6,18 @@ import numpy as np
 import pytest
 
 import theorykit as tk
-from theorykit.case import parse_case
-from theorykit.errors import CaseError
-from theorykit.schema import COMMITTEE, RANDOM_FEATURES, SHOWN_CHARS, Integer, Number, Numbers, cases_page
+from theorykit.case_docs import cases_page
+from theorykit.committee.case import parse_case
+from theorykit.committee.schema import COMMITTEE
+from theorykit.core.errors import CaseError
+from theorykit.core.schema import SHOWN_CHARS, Integer, Number, Numbers
+from theorykit.rf.schema import RANDOM_FEATURES
 
 
 def test_docs_page_is_the_schema():
     page = Path(__file__).resolve().parents[1] / "docs" / "cases.md"
     assert page.read_text() == cases_page(), (
-        "docs/cases.md is out of date: python -c \"import theorykit.schema as s; print(s.cases_page(), end='')\" "
+        "docs/cases.md is out of date: python -c \"import theorykit.case_docs as s; print(s.cases_page(), end='')\" "
         "> docs/cases.md"
     )
 

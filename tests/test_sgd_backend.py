@@ -4,13 +4,13 @@ import numpy as np
 import pytest
 
 from theorykit import CommitteeModel, Spectrum, random_overlaps, simulate, solve
-from theorykit.derive.activations import NumericActivation
-from theorykit.errors import CaseError
-from theorykit.sgd_backend import BACKENDS, NumpySteps, resolve_backend, torch_cuda_available
+from theorykit.committee.derive.activations import NumericActivation
+from theorykit.committee.simulate.backends import BACKENDS, NumpySteps, resolve_backend, torch_cuda_available
+from theorykit.core.errors import CaseError
 
 
 def test_auto_backend_without_a_gpu_is_compiled_when_it_can_be():
-    from theorykit.compiled import numba_available
+    from theorykit.core.optional import numba_available
 
     expected = "torch" if torch_cuda_available() else ("numba" if numba_available() else "numpy")
     assert resolve_backend("auto") == expected
@@ -67,7 +67,7 @@ def test_numpy_backend_is_bit_reproducible():
 
 
 def test_divergence_is_reported_not_returned():
-    from theorykit.errors import NumericalFailure
+    from theorykit.core.errors import NumericalFailure
 
     model = CommitteeModel(1, 1, Spectrum.power_law(2, 1.0), "linear")
     with pytest.raises(NumericalFailure, match="diverged"):
@@ -82,8 +82,8 @@ def torch():
 
 @pytest.mark.parametrize("activation", ["erf", "linear", "relu"])
 def test_torch_activation_matches_numpy(torch, activation):
-    from theorykit.derive.activations import get_activation
-    from theorykit.sgd_backend import torch_activation
+    from theorykit.committee.derive.activations import get_activation
+    from theorykit.committee.simulate.backends import torch_activation
 
     x = np.linspace(-3, 3, 41)
     numeric = get_activation(activation).numeric()
@@ -95,7 +95,7 @@ def test_torch_activation_matches_numpy(torch, activation):
 
 def test_torch_and_numpy_steps_agree_for_the_same_inputs(torch, rng):
     """Both backends fed identical inputs (the torch stepper's draws replaced) give the same weights."""
-    from theorykit.sgd_backend import TorchSteps
+    from theorykit.committee.simulate.backends import TorchSteps
 
     K, M, N = 3, 3, 64
     J, B = 0.1 * rng.standard_normal((2, K, N)), rng.standard_normal((2, M, N))

@@ -3,8 +3,8 @@
 import numpy as np
 
 from theorykit import CommitteeModel, Spectrum, random_overlaps, simulate, solve
-from theorykit.simulate import weights_from_overlaps
-from theorykit.solve.initial import block_sizes, overlaps_from_weights
+from theorykit.committee.simulate.sgd import weights_from_overlaps
+from theorykit.committee.solve.initial import block_sizes, overlaps_from_weights
 
 
 def test_ode_matches_sgd_within_finite_size_spread():

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from theorykit.cli import main
-from theorykit.errors import CaseError
-from theorykit.spectrum import empirical_spectrum, fit_power_law, load_example, trainable_floors
+from theorykit.committee.empirical_spectrum import empirical_spectrum, fit_power_law, load_example, trainable_floors
+from theorykit.core.errors import CaseError
 
 
 def test_fit_recovers_beta_of_synthetic_power_law_data(rng):

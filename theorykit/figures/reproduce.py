@@ -15,10 +15,10 @@ import sys
 import time
 from pathlib import Path
 
-from .._atomic import write_text_atomic
 from .._version import __version__
-from ..errors import CaseError
-from ..progress import Progress
+from ..core.atomic import write_text_atomic
+from ..core.errors import CaseError
+from ..core.progress import Progress
 from . import FIGURES
 
 

@@ -2,7 +2,7 @@ r"""What the random-feature DMFT predicts: power laws, early stopping, the compu
 
 * :func:`asymptotics` -- the decoupled-limit exponents :math:`\nu` of :math:`y\propto t^{-\nu}`
   (bias :math:`(a+b)/(1+a)`, variance :math:`-1/(1+a)`: it grows; every exponent reported
-  follows :data:`theorykit.schema.EXPONENT_CONVENTION`), their prefactors, the window where they hold, the predicted
+  follows :data:`theorykit.core.schema.EXPONENT_CONVENTION`), their prefactors, the window where they hold, the predicted
   :math:`t^*` and :math:`\varepsilon_g(t^*)` with their exponents in :math:`P`; numbers at
   two precisions with their agreement.
 * :func:`local_exponent` -- :math:`d\log y/d\log t` of the full DMFT (bias or variance).
@@ -19,9 +19,9 @@ import mpmath
 import numpy as np
 from scipy.optimize import minimize_scalar
 
-from ..errors import CaseError
-from ..precision import lift, two_precisions
-from ..schema import DPS_RULE
+from ..core.errors import CaseError
+from ..core.precision import lift, two_precisions
+from ..core.schema import DPS_RULE
 from .dmft import solve_rf
 from .model import RandomFeatureModel
 
@@ -60,7 +60,7 @@ def asymptotics(model: RandomFeatureModel, dps: int = 30, tolerance: float = 0.1
     r"""Decoupled-limit power laws and early stopping (``gamma = 0`` theory) at two precisions.
 
     ``tolerance`` is the relative accuracy that defines the ``window`` (see
-    :mod:`theorykit.derive.rf_asymptotics`).
+    :mod:`theorykit.rf.derive_asymptotics`).
 
     Returns
     -------
@@ -68,13 +68,13 @@ def asymptotics(model: RandomFeatureModel, dps: int = 30, tolerance: float = 0.1
         ``exponents`` {bias, variance} (:math:`\nu` in :math:`y\propto t^{-\nu}`),
         ``prefactors`` {bias, variance}, ``window`` [t_lo, t_hi], ``t_star``, ``eps_star``,
         ``t_star_exponent_P``, ``eps_star_exponent_P`` (:math:`\nu` in :math:`\propto P^{-\nu}`), ``symbolic`` (SymPy strings and LaTeX), ``dps``,
-        ``agreement_digits`` and ``working_dps`` (:func:`theorykit.precision.two_precisions`).
+        ``agreement_digits`` and ``working_dps`` (:func:`theorykit.core.precision.two_precisions`).
         Numbers are floats; ``precise`` holds them as strings at ``dps`` digits.  Raises
-        :class:`~theorykit.errors.NumericalFailure` when fewer than ``dps`` digits agree.
+        :class:`~theorykit.core.errors.NumericalFailure` when fewer than ``dps`` digits agree.
     """
     import sympy as sp
 
-    from ..derive import rf_asymptotics as sym
+    from . import derive_asymptotics as sym
 
     dps = DPS_RULE.check(dps, "dps")
     if not 0 < tolerance < 1:

@@ -18,8 +18,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..schema import RANDOM_FEATURES, reject_unknown, require, table
+from ..core.schema import reject_unknown, require, table
 from .model import RandomFeatureModel, check_times
+from .schema import RANDOM_FEATURES
 
 MODEL_FIELDS = ("N", "P", "a", "gamma", "T", "noise", "teacher_exponent", "normalization", "loss", "eigenvalues")
 
@@ -38,7 +39,7 @@ class RFCase:
 def parse_rf_case(data: dict) -> RFCase:
     """Validate a case dict (see the module docstring) into an :class:`RFCase`.
 
-    Field rules live in :data:`theorykit.schema.RANDOM_FEATURES`; the model checks its own.
+    Field rules live in :data:`theorykit.rf.schema.RANDOM_FEATURES`; the model checks its own.
     """
     data = table(data, "CASE")
     reject_unknown(data, RANDOM_FEATURES.section(""), "")

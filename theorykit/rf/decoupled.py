@@ -2,7 +2,7 @@ r"""The decoupled limit :math:`\Sigma \to P`: every mode relaxes on its own.
 
 :math:`\varepsilon_g(t) = \tfrac12\sum_k \eta_k\,\phi_t(\gamma + P\eta_k)`, with the
 per-eigenvalue moments :math:`\phi_t` derived in
-:func:`theorykit.derive.random_features.derive_equal_time_kernels` (lowered here once with
+:func:`theorykit.rf.derive.derive_equal_time_kernels` (lowered here once with
 ``lambdify`` into NumPy functions cached per process), and the bias
 :math:`\tfrac12\sum_k\eta_kd_k\,h_t(\gamma+P\eta_k)^2`.
 """
@@ -18,7 +18,7 @@ import numpy as np
 def _moment_functions():
     import sympy as sp
 
-    from ..derive import random_features as rf
+    from . import derive as rf
 
     moments = rf.derive_equal_time_kernels().moments
     args = (rf.lam, rf.t, rf.gamma, rf.s, rf.T)

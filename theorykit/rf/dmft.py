@@ -5,7 +5,7 @@ Routes (``method``):
 ``"laplace"`` (default)
     closure per complex frequency and Talbot inversion (:mod:`theorykit.rf.laplace`); any
     time range at a cost independent of it; ``dps`` gives the result at that many digits,
-    computed twice from the exact inputs (:func:`theorykit.precision.two_precisions`, Talbot
+    computed twice from the exact inputs (:func:`theorykit.core.precision.two_precisions`, Talbot
     nodes chosen for each working precision) with the agreement reported.
 ``"volterra"``
     causal time stepping of the response functions on a uniform grid
@@ -24,12 +24,12 @@ from dataclasses import dataclass, field
 import mpmath
 import numpy as np
 
-from ..errors import CaseError, NumericalFailure
-from ..lower.rf_module import rf_module
-from ..precision import Precise, lift, two_precisions
-from ..schema import RANDOM_FEATURES, RF_METHODS
+from ..core.errors import CaseError, NumericalFailure
+from ..core.precision import Precise, lift, two_precisions
 from . import laplace
+from .lower import rf_module
 from .model import RandomFeatureModel, check_times
+from .schema import RANDOM_FEATURES, RF_METHODS
 
 METHODS = RF_METHODS
 TERMS = ("teacher", "labels", "thermal")
@@ -50,7 +50,7 @@ class RFTheory:
     dps : int or None
         Digits of the high-precision evaluation (None: double precision).
     agreement_digits : float or None
-        Digits on which the two evaluations of :func:`theorykit.precision.two_precisions`
+        Digits on which the two evaluations of :func:`theorykit.core.precision.two_precisions`
         agree (``dps`` only).
     info : dict
         Route-specific settings (nodes, grid step, ...).
@@ -139,7 +139,7 @@ def _teacher_two_point(model, t, z, kappa, zeta, omega) -> np.ndarray:
 def _laplace_mp(model: RandomFeatureModel, times) -> tuple[dict, list]:
     """Terms and bias as lists of ``mpf``, correct to about the caller's working precision.
 
-    Every input is taken from ``model`` as written (:func:`theorykit.precision.lift`) and
+    Every input is taken from ``model`` as written (:func:`theorykit.core.precision.lift`) and
     mapped onto the summed-loss convention here, at the working precision: a mean-loss
     model's :math:`P\\gamma`, :math:`PT` and :math:`t/P` never pass through floats.  The
     Talbot node count follows the working precision; the sums run with ``M + 10`` digits.
@@ -184,7 +184,7 @@ def _laplace_mp(model: RandomFeatureModel, times) -> tuple[dict, list]:
 
 
 def _two_precisions(model: RandomFeatureModel, times, dps: int) -> tuple[dict, np.ndarray, dict, Precise]:
-    """The Laplace route by :func:`theorykit.precision.two_precisions`: floats, strings at ``dps``, the evaluation."""
+    """The Laplace route by :func:`theorykit.core.precision.two_precisions`: floats, strings at ``dps``, the evaluation."""
 
     def compute() -> dict:
         terms, bias = _laplace_mp(model, times)
@@ -225,8 +225,8 @@ def solve_rf(
         Strictly increasing, non-negative times in the model's convention.
     method : {"laplace", "volterra", "decoupled"}
     dps : int, optional
-        Digits for the high-precision Laplace route (:data:`theorykit.schema.DPS_RULE`;
-        isotropic teacher); the result fails with :class:`~theorykit.errors.NumericalFailure`
+        Digits for the high-precision Laplace route (:data:`theorykit.core.schema.DPS_RULE`;
+        isotropic teacher); the result fails with :class:`~theorykit.core.errors.NumericalFailure`
         unless its two evaluations agree on ``dps`` digits.
     **options
         Passed to the Volterra route (``step``, ``max_points``).

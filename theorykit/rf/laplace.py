@@ -6,7 +6,7 @@ The response part of the DMFT is time-translation invariant, so in the Laplace v
 .. math:: F(\kappa) = \kappa - \mu - \kappa \sum_k \frac{\eta_k}{\kappa + P\eta_k} = 0,
 
 and :math:`G_k = \kappa/(\mu(\kappa+P\eta_k))`, :math:`R = \sum_k\eta_kG_k = \kappa/\mu - 1`
-(both lowered from :mod:`theorykit.derive.random_features`).  The equal-time error is a
+(both lowered from :mod:`theorykit.rf.derive`).  The equal-time error is a
 combination of :math:`R(z)` and :math:`R(z/2)`; the bias needs each mode's mean transform.
 
 Inversion uses the fixed Talbot contour (Abate & Valko 2004): ``M`` nodes
@@ -28,8 +28,8 @@ import math
 import mpmath
 import numpy as np
 
-from ..errors import NumericalFailure
-from ..lower.rf_module import rf_module
+from ..core.errors import NumericalFailure
+from .lower import rf_module
 
 FLOAT_NODES = 20
 _NEWTON_MAX = 60

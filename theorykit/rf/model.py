@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..errors import CaseError
-from ..schema import RANDOM_FEATURES, RF_LOSSES, RF_NORMALIZATIONS
+from ..core.errors import CaseError
+from .schema import RANDOM_FEATURES, RF_LOSSES, RF_NORMALIZATIONS
 
 NORMALIZATIONS = RF_NORMALIZATIONS
 LOSSES = RF_LOSSES
@@ -68,7 +68,7 @@ class RandomFeatureModel:
     >>> RandomFeatureModel(N=4, P=2, a=0.0)
     Traceback (most recent call last):
     ...
-    theorykit.errors.CaseError: a: must be a number in (0, 1000] (kernel spectrum exponent, eta_k ~ k^-(1+a)), got 0.0
+    theorykit.core.errors.CaseError: a: must be a number in (0, 1000] (kernel spectrum exponent, eta_k ~ k^-(1+a)), got 0.0
     """
 
     N: int

@@ -26,9 +26,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..progress import Progress
-from ..schema import RANDOM_FEATURES
+from ..core.progress import Progress
 from .model import RandomFeatureModel, check_times
+from .schema import RANDOM_FEATURES
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.interpolate import CubicSpline
 
-from ..errors import CaseError, NumericalFailure
+from ..core.errors import CaseError, NumericalFailure
 
 DEFAULT_MAX_POINTS = 8000
 

@@ -1,0 +1,108 @@
+"""derive -> lower -> build for one model: the compiled numeric functions.
+
+:func:`compile_model` is the seam between the symbolic stages and the solvers.  Its result
+holds plain callables on NumPy (or mpmath object) arrays; nothing downstream touches SymPy.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+
+from ..core.code_cache import load_source
+from ..core.optional import numba_available
+from .derive.activations import NumericActivation, get_activation
+from .derive.kernels import KERNELS
+from .derive.odes import derive_index_system
+from .derive.quadrature import make_numeric_kernel
+from .lower.module import expression_fingerprint, module_source
+from .model import CommitteeModel
+from .schema import FLAVOURS as _FLAVOURS
+
+FLAVOURS = _FLAVOURS
+
+
+@dataclass(frozen=True)
+class CompiledSystem:
+    """Generated functions for one (activation, small_lr, flavour) and where they live.
+
+    Attributes
+    ----------
+    module : module
+        The generated module (``G_fn``, ``W_fn``, ``eps_fn``, ``*_tan``, ``drift_fn``, ``cov_fn``).
+    path : pathlib.Path
+        Its source file in the cache (open it to read the generated code).
+    flavour : str
+        ``"numpy"``, ``"numba"`` or ``"mpmath"``.
+    cache_hit : bool
+        Whether a valid cached file was reused.
+    timings : dict
+        Seconds spent deriving, lowering (0 on a hit) and importing/building.
+    """
+
+    module: ModuleType
+    path: Path
+    flavour: str
+    small_lr: bool
+    cache_hit: bool
+    timings: dict
+
+
+def resolve_flavour(flavour: str, activation_name: object, small_lr: bool) -> str:
+    if flavour not in FLAVOURS:
+        from ..core.errors import CaseError
+
+        raise CaseError("flavour", f"must be one of {list(FLAVOURS)}, got {flavour!r}")
+    if flavour != "auto":
+        return flavour
+    activation = get_activation(activation_name)
+    names = derive_index_system(small_lr).kernels_used()
+    if numba_available() and activation.is_fully_symbolic(names):
+        return "numba"
+    return "numpy"
+
+
+def compile_model(model: CommitteeModel, flavour: str = "auto", cse: bool = True) -> CompiledSystem:
+    """Derive the index system, lower it and build (or load) the generated module.
+
+    Parameters
+    ----------
+    model : CommitteeModel
+        Only ``activation`` and ``small_lr`` matter here: K, M, L and the spectrum are
+        run-time arguments of the generated code, so one module serves every size.
+    flavour : {"auto", "numpy", "numba", "mpmath"}
+        ``"auto"`` picks numba when it is installed and every kernel has a closed form.
+    cse : bool
+        Common-subexpression elimination in the kernels.
+    """
+    t0 = time.perf_counter()
+    activation = get_activation(model.activation)
+    flavour = resolve_flavour(flavour, model.activation, model.small_lr)
+    system = derive_index_system(model.small_lr)
+    names = system.kernels_used()
+    for name in names:  # derive the kernels now, so the timing below is honest
+        activation.kernel_expr(KERNELS[name])
+    t1 = time.perf_counter()
+    injected = {}
+    missing = [n for n in names if activation.kernel_expr(KERNELS[n]) is None]
+    if missing:
+        numeric: NumericActivation = activation.numeric()
+        for name in missing:
+            value, tangent = make_numeric_kernel(KERNELS[name], numeric)
+            injected[f"k_{name}"] = value
+            injected[f"t_{name}"] = tangent
+    fingerprint = expression_fingerprint(system, activation, flavour, cse)
+    lower_time = []
+
+    def make_source() -> str:
+        s = time.perf_counter()
+        text = module_source(system, activation, flavour, cse)
+        lower_time.append(time.perf_counter() - s)
+        return text
+
+    module, path, hit = load_source(fingerprint, make_source, injected)
+    t2 = time.perf_counter()
+    timings = {"derive": t1 - t0, "lower": sum(lower_time), "build": t2 - t1 - sum(lower_time)}
+    return CompiledSystem(module, path, flavour, model.small_lr, hit, timings)

@@ -1,0 +1,1 @@
+"""Paper figures of the committee machine (Worschech & Rosenow)."""

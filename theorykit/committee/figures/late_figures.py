@@ -1,0 +1,217 @@
+"""Worschech & Rosenow, Figs. 1 and 6: whole learning curves of the committee machine, and the late phase.
+
+Each curve is the full non-linear ODE from initial overlaps drawn at finite N (the structured
+exponential integrator, :mod:`theorykit.committee.solve.exponential`), SGD of the finite model on the
+same axes, and two late-phase predictions (:mod:`theorykit.committee.late_phase`):
+
+* the linearisation at the specialised fixed point, started from the ODE state at the first
+  output time where the students are within 10 % of their teachers (``late start``);
+* the power law :math:`\\alpha^{-\\beta/(1+\\beta)}` in its predicted window (power-law spectra
+  with ``L > 1``), drawn through the ODE curve at the window's geometric centre -- the slope
+  and the window are predictions, the height is not.
+
+Reduced defaults finish in minutes on 2 cores; ``full=True`` uses the paper's sizes (hours of
+SGD on a CPU; the SGD backend takes a GPU when PyTorch sees one).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ...core.output import new_figure, save_figure
+from ..late_phase import align_students, late_asymptotics, late_phase_curve
+from ..model import CommitteeModel, Spectrum
+from ..simulate.sgd import simulate
+from ..solve.initial import random_overlaps
+from ..solve.integrate import SolverConfig, solve
+
+#: Relative deviation of the aggregated student-teacher overlap below which the linearisation starts.
+LATE_START = 0.1
+
+
+def late_start_index(solution, t: np.ndarray, lam: np.ndarray, threshold: float = LATE_START) -> int | None:
+    """First output index after which every student stays within ``threshold`` of its teacher.
+
+    The deviation is ``max |R^(1) - T^(1)| / max |T^(1)|`` with students matched to teachers.
+    Returns ``None`` when the run never gets there.
+    """
+    T1 = np.tensordot(lam, t, axes=1)
+    scale = np.abs(T1).max()
+    close = []
+    for r, q in zip(solution.r, solution.q):
+        aligned, _ = align_students(r, q, lam)
+        close.append(np.abs(np.tensordot(lam, aligned - t, axes=1)).max() / scale < threshold)
+    close = np.asarray(close)
+    # the last index at which it was not yet close, plus one
+    far = np.nonzero(~close)[0]
+    start = 0 if far.size == 0 else far[-1] + 1
+    return int(start) if start < close.size else None
+
+
+def late_curve(model: CommitteeModel, eta: float, solution, t: np.ndarray) -> dict | None:
+    """Linearised late-phase curve from the ODE state at the late start (None if never reached)."""
+    start = late_start_index(solution, t, model.spectrum.lam)
+    if start is None or start >= solution.alpha.size - 1:
+        return None
+    alpha = solution.alpha[start:]
+    eps = late_phase_curve(model, eta, solution.r[start], solution.q[start], t, alpha - alpha[0])
+    return {"alpha": alpha, "eps_g": eps, "start": float(alpha[0])}
+
+
+def power_law_guide(asymptotics, alpha: np.ndarray, eps: np.ndarray, start: float, window=None) -> dict | None:
+    """The predicted power law over its window after ``start``, through the curve at the centre.
+
+    ``start`` is the late start: before it the students have not specialised and the late-phase
+    law does not apply even inside its window (for small L the plateau covers the window).
+    ``window`` defaults to the asymptotics' first (:func:`power_law_guides` draws every one).
+    """
+    window = asymptotics.window if window is None else window
+    if asymptotics.exponent is None or window is None:
+        return None
+    lo, hi = window
+    lo, hi = max(lo, start, alpha[alpha > 0].min()), min(hi, alpha.max())
+    if not lo < hi:
+        return None
+    centre = np.sqrt(lo * hi)
+    pos = (alpha > 0) & np.isfinite(eps)  # eps_g below its round-off resolution is NaN
+    height = float(np.exp(np.interp(np.log(centre), np.log(alpha[pos]), np.log(np.maximum(eps[pos], 1e-300)))))
+    xs = np.geomspace(lo, hi, 20)
+    return {"alpha": xs, "eps_g": height * (xs / centre) ** -asymptotics.exponent, "window": [lo, hi]}
+
+
+def power_law_guides(asymptotics, alpha: np.ndarray, eps: np.ndarray, start: float) -> list[dict]:
+    """:func:`power_law_guide` for every power-law regime of the asymptotics, each in its own window."""
+    windows = [r["window"] for r in getattr(asymptotics, "regimes", []) if r["kind"] == "power_law"]
+    guides = (power_law_guide(asymptotics, alpha, eps, start, tuple(w)) for w in windows)
+    return [guide for guide in guides if guide is not None]
+
+
+def _positive(alpha: np.ndarray, eps: np.ndarray):
+    """Points drawable on log axes: alpha > 0 and eps_g > 0 (``None``/NaN: below round-off)."""
+    eps = np.asarray(eps, dtype=float)
+    keep = (alpha > 0) & (eps > 0)
+    return alpha[keep], eps[keep]
+
+
+#: Eigenvalue spread above which the ODE is stiff enough to need the exponential integrator.
+STIFF_SPREAD = 100.0
+
+
+def ode_config(spectrum: Spectrum, rtol: float) -> SolverConfig:
+    """LSODA at tight tolerance for mildly stiff systems, the exponential integrator otherwise.
+
+    The choice matters in the exponential tail of small L: there eps_g is second order in the
+    deviation from the fixed point, so eps_g near 1e-12 needs the state to ~1e-7 absolute,
+    which LSODA at ``rtol = 1e-10`` delivers cheaply and the exponential integrator at the
+    ``rtol`` that suits the large stiff systems does not.
+    """
+    if spectrum.lam.max() / spectrum.lam.min() > STIFF_SPREAD:
+        return SolverConfig(method="exponential", rtol=rtol, atol=1e-12)
+    return SolverConfig(method="LSODA", rtol=1e-10, atol=1e-16)
+
+
+def _curve(K, L, beta, eta, N, sigma_J, alpha, sim_alpha, seeds, seed=0, rtol=1e-7):
+    """ODE, SGD and the two late-phase predictions for one model, as one JSON row."""
+    model = CommitteeModel(K, K, Spectrum.power_law(L, beta))
+    init = random_overlaps(model, N, sigma_J, seed)
+    ode = solve(model, eta, init, alpha, ode_config(model.spectrum, rtol))
+    ode.raise_for_status()
+    asym = late_asymptotics(model, eta, dps=20)
+    late = late_curve(model, eta, ode, init.t)
+    guides = [] if late is None else power_law_guides(asym, ode.alpha, ode.eps_g, late["start"])
+    sim = None
+    if seeds:
+        sim = simulate(model, eta, sim_alpha, N, seeds=seeds, sigma_J=sigma_J, teacher_seed=seed, n_test=500)
+    row = {
+        "L": L,
+        "beta": beta,
+        "alpha": ode.alpha,
+        "eps_g_ode": ode.eps_g_json(),
+        "ode_steps": ode.nfev,
+        "exponent": asym.exponent,
+        "window": None if asym.window is None else list(asym.window),
+        "eps_rate": asym.eps_rate,
+        "late": late,
+        "power_law": guides,
+        "sgd": None
+        if sim is None
+        else {
+            "alpha": sim.alpha,
+            "eps_g_mean": sim.mean("eps_g_overlaps"),
+            "eps_g_std": sim.spread("eps_g_overlaps"),
+            "seeds": sim.seeds,
+            "backend": sim.backend,
+        },
+    }
+    return row
+
+
+def _draw(ax, row, color, label):
+    ax.plot(*_positive(row["alpha"], row["eps_g_ode"]), color=color, label=label)
+    if row["late"] is not None:
+        ax.plot(*_positive(row["late"]["alpha"], row["late"]["eps_g"]), color="k", ls="--", lw=0.8)
+    for guide in row["power_law"]:  # each derived regime only inside its window
+        ax.plot(guide["alpha"], guide["eps_g"], color="k", ls=":", lw=1.2)
+    if row["sgd"] is not None:
+        sgd = row["sgd"]
+        keep = sgd["alpha"] > 0
+        ax.errorbar(
+            sgd["alpha"][keep],
+            sgd["eps_g_mean"][keep],
+            yerr=sgd["eps_g_std"][keep],
+            fmt="o",
+            ms=3,
+            color=color,
+            alpha=0.7,
+        )
+
+
+def _finish(fig, ax, title: str, note: str) -> None:
+    ax.set(xscale="log", yscale="log", xlabel=r"$\alpha$", ylabel=r"$\varepsilon_g$", title=title)
+    ax.legend(frameon=False, fontsize=7, title=note, title_fontsize=7)
+    fig.tight_layout()
+
+
+NOTE = (
+    "solid: ODE; dots: SGD; dashed: linearised late phase from its start;\n"
+    r"dotted: $\alpha^{-\beta/(1+\beta)}$ in its window"
+)
+
+
+def fig1(out_dir, full: bool = False):
+    """Several L at K = M = 2, eta = 0.1, beta = 1, sigma_J = 0.01 (N = 1024 full, 256 reduced)."""
+    K, eta, beta, sigma_J = 2, 0.1, 1.0, 0.01
+    if full:
+        N, Ls, alpha_max, sim_max, seeds = 1024, (1, 4, 16, 64, 256, 1024), 1e4, 1e4, 4
+    else:
+        N, Ls, alpha_max, sim_max, seeds = 256, (1, 4, 16, 64, 256), 1e4, 1e3, 2
+    alpha = np.concatenate([[0.0], np.geomspace(0.1, alpha_max, 240)])
+    sim_alpha = np.concatenate([[0.0], np.geomspace(1.0, sim_max, 16)])
+    rows = [_curve(K, L, beta, eta, N, sigma_J, alpha, sim_alpha, seeds) for L in Ls]
+    fig, ax = new_figure()
+    for c, row in enumerate(rows):
+        _draw(ax, row, f"C{c}", f"L = {row['L']}")
+    ax.set_ylim(bottom=1e-7)  # the finite-L exponential tails fall to round-off; the phases of interest lie above
+    _finish(fig, ax, rf"Fig. 1: $K = M = {K}$, $\eta = {eta}$, $\beta = {beta:g}$, $N = {N}$", NOTE)
+    settings = {"K": K, "M": K, "eta": eta, "beta": beta, "sigma_J": sigma_J, "N": N, "L": list(Ls), "full": full}
+    return save_figure(fig, out_dir, "fig1", {"curves": rows}, settings)
+
+
+def fig6(out_dir, full: bool = False):
+    """Late phase for several beta: K = M = 40, eta = 0.01, sigma_J = 1e-6, L = N = 512 (reduced: K = 4, N = 256)."""
+    eta, sigma_J = 0.01, 1e-6
+    if full:
+        K, N, betas, alpha_max, sim_max, seeds = 40, 512, (0.25, 0.5, 1.0, 2.0), 1e5, 1e5, 10
+    else:
+        # K = 4 specialises within alpha ~ 3e4 at N = 256, so the late phase shows by 1e6
+        K, N, betas, alpha_max, sim_max, seeds = 4, 256, (0.5, 1.0, 2.0), 1e6, 2e3, 2
+    alpha = np.concatenate([[0.0], np.geomspace(1.0, alpha_max, 200)])
+    sim_alpha = np.concatenate([[0.0], np.geomspace(10.0, sim_max, 14)])
+    rows = [_curve(K, N, beta, eta, N, sigma_J, alpha, sim_alpha, seeds) for beta in betas]
+    fig, ax = new_figure()
+    for c, row in enumerate(rows):
+        _draw(ax, row, f"C{c}", rf"$\beta = {row['beta']:g}$: slope {-row['exponent']:.3f}")
+    _finish(fig, ax, rf"Fig. 6: $K = M = {K}$, $L = N = {N}$, $\eta = {eta}$, $\sigma_J = 10^{{-6}}$", NOTE)
+    settings = {"K": K, "M": K, "eta": eta, "sigma_J": sigma_J, "N": N, "L": N, "beta": list(betas), "full": full}
+    return save_figure(fig, out_dir, "fig6", {"curves": rows}, settings)
+

@@ -1,0 +1,1 @@
+"""SGD of the finite committee machine, on NumPy, numba or PyTorch."""

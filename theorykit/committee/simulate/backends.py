@@ -1,0 +1,329 @@
+"""Where the SGD steps of :func:`theorykit.committee.simulate.sgd.simulate` run: NumPy, numba or PyTorch.
+
+One step for all ``S`` seeds at once (shapes ``J: (S, K, N)``, ``B: (S, M, N)``)::
+
+    a = J x / sqrt(N),  b = B x / sqrt(N)
+    delta_i = c_K g'(a_i) (c_M sum_n g(b_n) [+ noise] - c_K sum_i g(a_i))
+    J += eta / sqrt(N) * delta x^T                (x restricted to the trained directions)
+
+The chunk driver (:func:`_advance`) and the student update (:func:`_update_students`) are
+written once against the few array operations NumPy and PyTorch share; each backend supplies
+only its random numbers, its activation functions and its finiteness check, and numba swaps in
+a compiled student update.  The teacher does not learn, so its fields ``b`` for a whole chunk
+of steps come from one batched product instead of one small product per step.
+
+Backends
+--------
+``"numpy"``
+    The CPU path; needs nothing beyond NumPy.
+``"torch"``
+    PyTorch on CUDA when a GPU is visible, otherwise on the CPU.  Optional dependency
+    (``pip install torch``); batching many seeds is what makes a GPU pay off, since the steps
+    themselves are sequential.
+``"numba"``
+    The CPU path with the per-step student update compiled (numba): the same random inputs
+    and teacher fields as ``"numpy"``, the same arithmetic in a compiled loop, so the two agree
+    to round-off.  Much faster where NumPy's per-call overhead dominates (small K and N).
+    Needs numba and an activation it can compile (``erf``, ``linear``, ``relu``).
+``"auto"``
+    ``"torch"`` when PyTorch is installed *and* a CUDA device is visible, else ``"numba"`` when
+    numba is installed and can compile the activation, else ``"numpy"``.
+
+NumPy and numba draw the same inputs and agree to round-off; PyTorch draws from its own stream:
+for identical seeds each backend is bit-for-bit reproducible on one machine, and PyTorch agrees
+with the others in distribution (tested), not sample by sample.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ...core.errors import CaseError, NumericalFailure
+from ..schema import SGD_BACKENDS
+
+BACKENDS = SGD_BACKENDS
+
+
+def torch_cuda_available() -> bool:
+    """Whether PyTorch is importable and sees a CUDA device."""
+    try:
+        import torch
+    except ImportError:
+        return False
+    return bool(torch.cuda.is_available())
+
+
+def resolve_backend(name: str, activation="erf") -> str:
+    """Map a backend name to the one that will run (``"numpy"``, ``"numba"`` or ``"torch"``)."""
+    if name not in BACKENDS:
+        raise CaseError("backend", f"must be one of {list(BACKENDS)}, got {name!r}")
+    if name == "auto":
+        if torch_cuda_available():
+            return "torch"
+        return "numba" if numba_activation(activation) is not None else "numpy"
+    if name == "numba" and numba_activation(activation) is None:
+        raise CaseError("backend", "'numba' needs numba installed and an activation it can compile; use 'numpy'")
+    if name == "torch":
+        try:
+            import torch  # noqa: F401
+        except ImportError:
+            raise CaseError("backend", "'torch' needs PyTorch installed (pip install torch); use 'numpy'") from None
+    return name
+
+
+def _advance(ops, n_steps: int, chunk: int) -> None:
+    """``n_steps`` SGD steps of ``ops`` (a stepper) in place, ``chunk`` at a time."""
+    _, cM, _, sqrtN, noise = ops.coefficients
+    done = 0
+    while done < n_steps:
+        size = min(chunk, n_steps - done)
+        x = ops.inputs(size)  # (size, S, N), already scaled by sqrt(lambda)
+        b = (ops.B[None] @ x[..., None])[..., 0] / sqrtN  # (size, S, M): teacher fields for the chunk
+        target = cM * ops.g(b).sum(-1)
+        if noise:
+            target = target + noise * ops.normal((size, target.shape[-1]))
+        ops.update_students(x, target)
+        done += size
+    if not ops.all_finite(ops.J):
+        raise NumericalFailure("SGD diverged (weights not finite); eta too large?")
+
+
+def _update_students(ops, x, target) -> None:
+    """The student updates of one chunk, a step at a time (array operations; NumPy and PyTorch)."""
+    cK, _, eta, sqrtN, _ = ops.coefficients
+    J, xm = ops.J, x * ops.mask
+    for step in range(x.shape[0]):
+        a = (J @ x[step][..., None])[..., 0] / sqrtN  # (S, K)
+        err = target[step] - cK * ops.g(a).sum(-1)
+        delta = cK * ops.dg(a) * err[:, None]
+        J += (eta / sqrtN) * delta[:, :, None] * xm[step][:, None, :]
+
+
+class NumpySteps:
+    """SGD steps on NumPy arrays (float64)."""
+
+    name = "numpy"
+
+    def __init__(self, J, B, scale, mask, activation, seed_key, coefficients):
+        self.J = np.array(J, dtype=float)
+        self.B = np.asarray(B, dtype=float)
+        self.scale = np.asarray(scale, dtype=float)
+        self.mask = np.asarray(mask, dtype=float)
+        from ..derive.activations import get_activation
+
+        act = get_activation(activation).numeric()
+        self.g, self.dg = act.derivative(0), act.derivative(1)
+        self.rng = np.random.default_rng(seed_key)
+        self.coefficients = coefficients
+
+    def inputs(self, size):
+        return self.rng.standard_normal((size, *self.J.shape[::2])) * self.scale
+
+    def normal(self, shape):
+        return self.rng.standard_normal(shape)
+
+    @staticmethod
+    def all_finite(J) -> bool:
+        return bool(np.isfinite(J).all())
+
+    def update_students(self, x, target) -> None:
+        _update_students(self, x, target)
+
+    def advance(self, n_steps: int, chunk: int = 256) -> None:
+        with np.errstate(over="ignore", invalid="ignore"):  # divergence is checked on the weights
+            _advance(self, n_steps, chunk)
+
+    def student(self) -> np.ndarray:
+        return self.J
+
+
+class NumbaSteps(NumpySteps):
+    """:class:`NumpySteps` with the per-step student update in a compiled loop."""
+
+    name = "numba"
+
+    def __init__(self, J, B, scale, mask, activation, seed_key, coefficients):
+        super().__init__(J, B, scale, mask, activation, seed_key, coefficients)
+        self.loop = _student_loop(activation)
+
+    def update_students(self, x, target) -> None:
+        cK, _, eta, sqrtN, _ = self.coefficients
+        self.loop(self.J, x, target, self.mask, cK, eta / sqrtN, 1.0 / sqrtN)
+
+    def advance(self, n_steps: int, chunk: int = 1024) -> None:
+        # larger chunks than NumPy's: one compiled call per chunk, nothing per step to amortise
+        super().advance(n_steps, chunk)
+
+
+def _float_constants(expr):
+    """``expr`` with its numeric constants (sqrt(2), pi, ...) as 17-digit floats.
+
+    Backends whose functions take arrays only (PyTorch) or compile scalars (numba) cannot be
+    handed SymPy's exact constants.
+    """
+    import sympy as sp
+
+    numbers = [a for a in expr.atoms(sp.Pow, sp.NumberSymbol) if a.is_number]
+    return expr.xreplace({a: sp.Float(a.evalf(17), 17) for a in numbers})
+
+
+def _activation_key(act) -> object:
+    """Cache key of a compiled activation: its name, or its identity for a user callable."""
+    return id(act) if hasattr(act, "fn") else act.name
+
+
+_NUMBA_ACTIVATIONS: dict = {}
+
+
+def numba_activation(activation):
+    """Compiled ``(g, g')`` for numba, or ``None`` (numba missing, or an activation it cannot compile)."""
+    from ...core.optional import numba_available
+    from ..derive.activations import SymbolicActivation, get_activation
+
+    if not numba_available():
+        return None
+    act = get_activation(activation)
+    key = _activation_key(act)
+    if key in _NUMBA_ACTIVATIONS:
+        return _NUMBA_ACTIVATIONS[key]
+    import numba
+
+    if isinstance(act, SymbolicActivation):
+        import sympy as sp
+
+        from ..derive.gaussian import z
+
+        def lower(expr):
+            return numba.njit(sp.lambdify(z, _float_constants(expr), "math"))
+
+        pair = (lower(act.g), lower(sp.diff(act.g, z)))
+    elif act.name == "relu":
+        pair = (numba.njit(lambda v: v if v > 0.0 else 0.0), numba.njit(lambda v: 1.0 if v > 0.0 else 0.0))
+    else:
+        pair = None
+    if pair is not None:
+        try:
+            pair[0](0.5), pair[1](0.5)  # compile now: an activation numba cannot handle fails here
+        except Exception:
+            pair = None
+    _NUMBA_ACTIVATIONS[key] = pair
+    return pair
+
+
+_LOOPS: dict = {}
+
+
+def _student_loop(activation):
+    """The compiled per-step student update for one activation (cached per activation)."""
+    from ..derive.activations import get_activation
+
+    key = _activation_key(get_activation(activation))
+    if key in _LOOPS:
+        return _LOOPS[key]
+    import numba
+
+    g, dg = numba_activation(activation)
+
+    @numba.njit(cache=False)
+    def loop(J, x, target, mask, cK, step_scale, inv_sqrtN):
+        size, S, N = x.shape
+        K = J.shape[1]
+        a = np.empty(K)
+        for step in range(size):
+            for s in range(S):
+                sigma = 0.0
+                for i in range(K):
+                    acc = 0.0
+                    for n in range(N):
+                        acc += J[s, i, n] * x[step, s, n]
+                    a[i] = acc * inv_sqrtN
+                    sigma += g(a[i])
+                err = target[step, s] - cK * sigma
+                for i in range(K):
+                    d = cK * dg(a[i]) * err * step_scale
+                    for n in range(N):
+                        J[s, i, n] += d * x[step, s, n] * mask[n]
+
+    _LOOPS[key] = loop
+    return loop
+
+
+class TorchSteps:
+    """SGD steps on PyTorch tensors (float64), on CUDA when available."""
+
+    name = "torch"
+
+    def __init__(self, J, B, scale, mask, activation, seed_key, coefficients, device=None):
+        import torch
+
+        self.torch = torch
+        self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        as_tensor = lambda a: torch.as_tensor(np.asarray(a, dtype=float), device=self.device)  # noqa: E731
+        self.J = as_tensor(J).clone()
+        self.B = as_tensor(B)
+        self.scale = as_tensor(scale)
+        self.mask = as_tensor(mask)
+        self.g, self.dg = torch_activation(activation)
+        seed = int(np.random.SeedSequence(seed_key).generate_state(1, np.uint64)[0] & (2**63 - 1))
+        self.generator = torch.Generator(device=self.device).manual_seed(seed)
+        self.coefficients = coefficients
+        self.shape = (int(J.shape[0]), int(J.shape[2]))
+
+    def inputs(self, size):
+        return self.normal((size, *self.shape)) * self.scale
+
+    def normal(self, shape):
+        return self.torch.randn(shape, generator=self.generator, device=self.device, dtype=self.torch.float64)
+
+    def all_finite(self, J) -> bool:
+        return bool(self.torch.isfinite(J).all())
+
+    def update_students(self, x, target) -> None:
+        _update_students(self, x, target)
+
+    def advance(self, n_steps: int, chunk: int = 1024) -> None:
+        with self.torch.no_grad():
+            _advance(self, n_steps, chunk)
+
+    def student(self) -> np.ndarray:
+        return self.J.cpu().numpy().copy()
+
+
+def torch_activation(activation):
+    """``(g, g')`` as functions on tensors, for the activations PyTorch can evaluate.
+
+    Symbolic activations are lowered from their SymPy expression (constants evaluated to double
+    precision first, since PyTorch functions take tensors only); other activations are used as
+    they are when their callables accept tensors (``relu``'s do).
+    """
+    import torch
+
+    from ..derive.activations import SymbolicActivation, get_activation
+
+    act = get_activation(activation)
+    if isinstance(act, SymbolicActivation):
+        import sympy as sp
+
+        from ..derive.gaussian import z
+
+        def lower(expr):
+            expr = _float_constants(expr)
+            fn = sp.lambdify(z, expr, "torch")
+            return fn if expr.has(z) else (lambda x, c=float(expr): torch.full_like(x, c))
+
+        return lower(act.g), lower(sp.diff(act.g, z))
+    numeric = act.numeric()
+    g, dg = numeric.derivative(0), numeric.derivative(1)
+    probe = torch.linspace(-1.0, 1.0, 5, dtype=torch.float64)
+    try:
+        ok = all(isinstance(f(probe), torch.Tensor) for f in (g, dg))
+    except Exception:  # a NumPy-only callable raises on a tensor
+        ok = False
+    if not ok:
+        raise CaseError("backend", f"activation {act.name!r} has no PyTorch form; use backend 'numpy'")
+    return g, dg
+
+
+def make_steps(backend: str, *args, **kwargs):
+    """The stepper of a resolved backend name (see :func:`resolve_backend`)."""
+    return {"numpy": NumpySteps, "numba": NumbaSteps, "torch": TorchSteps}[backend](*args, **kwargs)

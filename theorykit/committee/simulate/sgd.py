@@ -1,0 +1,221 @@
+"""Direct one-pass SGD of the finite-N committee machine, vectorised over seeds.
+
+Same conventions as the theory (``docs/physics.md``): inputs ``x ~ N(0, Sigma)`` drawn in
+Sigma's eigenbasis (``x_d = sqrt(lambda_{k(d)}) z_d``), pre-activations ``a = J x / sqrt(N)``,
+``b = B x / sqrt(N)``, update ``J_i += eta / sqrt(N) * delta_i x`` with
+``delta_i = c_K g'(a_i) (zeta - sigma)``, one fresh example per step, ``alpha = steps / N``.
+
+All seeds advance together: one step is a handful of array operations on (S, K, N) arrays.
+
+Observables at each requested alpha, per seed:
+
+* ``r, q`` -- per-mode overlaps measured from the weights (the independent check of the ODE);
+* ``eps_g`` -- generalisation error on a fixed test set of ``n_test`` fresh inputs per seed
+  (Monte Carlo; relative sampling error about ``sqrt(2 / n_test)``);
+* ``eps_g_overlaps`` -- the exact error given the measured overlaps (noise-free in ``n_test``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ...core.errors import CaseError, NumericalFailure
+from ...core.progress import Progress
+from ..compiled import compile_model
+from ..derive.activations import get_activation
+from ..model import CommitteeModel
+from ..solve.eigenmode import EigenmodeSystem
+from ..solve.initial import Overlaps, block_sizes, overlaps_from_weights, random_weights
+from .backends import make_steps, resolve_backend
+
+
+@dataclass(frozen=True)
+class SimulationResult:
+    """SGD trajectories for ``S`` seeds at ``T`` output times.
+
+    Attributes
+    ----------
+    alpha : (T,) ; eps_g, eps_g_overlaps : (S, T) ; r : (S, T, L, K, M) ; q : (S, T, L, K, K)
+    t : (S, L, M, M) -- teacher overlaps of each seed's teacher
+    seeds : list of int ; N : int
+    backend : str -- where the steps ran (``"numpy"``, ``"numba"`` or ``"torch"``)
+    """
+
+    alpha: np.ndarray
+    eps_g: np.ndarray
+    eps_g_overlaps: np.ndarray
+    r: np.ndarray
+    q: np.ndarray
+    t: np.ndarray
+    seeds: list
+    N: int
+    model: CommitteeModel = field(repr=False)
+    eta: float = 0.0
+    backend: str = "numpy"
+
+    def mean(self, name: str = "eps_g") -> np.ndarray:
+        return getattr(self, name).mean(axis=0)
+
+    def spread(self, name: str = "eps_g") -> np.ndarray:
+        """Standard deviation over seeds (0 for a single seed)."""
+        values = getattr(self, name)
+        return values.std(axis=0, ddof=1) if values.shape[0] > 1 else np.zeros(values.shape[1:])
+
+
+def weights_from_overlaps(ov: Overlaps, N: int, sizes: np.ndarray, rng: np.random.Generator, K: int):
+    """Random weights whose per-block overlaps equal ``ov`` exactly (needs ``N_k >= K + M``).
+
+    Block ``k`` gets ``X = sqrt(N) F U^T`` with ``F F^T = Omega^(k)`` and ``U`` a random
+    ``N_k x n`` matrix with orthonormal columns, so ``X X^T / N = Omega^(k)``.
+    """
+    om = ov.omega()
+    n = om.shape[-1]
+    blocks = []
+    for mode, size in enumerate(sizes):
+        if size < n:
+            raise CaseError(
+                "N",
+                f"eigenspace {mode} has {size} directions; building weights with given overlaps needs at least K + M = {n}",
+            )
+        evals, evecs = np.linalg.eigh(om[mode])
+        F = evecs * np.sqrt(np.clip(evals, 0, None))
+        U, _ = np.linalg.qr(rng.standard_normal((size, n)))
+        blocks.append(np.sqrt(N) * F @ U.T)
+    X = np.concatenate(blocks, axis=1)
+    return X[:K], X[K:]
+
+
+def simulate(
+    model: CommitteeModel,
+    eta: float,
+    alpha,
+    N: int,
+    seeds: list[int] | int = 4,
+    init: Overlaps | None = None,
+    sigma_J: float = 0.01,
+    teacher_seed: int | None = 0,
+    n_test: int = 2000,
+    progress: bool | None = None,
+    trained_dims: int | None = None,
+    backend: str = "auto",
+) -> SimulationResult:
+    """Run online SGD for several seeds at once.
+
+    Parameters
+    ----------
+    model : CommitteeModel
+    eta : float
+    alpha : sequence of float
+        Output times (strictly increasing, >= 0); each is rounded to ``round(alpha N)`` steps.
+    N : int
+        Input dimension.
+    seeds : int or list of int
+        Seeds (one trajectory each); an int ``S`` means ``range(S)``.
+    init : Overlaps, optional
+        Start every seed from weights built to have exactly these per-mode overlaps (a
+        random microscopic realisation per seed).  Default: teacher entries N(0, 1) drawn
+        from ``teacher_seed`` and shared by all seeds (``teacher_seed=None``: each seed draws
+        its own teacher), student entries N(0, sigma_J^2) per seed.
+    n_test : int
+        Test inputs per seed for the Monte Carlo ``eps_g``.
+    trained_dims : int, optional
+        Train only the first ``trained_dims`` input directions (those of the largest
+        eigenvalues, in Sigma's eigenbasis): the update uses the input projected on them.
+    backend : {"auto", "numpy", "numba", "torch"}
+        Where the steps run (:mod:`theorykit.committee.simulate.backends`): ``"auto"`` takes PyTorch on a
+        GPU when one is visible, else the compiled numba loop when it can compile the
+        activation, else NumPy.  Observables are always computed in NumPy.
+    """
+    from ..solve.integrate import check_alpha, check_eta
+
+    eta = check_eta(eta)
+    alpha = check_alpha(alpha)
+    if isinstance(seeds, (int, np.integer)) and not isinstance(seeds, bool):
+        seeds = list(range(int(seeds)))
+    if not seeds:
+        raise CaseError("seeds", "need at least one seed")
+    if isinstance(N, bool) or not isinstance(N, (int, np.integer)) or N < 2:
+        raise CaseError("N", f"must be an integer >= 2, got {N!r}")
+    S, K, M = len(seeds), model.K, model.M
+    sizes = block_sizes(model.spectrum.f, N)
+    scale = np.repeat(np.sqrt(model.spectrum.lam), sizes)  # sqrt(lambda) per input direction
+    act = get_activation(model.activation).numeric()
+    g = act.derivative(0)
+    J = np.empty((S, K, N))
+    B = np.empty((S, M, N))
+    rngs = [np.random.default_rng([seed, 1]) for seed in seeds]
+    if init is None:
+        if teacher_seed is None:  # a fresh teacher per seed, from that seed's generator
+            B[:] = np.stack([rng.standard_normal((M, N)) for rng in rngs])
+        else:  # the teacher of random_overlaps(model, N, sigma_J, teacher_seed)
+            _, B[:] = random_weights(model, N, sigma_J, teacher_seed)
+        J[:] = np.stack([sigma_J * rng.standard_normal((K, N)) for rng in rngs])
+    else:
+        for s, rng in enumerate(rngs):
+            J[s], B[s] = weights_from_overlaps(init, N, sizes, rng, K)
+    cK, cM, sqrtN = model.c_K, model.c_M, np.sqrt(N)
+    tests = [rng.standard_normal((n_test, N)) * scale for rng in rngs]
+    if trained_dims is not None and not (isinstance(trained_dims, (int, np.integer)) and 1 <= trained_dims <= N):
+        raise CaseError("trained_dims", f"must be an integer in [1, {N}], got {trained_dims!r}")
+    mask = np.ones(N) if trained_dims is None else (np.arange(N) < trained_dims).astype(float)
+    steps = make_steps(
+        resolve_backend(backend, model.activation),
+        J,
+        B,
+        scale,
+        mask,
+        model.activation,
+        [seeds[0], S, 2],
+        (cK, cM, eta, sqrtN, model.noise),
+    )
+    compiled = compile_model(model, "numpy")
+    targets = np.rint(alpha * N).astype(np.int64)
+    eps, eps_ov, rs, qs = [], [], [], []
+    t_over = overlaps_from_weights(J, B, sizes).t
+    # teachers do not learn: one system per seed, built once, gives eps_g from the overlaps
+    systems = [EigenmodeSystem(model, compiled, eta, t_over[s]) for s in range(S)]
+
+    def record(J) -> None:
+        ov = overlaps_from_weights(J, B, sizes)
+        rs.append(ov.r)
+        qs.append(ov.q)
+        e_mc, e_ov = [], []
+        for s in range(S):
+            a = tests[s] @ J[s].T / sqrtN
+            b = tests[s] @ B[s].T / sqrtN
+            e_mc.append(0.5 * np.mean((cK * g(a).sum(1) - cM * g(b).sum(1)) ** 2))
+            e_ov.append(float(systems[s].eps_g(systems[s].pack(ov.r[s], ov.q[s]))))
+        eps.append(e_mc)
+        eps_ov.append(e_ov)
+
+    step = 0
+    with Progress(float(targets[-1]), "simulate", progress) as bar:
+        for target in targets:
+            while step < target:
+                chunk = min(target - step, 4096)
+                try:
+                    steps.advance(chunk)
+                except NumericalFailure:
+                    raise NumericalFailure(
+                        f"SGD diverged before alpha = {(step + chunk) / N:.4g} (eta = {eta} too large?)"
+                    ) from None
+                step += chunk
+                bar.update(step)
+            record(steps.student())
+    T = len(targets)
+    L = model.spectrum.L
+    return SimulationResult(
+        alpha=alpha,
+        eps_g=np.asarray(eps).T,
+        eps_g_overlaps=np.asarray(eps_ov).T,
+        r=np.stack(rs, axis=1).reshape(S, T, L, K, M),
+        q=np.stack(qs, axis=1).reshape(S, T, L, K, K),
+        t=t_over,
+        seeds=list(seeds),
+        N=N,
+        model=model,
+        eta=eta,
+        backend=steps.name,
+    )

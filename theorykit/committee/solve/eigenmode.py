@@ -1,0 +1,229 @@
+"""Right-hand side of the order-parameter ODEs in the eigenmode basis (numbers only).
+
+State: per eigenmode ``k`` the student-teacher overlaps ``r[k]`` (K x M) and the upper
+triangle of the student-student overlaps ``q[k]`` (K x K); the teacher overlaps ``t[k]``
+(M x M) are constants.  Packed as one flat vector ``[r.ravel(), q_upper.ravel()]`` with
+``L (K M + K (K+1)/2)`` entries.
+
+One evaluation: build :math:`\\Omega^{(k)} = [[q, r], [r^T, t]]`, the covariance
+:math:`C = \\sum_k \\lambda_k \\Omega^{(k)}`, the Stein coefficients ``G`` (and ``W``) from the
+generated kernels, then :math:`Y^{(k)} = \\eta\\lambda_k G\\,\\Omega^{(k)}`:
+``dr = Y[:, :, K:]``, ``dq = Y[:, :, :K] + Y[:, :, :K]^T + eta^2 lambda_k f_k W``.
+
+Works on float arrays and, with the ``mpmath`` flavour, on object arrays of ``mpf``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..compiled import CompiledSystem
+from ..model import CommitteeModel
+
+#: Largest ``L K n^2`` for which the whole right-hand side is one njit call with plain loops;
+#: beyond, the drift is one batched BLAS product (see theorykit.committee.lower.module).
+SMALL_FUSED = 200_000
+
+#: Round-off of eps_g evaluated from the overlaps, per unit of ``n * max|C|``.  Near perfect
+#: learning eps_g is a small difference of order-one overlaps (``Q - 2R + T`` at the linear
+#: activation), each a sum over the modes carrying its own round-off; below this it is not
+#: known even in sign, and is reported as NaN (:func:`eps_resolution`).
+EPS_ROUNDOFF = 16 * float(np.finfo(float).eps)
+
+
+def eps_resolution(C: np.ndarray) -> float:
+    """Smallest eps_g that the covariance ``C`` (``n x n``) resolves in double precision."""
+    return EPS_ROUNDOFF * C.shape[0] * float(np.abs(C).max())
+
+
+class EigenmodeSystem:
+    """Callable right-hand side, Jacobian and observables for one model and learning rate.
+
+    Parameters
+    ----------
+    model : CommitteeModel
+    compiled : CompiledSystem
+        From :func:`theorykit.committee.compiled.compile_model` (its ``small_lr`` must match the model).
+    eta : float
+        Learning rate.
+    t : array (L, M, M)
+        Teacher-teacher overlaps per eigenmode.
+    dtype : {float, object}
+        ``object`` for high-precision evaluation with the ``mpmath`` flavour; the numbers
+        passed in must then already be ``mpf`` at the caller's working precision.
+    """
+
+    def __init__(self, model: CommitteeModel, compiled: CompiledSystem, eta, t: np.ndarray, dtype=float) -> None:
+        if compiled.small_lr != model.small_lr:
+            raise ValueError("compiled system and model disagree on small_lr")
+        self.model = model
+        # the mpmath flavour in a float system: reference kernels, results back to floats
+        self.mod = (
+            _FloatResults(compiled.module) if dtype is float and compiled.flavour == "mpmath" else compiled.module
+        )
+        self.K, self.M, self.L, self.n = model.K, model.M, model.spectrum.L, model.n
+        self.dtype = dtype
+        conv = _converter(dtype)
+        self.eta = conv(eta)
+        if dtype is float:
+            self.lam, self.f = conv(model.spectrum.lam), conv(model.spectrum.f)
+        else:  # recomputed at the working precision, not the stored floats
+            self.lam, self.f = (np.array(v, dtype=object) for v in model.spectrum.high_precision())
+        self.w = conv(model.readout_weights) if dtype is float else _weights_obj(model)
+        self.c_K = self.w[0] * -1
+        self.s2 = conv(model.noise) ** 2
+        t = np.asarray(t, dtype=float) if dtype is float else conv(np.asarray(t, dtype=object))
+        if t.shape != (self.L, self.M, self.M):
+            raise ValueError(f"t must have shape {(self.L, self.M, self.M)}, got {t.shape}")
+        self.t = t
+        self.iu = np.triu_indices(self.K)
+        self.size_r = self.L * self.K * self.M
+        self.size = self.size_r + self.L * len(self.iu[0])
+        self._eta2_lam_f = (self.eta**2) * self.lam * self.f
+        self.nfev = 0
+        # numba flavour: the right-hand side in one (small systems) or three compiled calls
+        self._fused = getattr(self.mod, "fused_prep", None) if dtype is float else None
+        if self._fused is not None:
+            L, K, n = self.L, self.K, self.n
+            self._t_contiguous = np.ascontiguousarray(t, dtype=float)
+            self._Om = np.empty((L, n, n))
+            self._Y = np.empty((L, K, n))
+            self._small = L * K * n * n <= SMALL_FUSED
+
+    # -- packing ------------------------------------------------------------------------
+    def pack(self, r: np.ndarray, q: np.ndarray) -> np.ndarray:
+        return np.concatenate([np.asarray(r).reshape(-1), np.asarray(q)[:, self.iu[0], self.iu[1]].reshape(-1)])
+
+    def unpack(self, state: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        r = state[: self.size_r].reshape(self.L, self.K, self.M)
+        upper = state[self.size_r :].reshape(self.L, -1)
+        q = np.zeros((self.L, self.K, self.K), dtype=state.dtype)
+        q[:, self.iu[0], self.iu[1]] = upper
+        q[:, self.iu[1], self.iu[0]] = upper
+        return r, q
+
+    def overlaps(self, state: np.ndarray, teacher: bool = True) -> np.ndarray:
+        """Per-mode overlap matrices :math:`\\Omega^{(k)}`, shape (L, n, n)."""
+        r, q = self.unpack(state)
+        om = np.zeros((self.L, self.n, self.n), dtype=state.dtype)
+        K = self.K
+        om[:, :K, :K] = q
+        om[:, :K, K:] = r
+        om[:, K:, :K] = r.transpose(0, 2, 1)
+        if teacher:
+            om[:, K:, K:] = self.t
+        return om
+
+    def covariance(self, state: np.ndarray) -> np.ndarray:
+        """Pre-activation covariance :math:`C = \\sum_k \\lambda_k \\Omega^{(k)}` (n x n)."""
+        return self.mod.cov_fn(self.overlaps(state), self.lam)
+
+    # -- dynamics -----------------------------------------------------------------------
+    def _derivative(self, om: np.ndarray, G: np.ndarray, W) -> np.ndarray:
+        Y = self.mod.drift_fn(G, om, self.lam, self.eta)
+        K = self.K
+        dr = Y[:, :, K:]
+        A = Y[:, :, :K]
+        dq = A + A.transpose(0, 2, 1)
+        if W is not None:
+            dq = dq + self._eta2_lam_f[:, None, None] * W[None, :, :]
+        return self.pack(dr, dq)
+
+    def rhs(self, alpha, state: np.ndarray) -> np.ndarray:
+        """:math:`d(\\text{state})/d\\alpha`."""
+        self.nfev += 1
+        if self._fused is not None:
+            state = np.ascontiguousarray(state, dtype=float)
+            args = (self._t_contiguous, self.lam, self._eta2_lam_f, self.w, self.K, self.M, self.eta, self.c_K, self.s2)
+            if self._small:
+                return self.mod.rhs_small(state, *args, self._Om, self._Y)
+            G, W = self.mod.fused_prep(
+                state, self._t_contiguous, self.lam, self.w, self.K, self.M, self.c_K, self.s2, self._Om
+            )
+            np.matmul(G, self._Om, out=self._Y)  # one batched BLAS product over the modes
+            return self.mod.fused_pack(
+                self._Y, self.lam, self._eta2_lam_f, W, self.K, self.M, self.eta, np.empty_like(state)
+            )
+        om = self.overlaps(state)
+        C = self.mod.cov_fn(om, self.lam)
+        G = self.mod.G_fn(C, self.w, self.K, self.n, self.c_K)
+        W = None if self.model.small_lr else self.mod.W_fn(C, self.w, self.K, self.n, self.c_K, self.s2)
+        return self._derivative(om, G, W)
+
+    __call__ = rhs
+
+    def jvp(self, state: np.ndarray, direction: np.ndarray) -> np.ndarray:
+        """Jacobian-vector product, from the generated kernel tangents (chain rule)."""
+        om = self.overlaps(state)
+        dom = self.overlaps(direction, teacher=False)
+        C = self.mod.cov_fn(om, self.lam)
+        dC = self.mod.cov_fn(dom, self.lam)
+        args = (self.w, self.K, self.n, self.c_K)
+        G = self.mod.G_fn(C, *args)
+        dG = self.mod.G_tan(C, dC, *args)
+        dY = self.mod.drift_fn(dG, om, self.lam, self.eta) + self.mod.drift_fn(G, dom, self.lam, self.eta)
+        K = self.K
+        dA = dY[:, :, :K]
+        dq = dA + dA.transpose(0, 2, 1)
+        if not self.model.small_lr:
+            dW = self.mod.W_tan(C, dC, *args, self.s2)
+            dq = dq + self._eta2_lam_f[:, None, None] * dW[None, :, :]
+        return self.pack(dY[:, :, K:], dq)
+
+    def jacobian(self, alpha, state: np.ndarray) -> np.ndarray:
+        """Dense Jacobian (columns are :meth:`jvp` along unit vectors); for small systems."""
+        eye = np.eye(self.size, dtype=state.dtype) if self.dtype is float else _obj_eye(self.size)
+        return np.stack([self.jvp(state, eye[:, c]) for c in range(self.size)], axis=1)
+
+    def eps_g(self, state: np.ndarray):
+        """Generalisation error :math:`\\varepsilon_g = \\tfrac12\\sum_{xy} w_x w_y \\langle g(u_x) g(u_y)\\rangle`."""
+        C = self.covariance(state)
+        return self.mod.eps_fn(C, self.w, self.K, self.n)
+
+
+class _FloatResults:
+    """A generated mpmath-flavour module whose functions return floats (for double-precision solvers).
+
+    Lets ``solver.flavour = "mpmath"`` run through SciPy's integrators: every kernel is
+    evaluated by the generated mpmath code (a check on the NumPy/numba lowering) and handed
+    back as float arrays.
+    """
+
+    def __init__(self, module) -> None:
+        self._module = module
+
+    def __getattr__(self, name: str):
+        target = getattr(self._module, name)
+        if not callable(target):
+            return target
+
+        def call(*args):
+            out = target(*args)
+            return np.asarray(out, dtype=float) if isinstance(out, np.ndarray) else float(out)
+
+        return call
+
+
+def _converter(dtype):
+    if dtype is float:
+        return lambda v: np.asarray(v, dtype=float) if np.ndim(v) else float(v)
+    from ...core.precision import lift, lift_array
+
+    # floats given to a high-precision system are user inputs: read as the decimals written
+    return lambda v: lift_array(v) if np.ndim(v) else lift(v)
+
+
+def _weights_obj(model: CommitteeModel) -> np.ndarray:
+    """Read-out weights at the working precision (1/sqrt(K) recomputed, not rounded floats)."""
+    cK, cM = model.readout_high_precision()
+    return np.array([-cK] * model.K + [cM] * model.M, dtype=object)
+
+
+def _obj_eye(size: int) -> np.ndarray:
+    import mpmath
+
+    out = np.empty((size, size), dtype=object)
+    out[...] = mpmath.mpf(0)
+    for d in range(size):
+        out[d, d] = mpmath.mpf(1)
+    return out

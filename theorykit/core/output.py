@@ -1,0 +1,78 @@
+"""Writing results: JSON with provenance (atomic, no NaN), and figures (PNG, PDF and their numbers)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from .._version import __version__
+from .atomic import write_text_atomic
+
+
+def write_json(path: str | Path, payload: dict) -> None:
+    """Write JSON atomically; refuses NaN/inf (a result with them is a failure, not data)."""
+    text = json.dumps(payload, indent=1, allow_nan=False, default=_jsonable)
+    write_text_atomic(path, text + "\n")
+
+
+def _jsonable(obj):
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, (np.floating, np.integer)):
+        return obj.item()
+    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+
+
+def versions() -> dict:
+    """Versions of the core dependencies and of every optional one this process has imported."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    names = ["numpy", "scipy", "sympy", "mpmath"]
+    names += [name for name in ("numba", "matplotlib", "torch", "threadpoolctl") if name in sys.modules]
+    out = {}
+    for name in names:
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:  # pragma: no cover - imported but not installed as a distribution
+            out[name] = getattr(sys.modules.get(name), "__version__", "unknown")
+    return out
+
+
+def provenance(command: str, case: dict, extra: dict) -> dict:
+    """What every output records: the theorykit version, the command, dependency versions and the case."""
+    return {
+        "theorykit_version": __version__,
+        "command": command,
+        "versions": versions(),
+        "case": case,
+        **extra,
+    }
+
+
+
+
+def new_figure(ncols: int = 1, width: float = 5.5):
+    """A figure with ``ncols`` axes side by side, on the non-interactive Agg backend."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt.subplots(1, ncols, figsize=(width * ncols, 4))
+
+
+def save_figure(fig, out_dir: str | Path, name: str, numbers: dict, settings: dict) -> list[Path]:
+    """Write ``name``.png/.pdf/.json into ``out_dir`` and close the figure."""
+    import matplotlib.pyplot as plt
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = [out / f"{name}.png", out / f"{name}.pdf", out / f"{name}.json"]
+    fig.savefig(paths[0], dpi=150)
+    fig.savefig(paths[1])
+    write_json(paths[2], provenance(f"figure {name}", settings, numbers))
+    plt.close(fig)
+    return paths
