@@ -12,7 +12,7 @@ if "THEORYKIT_CACHE_DIR" not in os.environ:
 
 # Hypothesis budgets.  "ci" (the default run): few examples, derandomised so a green main stays
 # green.  "long": the same properties with many random examples --
-#   python -m pytest tests/test_properties.py tests/test_rf_properties.py tests/test_fuzz.py --hypothesis-profile=long
+#   python -m pytest tests/committee/test_properties.py tests/rf/test_rf_properties.py tests/cli/test_fuzz.py --hypothesis-profile=long
 # Tests scale their own budget from settings.default.max_examples (cheap fuzzing gets more).
 _COMMON = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large]}
 settings.register_profile("ci", max_examples=15, derandomize=True, **_COMMON)

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..core.certify import DEFAULT_PREC, Enclosure, ball, flint_module
+from ..core.balls import DEFAULT_PREC, Enclosure, ball, flint_module
 from ..core.errors import CaseError
 from ..core.precision import exact
 from ..core.schema import PREC_RULE

@@ -331,6 +331,6 @@ EXPONENT_CONVENTION = "exponent = nu in y ~ x^(-nu): positive for a decaying qua
 
 #: Digits accepted by every high-precision (``--dps``) evaluation.
 DPS_RULE = Integer(15, 1000)
-#: Bits of the ball arithmetic of ``--certify`` (:mod:`theorykit.core.certify`), and the default.
+#: Bits of the ball arithmetic of ``--certify`` (:mod:`theorykit.core.balls`), and the default.
 PREC_RULE = Integer(64, 100_000)
 DEFAULT_PREC = 256

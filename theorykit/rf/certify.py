@@ -2,7 +2,7 @@ r"""Certified enclosure of random-feature regression's stationary (ridge) error,
 
 from __future__ import annotations
 
-from ..core.certify import DEFAULT_PREC, Enclosure, ball, flint_module
+from ..core.balls import DEFAULT_PREC, Enclosure, ball, flint_module
 from ..core.errors import CaseError
 from ..core.schema import PREC_RULE
 

@@ -15,7 +15,7 @@ from theorykit.rf.schema import RANDOM_FEATURES
 
 
 def test_docs_page_is_the_schema():
-    page = Path(__file__).resolve().parents[1] / "docs" / "cases.md"
+    page = Path(__file__).resolve().parents[2] / "docs" / "cases.md"
     assert page.read_text() == cases_page(), (
         "docs/cases.md is out of date: python -c \"import theorykit.case_docs as s; print(s.cases_page(), end='')\" "
         "> docs/cases.md"

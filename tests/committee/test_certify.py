@@ -1,7 +1,7 @@
 """Certified enclosures (ball arithmetic): each must contain a value computed independently.
 
 The reference is the 50-digit evaluation of :mod:`theorykit.core.precision` (itself checked against a
-plain-mpmath matrix exponential in ``tests/test_precision.py``) on inputs binary floats cannot
+plain-mpmath matrix exponential in ``tests/core/test_precision.py``) on inputs binary floats cannot
 hold.  An enclosure that misses it, or is wider than a few units of its 40th printed digit at
 256 bits, fails.
 """
@@ -19,7 +19,7 @@ from theorykit.cli import main  # noqa: E402
 from theorykit.committee.case import parse_case  # noqa: E402
 from theorykit.committee.certify import linear_curve_enclosures  # noqa: E402
 from theorykit.committee.linear_network import linear_learning_curve  # noqa: E402
-from theorykit.core.certify import Enclosure  # noqa: E402
+from theorykit.core.balls import Enclosure  # noqa: E402
 from theorykit.core.errors import CaseError  # noqa: E402
 from theorykit.core.precision import exact  # noqa: E402
 
@@ -94,7 +94,7 @@ def test_missing_flint_is_a_one_line_error(monkeypatch):
         return real_import(name, *args, **kwargs)
 
     monkeypatch.setattr(builtins, "__import__", no_flint)
-    from theorykit.core.certify import available
+    from theorykit.core.balls import available
 
     assert not available()
     case = parse_case(decimal_case())
