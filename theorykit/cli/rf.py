@@ -47,9 +47,9 @@ def cmd_rf(args) -> int:
 def derive_rf(raw: dict, latex: bool) -> int:
     import sympy as sp
 
-    from ..rf.derive_asymptotics import derive_decoupled_asymptotics
     from ..rf.case import parse_rf_case
     from ..rf.derive import dmft_equations
+    from ..rf.derive_asymptotics import derive_decoupled_asymptotics
 
     parse_rf_case(raw)  # validate: the equations hold for any valid case
     equations = dmft_equations()

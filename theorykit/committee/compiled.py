@@ -6,18 +6,14 @@ holds plain callables on NumPy (or mpmath object) arrays; nothing downstream tou
 
 from __future__ import annotations
 
+import hashlib
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
-from ..core.code_cache import load_source
+from ..core.code_cache import cache_dir, load_source, recipe_lookup, recipe_store
 from ..core.optional import numba_available
-from .derive.activations import NumericActivation, get_activation
-from .derive.kernels import KERNELS
-from .derive.odes import derive_index_system
-from .derive.quadrature import make_numeric_kernel
-from .lower.module import expression_fingerprint, module_source
 from .model import CommitteeModel
 from .schema import FLAVOURS as _FLAVOURS
 
@@ -57,11 +53,46 @@ def resolve_flavour(flavour: str, activation_name: object, small_lr: bool) -> st
         raise CaseError("flavour", f"must be one of {list(FLAVOURS)}, got {flavour!r}")
     if flavour != "auto":
         return flavour
+    from .derive.activations import get_activation
+    from .derive.odes import derive_index_system
+
     activation = get_activation(activation_name)
     names = derive_index_system(small_lr).kernels_used()
     if numba_available() and activation.is_fully_symbolic(names):
         return "numba"
     return "numpy"
+
+
+#: Compiled systems of this process, by (cache folder, activation, small_lr, flavour, cse): built once each.
+_MEMO: dict[tuple, CompiledSystem] = {}
+
+
+def forget_compiled() -> None:
+    """Drop this process's compiled systems: the next :func:`compile_model` goes to the disk cache."""
+    _MEMO.clear()
+
+#: The code that decides what a generated module holds; its hash is part of every recipe.
+_GENERATORS = ("derive", "lower")
+
+
+def _generator_hash() -> str:
+    here = Path(__file__).parent
+    files = [here / "compiled.py"] + sorted(f for d in _GENERATORS for f in (here / d).glob("*.py"))
+    digest = hashlib.sha256()
+    for f in files:
+        digest.update(f.name.encode() + b"\0" + f.read_bytes())
+    return digest.hexdigest()
+
+
+def _recipe(model: CommitteeModel, flavour: str, cse: bool) -> str | None:
+    """What the module of a registry activation is made from, known without deriving anything
+    (None for an activation object: only its derivation can say what it holds)."""
+    if not isinstance(model.activation, str):
+        return None
+    return (
+        f"committee module\nactivation={model.activation}\nsmall_lr={model.small_lr}\nflavour={flavour}\n"
+        f"cse={cse}\nnumba={numba_available()}\ngenerators={_generator_hash()}"
+    )
 
 
 def compile_model(model: CommitteeModel, flavour: str = "auto", cse: bool = True) -> CompiledSystem:
@@ -76,7 +107,40 @@ def compile_model(model: CommitteeModel, flavour: str = "auto", cse: bool = True
         ``"auto"`` picks numba when it is installed and every kernel has a closed form.
     cse : bool
         Common-subexpression elimination in the kernels.
+
+    Notes
+    -----
+    Within a process each (activation, small_lr, flavour, cse) is compiled once.  Across
+    processes a registry activation's module is found through its *recipe* (names, settings and
+    a hash of the derive/lower code; :func:`theorykit.core.code_cache.recipe_lookup`), so a warm
+    run neither derives nor imports SymPy; ``timings`` then reads zero for derive and lower.
     """
+    memo_key = (str(cache_dir()), model.activation, model.small_lr, flavour, cse)
+    if memo_key in _MEMO:
+        return _MEMO[memo_key]
+    t0 = time.perf_counter()
+    recipe = _recipe(model, flavour, cse)
+    found = None if recipe is None else recipe_lookup(recipe)
+    if found is not None:
+        module, path, notes = found
+        timings = {"derive": 0.0, "lower": 0.0, "build": time.perf_counter() - t0}
+        compiled = CompiledSystem(module, path, notes["flavour"], model.small_lr, True, timings)
+    else:
+        compiled = _derive_and_build(model, flavour, cse)
+        if recipe is not None and not compiled.module._INJECTED:
+            recipe_store(recipe, compiled.path, {"flavour": compiled.flavour})
+    _MEMO[memo_key] = compiled
+    return compiled
+
+
+def _derive_and_build(model: CommitteeModel, flavour: str, cse: bool) -> CompiledSystem:
+    # the symbolic stages load SymPy: imported here, where a module is actually derived
+    from .derive.activations import NumericActivation, get_activation
+    from .derive.kernels import KERNELS
+    from .derive.odes import derive_index_system
+    from .derive.quadrature import make_numeric_kernel
+    from .lower.module import expression_fingerprint, module_source
+
     t0 = time.perf_counter()
     activation = get_activation(model.activation)
     flavour = resolve_flavour(flavour, model.activation, model.small_lr)

@@ -361,7 +361,7 @@ def late_regimes(
 
 
 def _dense_eps_rate(model: CommitteeModel, eta: float, t: np.ndarray, count: int):
-    system = EigenmodeSystem(model, compile_model(model), eta, t)
+    system = EigenmodeSystem.build(model, eta, t)
     J_rr, J_oo = _blocks(system, t)
     r_rates, o_rates = _float_rates(J_rr), _float_rates(J_oo)
     eps_rate = min(2 * r_rates[0].real, o_rates[0].real)
@@ -435,13 +435,12 @@ def late_phase_curve(
     L, K = model.spectrum.L, model.K
     size = L * K * model.M
     coupled = size <= DENSE_LIMIT if coupled is None else coupled
-    system = EigenmodeSystem(model, compile_model(model), eta, t)
-    mod = system.mod
+    system = EigenmodeSystem.build(model, eta, t)
     tp = np.linalg.pinv(t, hermitian=True)
     o0 = q0 - r0 @ tp @ r0.transpose(0, 2, 1)
     dr0 = r0 - t
     C_fp = system.covariance(system.pack(t, t))
-    G0 = mod.G_fn(C_fp, system.w, K, system.n, system.c_K)
+    G0 = system.G(C_fp)
     g, U = np.linalg.eigh(0.5 * (G0[:, :K] + G0[:, :K].T))
     if coupled:
         J_rr, _ = _blocks(system, t)
@@ -463,12 +462,12 @@ def late_phase_curve(
         return system.covariance(system.pack(r, q))
 
     def noise(C: np.ndarray) -> np.ndarray:
-        return U.T @ mod.W_fn(C, system.w, K, system.n, system.c_K, system.s2) @ U
+        return U.T @ system.W(C) @ U
 
     C = state(0.0, y)
     Wt = None if model.small_lr else noise(C)
     eps = np.empty(delta_alpha.size)
-    eps[0] = float(mod.eps_fn(C, system.w, K, system.n))
+    eps[0] = float(system.eps_of_covariance(C))
     for col in range(1, delta_alpha.size):
         # o over the interval: exact relaxation, W linear in time (trapezoidal, one correction);
         # substeps keep the slowest relaxation resolved
@@ -489,7 +488,7 @@ def late_phase_curve(
             y = decay + first * Wt[None] + second * (W_end - Wt)[None]
             Wt = noise(state(a1, y))
         C = state(stop, y)
-        eps[col] = float(mod.eps_fn(C, system.w, K, system.n))
+        eps[col] = float(system.eps_of_covariance(C))
     if not np.all(np.isfinite(eps)):
         raise NumericalFailure("late-phase prediction produced a non-finite error")
     return eps

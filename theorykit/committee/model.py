@@ -143,9 +143,12 @@ class CommitteeModel:
             object.__setattr__(self, name, COMMITTEE.check(key, getattr(self, name)))
         object.__setattr__(self, "noise", COMMITTEE.check("model.noise", self.noise))
         object.__setattr__(self, "small_lr", COMMITTEE.check("small_lr", self.small_lr))
-        from .derive.activations import get_activation
+        if isinstance(self.activation, str):  # a registry name, checked without loading SymPy
+            COMMITTEE.check("model.activation", self.activation)
+        else:
+            from .derive.activations import get_activation
 
-        get_activation(self.activation)  # raises CaseError for unknown names
+            get_activation(self.activation)  # an Activation object passes; anything else is a CaseError
 
     @property
     def activation_name(self) -> str:

@@ -265,7 +265,7 @@ def find_plateau(
 
     R_mat, Q_mat = agg.unpack(a)
     C = agg.covariance(a)
-    eps = float(system.mod.eps_fn(C, system.w, model.K, model.n))
+    eps = float(system.eps_of_covariance(C))
     heights = _heights(system, state)
     ev = leading_eigenvalues(system, state, eigenvalue_count)
     mu = float(ev[0].real)
@@ -373,7 +373,7 @@ def _precise(model: CommitteeModel, eta: float, x_float: np.ndarray, mu_float: f
         x = np.array([mpmath.mpf(v) for v in x_float], dtype=object)  # a starting point, not an input
         x = newton(sym.residual, sym.jacobian, x, mpmath.mpf(10) ** (-mpmath.mp.dps + 2), what="high-precision plateau")
         a = sym.embed(x)
-        eps = system.mod.eps_fn(agg.covariance(a), system.w, model.K, model.n)
+        eps = system.eps_of_covariance(agg.covariance(a))
         mu = SecularEquation(agg, a).root(mu_float)
         return [x[0], x[1], x[2] if sym.has_c else (x[1] if model.K > 1 else None), eps, mu]
 
@@ -386,7 +386,7 @@ def _system_of(plateau: Plateau) -> EigenmodeSystem:
     """The (float, NumPy-flavour) system the plateau is a fixed point of."""
     model = plateau.model
     t = model.infinite_teacher() if plateau.teacher_t is None else plateau.teacher_t
-    return EigenmodeSystem(model, compile_model(model, flavour="numpy"), plateau.eta, t)
+    return EigenmodeSystem.build(model, plateau.eta, t, flavour="numpy")
 
 
 def perturbed_overlaps(plateau: Plateau, size: float, seed: int = 0, spread: float = 1e-3):

@@ -11,13 +11,14 @@ from ..core.schema import (
     Field,
     Flag,
     Integer,
-    Name,
     Number,
     Numbers,
     OneOf,
     Schema,
 )
 
+#: Activations by registry name (:data:`theorykit.committee.derive.activations.REGISTRY` builds them).
+ACTIVATIONS = ("erf", "linear", "relu")
 SOLVER_METHODS = ("auto", "RK45", "DOP853", "BDF", "Radau", "LSODA", "exponential")
 FLAVOURS = ("auto", "numpy", "numba", "mpmath")
 SGD_BACKENDS = ("auto", "numpy", "numba", "torch")
@@ -27,7 +28,7 @@ COMMITTEE = Schema(
     {
         "model.K": Field(Integer(1, 1000), "student hidden units"),
         "model.M": Field(Integer(1, 1000), "teacher hidden units"),
-        "model.activation": Field(Name(), "registry name: 'erf', 'linear', 'relu' (never evaluated)", "erf"),
+        "model.activation": Field(OneOf(ACTIVATIONS), "activation g, by registry name (never evaluated)", "erf"),
         "model.normalization": Field(
             OneOf(("sqrt", "sum")), "second-layer weights 1/sqrt(K), 1/sqrt(M) or 1 (Saad & Solla)", "sqrt"
         ),

@@ -9,6 +9,11 @@
   not match (truncated, edited, or planted) is never imported: it is rebuilt.
 * Modules are imported with :mod:`importlib` from source; nothing is unpickled.  Numba, when
   used, keeps its own ``__pycache__`` next to the file (``cache=True``).
+* A *recipe* (``recipe_<key>.json``, plain JSON written atomically) maps the inputs a module is
+  made from -- names, settings and a hash of the generating code, all known without deriving
+  anything -- to the module's file: a warm process loads its module without SymPy
+  (:func:`recipe_lookup`, :func:`recipe_store`).  A recipe whose module is missing or fails its
+  check is ignored.
 
 The directory is ``$THEORYKIT_CACHE_DIR`` if set, else ``$XDG_CACHE_HOME/theorykit`` or
 ``~/.cache/theorykit``.  Clear it with ``theorykit cache clear`` or :func:`clear_cache`.
@@ -18,15 +23,14 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import json
 import os
 import platform
 import shutil
 import sys
 import types
+from importlib.metadata import version
 from pathlib import Path
-
-import numpy
-import sympy
 
 from .._version import __version__
 from .atomic import write_text_atomic
@@ -59,9 +63,13 @@ def clear_cache() -> int:
     return count
 
 
+def _versions() -> str:
+    # read from the installed metadata: importing SymPy to ask its version would cost half a second
+    return f"theorykit={__version__};sympy={version('sympy')};numpy={version('numpy')};python={platform.python_version()}"
+
+
 def cache_key(fingerprint: str) -> str:
-    versions = f"theorykit={__version__};sympy={sympy.__version__};numpy={numpy.__version__};python={platform.python_version()}"
-    return hashlib.sha256((versions + "\n" + fingerprint).encode()).hexdigest()
+    return hashlib.sha256((_versions() + "\n" + fingerprint).encode()).hexdigest()
 
 
 def _body_hash(body: str) -> str:
@@ -105,6 +113,36 @@ def load_source(fingerprint: str, make_source, injected: dict | None = None) -> 
         _write_atomic(path, make_source())
         if not _valid(path):  # pragma: no cover - would mean the file system lies
             raise OSError(f"cache file {path} failed its integrity check right after writing")
+    return _import(path, injected), path, hit
+
+
+def _recipe_path(recipe: str) -> Path:
+    key = hashlib.sha256((_versions() + "\n" + recipe).encode()).hexdigest()
+    return cache_dir() / f"recipe_{key[:40]}.json"
+
+
+def recipe_lookup(recipe: str) -> tuple[types.ModuleType, Path, dict] | None:
+    """The module a recipe was stored for, with the recipe's notes; None when there is none (or it
+    does not check out: a missing or altered module file, an unreadable record)."""
+    try:
+        record = json.loads(_recipe_path(recipe).read_text())
+        name = record["module"]
+        if not isinstance(name, str) or Path(name).name != name:  # only a file in the cache itself
+            return None
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    path = cache_dir() / name
+    if not _valid(path):
+        return None
+    return _import(path, None), path, record.get("notes", {})
+
+
+def recipe_store(recipe: str, path: Path, notes: dict) -> None:
+    """Record that ``recipe`` makes the module at ``path`` (in the cache), with JSON ``notes``."""
+    write_text_atomic(_recipe_path(recipe), json.dumps({"module": path.name, "notes": notes}))
+
+
+def _import(path: Path, injected: dict | None) -> types.ModuleType:
     spec = importlib.util.spec_from_file_location(path.stem, path)
     module = importlib.util.module_from_spec(spec)
     module._INJECTED = dict(injected or {})
@@ -113,4 +151,4 @@ def load_source(fingerprint: str, make_source, injected: dict | None = None) -> 
     if not injected:
         sys.modules[path.stem] = module
     spec.loader.exec_module(module)
-    return module, path, hit
+    return module

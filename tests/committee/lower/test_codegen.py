@@ -12,7 +12,7 @@ import pytest
 import sympy as sp
 from conftest import random_covariance
 
-from theorykit.committee.compiled import compile_model
+from theorykit.committee.compiled import compile_model, forget_compiled
 from theorykit.committee.derive.activations import get_activation
 from theorykit.committee.derive.kernels import KERNELS
 from theorykit.committee.derive.odes import KERNEL_FUNCTIONS, derive_index_system, n_, w
@@ -93,14 +93,39 @@ def test_cache_hit_and_corruption_recovery(tmp_path, monkeypatch):
     model = CommitteeModel(2, 2, Spectrum.explicit([1.0]), "linear")
     first = compile_model(model, "numpy")
     assert not first.cache_hit and first.path.parent == tmp_path
-    second = compile_model(model, "numpy")
-    assert second.cache_hit and second.path == first.path
+    assert compile_model(model, "numpy") is first  # built once per process
+    forget_compiled()
+    second = compile_model(model, "numpy")  # found through its recipe, without deriving
+    assert second.cache_hit and second.path == first.path and second.timings["derive"] == 0.0
     # a planted file under the same name is detected by its hash and rebuilt, not executed
     first.path.write_text("# theorykit-sha256: 00\nraise SystemExit('executed planted code')\n")
+    forget_compiled()
     third = compile_model(model, "numpy")
     assert not third.cache_hit
     assert "executed planted code" not in third.path.read_text()
+    # a recipe pointing outside the cache (or at nothing) is ignored: the module is derived again
+    for recipe in tmp_path.glob("recipe_*.json"):
+        recipe.write_text('{"module": "../elsewhere.py", "notes": {"flavour": "numpy"}}')
+    forget_compiled()
+    fourth = compile_model(model, "numpy")
+    assert fourth.cache_hit and fourth.timings["derive"] > 0.0
     assert cache_mod.clear_cache() >= 1
+    forget_compiled()
+
+
+def test_warm_process_loads_its_module_without_sympy(tmp_path):
+    """A second process finds the generated module through its recipe: SymPy is never imported."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from theorykit import CommitteeModel, Spectrum, compile_model;"
+        "c = compile_model(CommitteeModel(2, 2, Spectrum.explicit([1.0]), 'erf'), 'numpy');"
+        "print(c.cache_hit, 'sympy' in sys.modules)"
+    )
+    env = {**__import__("os").environ, "THEORYKIT_CACHE_DIR": str(tmp_path)}
+    runs = [subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True) for _ in range(2)]
+    assert [r.stdout.split() for r in runs] == [["False", "True"], ["True", "False"]]
 
 
 def test_cache_concurrent_writers(tmp_path):

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..compiled import CompiledSystem
+from ..compiled import CompiledSystem, compile_model
 from ..model import CommitteeModel
 
 #: Largest ``L K n^2`` for which the whole right-hand side is one njit call with plain loops;
@@ -57,6 +57,7 @@ class EigenmodeSystem:
         if compiled.small_lr != model.small_lr:
             raise ValueError("compiled system and model disagree on small_lr")
         self.model = model
+        self.flavour = compiled.flavour
         # the mpmath flavour in a float system: reference kernels, results back to floats
         self.mod = (
             _FloatResults(compiled.module) if dtype is float and compiled.flavour == "mpmath" else compiled.module
@@ -89,6 +90,37 @@ class EigenmodeSystem:
             self._Om = np.empty((L, n, n))
             self._Y = np.empty((L, K, n))
             self._small = L * K * n * n <= SMALL_FUSED
+
+    @classmethod
+    def build(cls, model: CommitteeModel, eta, t: np.ndarray, flavour: str = "auto", dtype=float) -> EigenmodeSystem:
+        """The system of ``model`` at learning rate ``eta`` with teacher overlaps ``t``, its code from
+        :func:`~theorykit.committee.compiled.compile_model` (compiled once per process)."""
+        return cls(model, compile_model(model, flavour), eta, t, dtype)
+
+    # -- the generated kernel blocks, by name ---------------------------------------------
+    def G(self, C: np.ndarray) -> np.ndarray:
+        r""":math:`G = [G_s\,|\,G_t]` (K x n), the O(eta) Stein coefficients at covariance ``C``."""
+        return self.mod.G_fn(C, self.w, self.K, self.n, self.c_K)
+
+    def W(self, C: np.ndarray) -> np.ndarray | None:
+        """The O(eta^2) noise matrix (K x K) at ``C``; None with ``small_lr``."""
+        if self.model.small_lr:
+            return None
+        return self.mod.W_fn(C, self.w, self.K, self.n, self.c_K, self.s2)
+
+    def G_tangent(self, C: np.ndarray, dC: np.ndarray) -> np.ndarray:
+        """Directional derivative of :meth:`G` at ``C`` along ``dC``."""
+        return self.mod.G_tan(C, dC, self.w, self.K, self.n, self.c_K)
+
+    def W_tangent(self, C: np.ndarray, dC: np.ndarray) -> np.ndarray | None:
+        """Directional derivative of :meth:`W` at ``C`` along ``dC`` (None with ``small_lr``)."""
+        if self.model.small_lr:
+            return None
+        return self.mod.W_tan(C, dC, self.w, self.K, self.n, self.c_K, self.s2)
+
+    def eps_of_covariance(self, C: np.ndarray):
+        r""":math:`\varepsilon_g` as a function of the covariance ``C`` (n x n)."""
+        return self.mod.eps_fn(C, self.w, self.K, self.n)
 
     # -- packing ------------------------------------------------------------------------
     def pack(self, r: np.ndarray, q: np.ndarray) -> np.ndarray:
@@ -146,8 +178,7 @@ class EigenmodeSystem:
             )
         om = self.overlaps(state)
         C = self.mod.cov_fn(om, self.lam)
-        G = self.mod.G_fn(C, self.w, self.K, self.n, self.c_K)
-        W = None if self.model.small_lr else self.mod.W_fn(C, self.w, self.K, self.n, self.c_K, self.s2)
+        G, W = self.G(C), self.W(C)
         return self._derivative(om, G, W)
 
     __call__ = rhs
@@ -178,7 +209,7 @@ class EigenmodeSystem:
     def eps_g(self, state: np.ndarray):
         """Generalisation error :math:`\\varepsilon_g = \\tfrac12\\sum_{xy} w_x w_y \\langle g(u_x) g(u_y)\\rangle`."""
         C = self.covariance(state)
-        return self.mod.eps_fn(C, self.w, self.K, self.n)
+        return self.eps_of_covariance(C)
 
 
 class _FloatResults:

@@ -156,7 +156,7 @@ class ModePropagator:
     Parameters
     ----------
     system : EigenmodeSystem
-        Float system (any flavour); supplies the generated ``G_fn``/``W_fn``/``eps_fn``.
+        Float system (any flavour); supplies ``G``, ``W`` and :math:`\\varepsilon_g(C)`.
     frame : TeacherFrame, optional
         Coordinates of the student-teacher overlaps (default: the identity frame).
     """
@@ -189,14 +189,10 @@ class ModePropagator:
         return C
 
     def coefficients(self, C: np.ndarray) -> np.ndarray:
-        s = self.sys
-        return s.mod.G_fn(C, s.w, self.K, self.n, s.c_K)
+        return self.sys.G(C)
 
     def noise(self, C: np.ndarray) -> np.ndarray | None:
-        s = self.sys
-        if s.model.small_lr:
-            return None
-        return s.mod.W_fn(C, s.w, self.K, self.n, s.c_K, s.s2)
+        return self.sys.W(C)
 
     def aggregate(self, r: np.ndarray, q: np.ndarray) -> np.ndarray:
         """:math:`C = \\sum_k\\lambda_k\\Omega^{(k)}` from per-mode ``r`` (L,K,M) and ``q`` (L,K,K)."""
@@ -716,8 +712,7 @@ def _scaled_error(prop, C1, difference, config: ExponentialConfig) -> float:
     E[:k, :k] = difference
     err_C = np.abs(E).max() / (config.atol + config.rtol * np.abs(C1).max())
     system = prop.sys
-    eps_fn, w, K, n = system.mod.eps_fn, system.w, system.K, system.n
-    e1, e_other = float(eps_fn(C1, w, K, n)), float(eps_fn(C1 + E, w, K, n))
+    e1, e_other = float(system.eps_of_covariance(C1)), float(system.eps_of_covariance(C1 + E))
     # relative to eps_g down to the round-off its evaluation from C allows, not below
     err_e = abs(e1 - e_other) / (config.atol + config.rtol * abs(e1) + eps_resolution(C1))
     return max(err_C, err_e)

@@ -98,8 +98,8 @@ class AggregatedSystem:
 
     def _coefficients(self, C: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         s = self.sys
-        G = s.mod.G_fn(C, s.w, self.K, self.n, s.c_K)
-        W = None if s.model.small_lr else s.mod.W_fn(C, s.w, self.K, self.n, s.c_K, s.s2)
+        G = s.G(C)
+        W = s.W(C)
         return G, W
 
     # -- the per-mode linear structure ---------------------------------------------------
@@ -130,8 +130,8 @@ class AggregatedSystem:
         r, q = self.unpack(a)
         dr, dq = self.unpack(da)
         dC = np.block([[dq, dr], [dr.T, _zeros((self.M, self.M), a.dtype)]])
-        dG = s.mod.G_tan(C, dC, s.w, self.K, self.n, s.c_K)
-        dW = None if W is None else s.mod.W_tan(C, dC, s.w, self.K, self.n, s.c_K, s.s2)
+        dG = s.G_tangent(C, dC)
+        dW = None if W is None else s.W_tangent(C, dC)
         return self.linear_map(dG, r, q) + self.linear_map(G, dr, dq) + self.forcing(dG, dW, self.T, self.m1)
 
     def residual_jacobian(self, a: np.ndarray) -> np.ndarray:
@@ -189,12 +189,12 @@ class AggregatedSystem:
         for e in _unit_vectors(self.d, a.dtype):
             dr, dq = self.unpack(e)
             dC = np.block([[dq, dr], [dr.T, _zeros((self.M, self.M), a.dtype)]])
-            dG = s.mod.G_tan(C, dC, s.w, self.K, self.n, s.c_K)
+            dG = s.G_tangent(C, dC)
             Y = dG.dot(C)
             A = Y[:, : self.K]
             dqcol = A + A.T
             if W is not None:
-                dqcol = dqcol + s.eta * self.m1 * s.mod.W_tan(C, dC, s.w, self.K, self.n, s.c_K, s.s2)
+                dqcol = dqcol + s.eta * self.m1 * s.W_tangent(C, dC)
             cols.append(self.pack(Y[:, self.K :], dqcol))
         return np.stack(cols, axis=1)
 

@@ -16,7 +16,6 @@ from scipy.integrate import solve_ivp
 
 from ...core.errors import NumericalFailure
 from ...core.progress import Progress
-from ..compiled import compile_model
 from ..model import CommitteeModel
 from ..schema import COMMITTEE, SOLVER_METHODS
 from .eigenmode import EigenmodeSystem, eps_resolution
@@ -203,6 +202,7 @@ def solve(
     alpha,
     config: SolverConfig | None = None,
     progress: bool | None = None,
+    system: EigenmodeSystem | None = None,
 ) -> Solution:
     """Integrate the eigenmode ODEs from ``init`` and report at the alphas in ``alpha``.
 
@@ -220,6 +220,10 @@ def solve(
     config : SolverConfig, optional
     progress : bool, optional
         Show a progress bar (default: only when stderr is a terminal).
+    system : EigenmodeSystem, optional
+        The system of this ``model``, ``eta`` and teacher, built once
+        (:meth:`EigenmodeSystem.build`) and reused across calls; its flavour replaces
+        ``config.flavour``.  Default: built here.
 
     Returns
     -------
@@ -230,14 +234,16 @@ def solve(
     eta = check_eta(eta)
     alpha = check_alpha(alpha)
     init = check_overlaps(model, init)
-    compiled = compile_model(model, config.flavour)
-    system = EigenmodeSystem(model, compiled, eta, init.t)
+    if system is None:
+        system = EigenmodeSystem.build(model, eta, init.t, config.flavour)
+    elif system.model != model or system.eta != eta or system.dtype is not float or not np.array_equal(system.t, init.t):
+        raise ValueError("system was built for another model, learning rate or teacher than this solve")
     y0 = system.pack(init.r, init.q)
     reason = ""
     if config.method == "auto":
         method, reason = choose_method(model, eta, float(alpha[-1]), config)
         config = replace(config, method=method)
-    ran = {"method": config.method, "flavour": compiled.flavour, "method_reason": reason}
+    ran = {"method": config.method, "flavour": system.flavour, "method_reason": reason}
     # init holds at alpha = 0 whatever the first output time is (one time axis for every command)
     grid = alpha if alpha[0] == 0 else np.concatenate([[0.0], alpha])
     dropped = grid.size - alpha.size

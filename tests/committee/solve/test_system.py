@@ -1,0 +1,55 @@
+"""The System object: built once, reused by solve, its kernel blocks by name."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import theorykit as tk
+from theorykit.committee.compiled import compile_model
+from theorykit.committee.solve.eigenmode import EigenmodeSystem
+
+
+@pytest.fixture(scope="module")
+def case():
+    model = tk.CommitteeModel(2, 3, tk.Spectrum.power_law(4, 0.3), "erf")  # K != M, beta = 0.3
+    return model, tk.random_overlaps(model, 500, 0.1, 1)
+
+
+def test_solve_with_a_prebuilt_system_gives_the_same_numbers(case):
+    model, init = case
+    system = EigenmodeSystem.build(model, 0.3, init.t)
+    reused = tk.solve(model, 0.3, init, [5, 10, 20], system=system)
+    again = tk.solve(model, 0.3, init, [5, 10, 20], system=system)
+    fresh = tk.solve(model, 0.3, init, [5, 10, 20])
+    assert np.array_equal(reused.eps_g, fresh.eps_g) and np.array_equal(again.eps_g, fresh.eps_g)
+    assert reused.flavour == system.flavour
+
+
+def test_a_system_for_another_case_is_refused(case):
+    model, init = case
+    system = EigenmodeSystem.build(model, 0.3, init.t)
+    with pytest.raises(ValueError, match="another model, learning rate or teacher"):
+        tk.solve(model, 0.4, init, [5], system=system)
+
+
+def test_the_model_is_compiled_once_per_process(case):
+    model, _ = case
+    assert compile_model(model, "numpy") is compile_model(model, "numpy")
+
+
+def test_kernel_blocks_by_name_assemble_the_right_hand_side(case):
+    """rhs = drift(G) + eta^2 lambda f W: rebuilt from the named blocks, per mode."""
+    model, init = case
+    system = EigenmodeSystem.build(model, 0.3, init.t, flavour="numpy")
+    state = system.pack(init.r, init.q)
+    om = system.overlaps(state)
+    C = system.covariance(state)
+    G, W = system.G(C), system.W(C)
+    K = model.K
+    lam, f = model.spectrum.lam, model.spectrum.f
+    dr = 0.3 * lam[:, None, None] * (G[None, :, :K] @ init.r + G[None, :, K:] @ init.t)
+    Gs_q = G[None, :, :K] @ init.q + G[None, :, K:] @ om[:, K:, :K]
+    dq = 0.3 * lam[:, None, None] * (Gs_q + Gs_q.transpose(0, 2, 1)) + 0.09 * (lam * f)[:, None, None] * W
+    assert np.allclose(system.rhs(0.0, state), system.pack(dr, dq), rtol=1e-12, atol=1e-15)
+    assert float(system.eps_of_covariance(C)) == pytest.approx(float(system.eps_g(state)), rel=1e-15)
