@@ -13,7 +13,6 @@ exponents at two precisions and against the full DMFT.
 import numpy as np
 import sympy as sp
 from _report import Report, arguments
-from theorykit.rf import derive as rf
 
 from theorykit.rf import (
     RandomFeatureModel,
@@ -23,6 +22,7 @@ from theorykit.rf import (
     solve_rf,
     stationary_error,
 )
+from theorykit.rf import derive as rf
 from theorykit.rf.derive_asymptotics import derive_decoupled_asymptotics
 from theorykit.rf.kernel_ridge import krr_error
 

@@ -305,10 +305,10 @@ def test_derived_closure_is_the_kernel_ridge_equation_at_zero_frequency():
 def test_decoupled_exponents_are_the_published_ones():
     import sympy as sp
 
+    from theorykit.rf.derive import t as t_sym
     from theorykit.rf.derive_asymptotics import P as P_sym
     from theorykit.rf.derive_asymptotics import a, b, derive_decoupled_asymptotics
     from theorykit.rf.derive_asymptotics import c as c_sym
-    from theorykit.rf.derive import t as t_sym
 
     laws = derive_decoupled_asymptotics()
     assert sp.simplify(laws.exponents["bias"] + (a + b) / (1 + a)) == 0  # t^{-a/(1+a)} at b = 0

@@ -15,7 +15,6 @@ from theorykit.committee.solve.initial import random_overlaps
 from theorykit.committee.solve.integrate import SolverConfig, log_alpha, solve
 
 
-
 def test_exponential_integrator_matches_tight_reference():
     """Measured global accuracy at rtol = 1e-7: 7e-4 relative in eps_g (bound 3e-3)."""
     model = CommitteeModel(2, 2, Spectrum.power_law(8, 1.0))
