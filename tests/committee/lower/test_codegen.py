@@ -113,37 +113,32 @@ def test_cache_hit_and_corruption_recovery(tmp_path, monkeypatch):
     forget_compiled()
 
 
-def test_warm_process_loads_its_module_without_sympy(tmp_path):
-    """A second process finds the generated module through its recipe: SymPy is never imported."""
+def _compile_in_processes(tmp_path, model: str, show: str, count: int) -> list[str]:
+    """stdout of ``count`` fresh interpreters started together, each compiling ``model`` (numpy
+    flavour) with the cache in ``tmp_path`` and printing ``show`` (``c`` is the compiled system)."""
+    import os
     import subprocess
     import sys
 
-    code = (
-        "import sys; from theorykit import CommitteeModel, Spectrum, compile_model;"
-        "c = compile_model(CommitteeModel(2, 2, Spectrum.explicit([1.0]), 'erf'), 'numpy');"
-        "print(c.cache_hit, 'sympy' in sys.modules)"
-    )
-    env = {**__import__("os").environ, "THEORYKIT_CACHE_DIR": str(tmp_path)}
-    runs = [subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True) for _ in range(2)]
-    assert [r.stdout.split() for r in runs] == [["False", "True"], ["True", "False"]]
+    code = f"import sys; from theorykit import CommitteeModel, Spectrum, compile_model; c = compile_model({model}, 'numpy'); print({show})"
+    env = {**os.environ, "THEORYKIT_CACHE_DIR": str(tmp_path)}
+    procs = [subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE, text=True) for _ in range(count)]
+    outs = [p.communicate(timeout=300)[0].strip() for p in procs]
+    assert all(p.returncode == 0 for p in procs)
+    return outs
+
+
+def test_warm_process_loads_its_module_without_sympy(tmp_path):
+    """A second process finds the generated module through its recipe: SymPy is never imported."""
+    model, show = "CommitteeModel(2, 2, Spectrum.explicit([1.0]), 'erf')", "c.cache_hit, 'sympy' in sys.modules"
+    runs = [_compile_in_processes(tmp_path, model, show, 1)[0] for _ in range(2)]
+    assert runs == ["False True", "True False"]
 
 
 def test_cache_concurrent_writers(tmp_path):
-    """Two processes building the same entry at once both end with a valid file."""
-    import subprocess
-    import sys
-
-    code = (
-        "from theorykit import CommitteeModel, Spectrum, compile_model;"
-        "c = compile_model(CommitteeModel(2, 2, Spectrum.explicit([1.0]), 'erf', small_lr=True), 'numpy');"
-        "print(c.path)"
-    )
-    env = {**__import__("os").environ, "THEORYKIT_CACHE_DIR": str(tmp_path)}
-    procs = [
-        subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE, text=True) for _ in range(3)
-    ]
-    paths = {p.communicate(timeout=300)[0].strip() for p in procs}
-    assert all(p.returncode == 0 for p in procs)
+    """Three processes building the same entry at once all end with one valid file."""
+    model = "CommitteeModel(2, 2, Spectrum.explicit([1.0]), 'erf', small_lr=True)"
+    paths = set(_compile_in_processes(tmp_path, model, "c.path", 3))
     assert len(paths) == 1
     assert cache_mod._valid(__import__("pathlib").Path(paths.pop()))
     assert not list(tmp_path.glob("*.tmp"))
@@ -168,11 +163,11 @@ def test_fused_numba_rhs_equals_the_numpy_pipeline(small_lr, noise):
 
     model = CommitteeModel(3, 2, Spectrum.power_law(5, 0.7), noise=noise, small_lr=small_lr)
     init = random_overlaps(model, 200, 0.4, 3)
-    fused = EigenmodeSystem(model, compile_model(model, "numba"), 0.3, init.t)
     plain = EigenmodeSystem(model, compile_model(model, "numpy"), 0.3, init.t)
-    assert fused._fused is not None and plain._fused is None
-    y = fused.pack(init.r, init.q)
+    y = plain.pack(init.r, init.q)
     expected = plain.rhs(0.0, y)
-    for small in (True, False):  # one njit call with loops / njit + batched BLAS product
-        fused._small = small
+    assert not plain.fused
+    for layout in ("loops", "batched"):  # one njit call with loops / njit + batched BLAS product
+        fused = EigenmodeSystem(model, compile_model(model, "numba"), 0.3, init.t, rhs_layout=layout)
+        assert fused.fused
         np.testing.assert_allclose(fused.rhs(0.0, y), expected, rtol=1e-12, atol=1e-15)

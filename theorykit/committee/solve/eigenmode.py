@@ -51,9 +51,19 @@ class EigenmodeSystem:
     dtype : {float, object}
         ``object`` for high-precision evaluation with the ``mpmath`` flavour; the numbers
         passed in must then already be ``mpf`` at the caller's working precision.
+    rhs_layout : {"auto", "loops", "batched"}
+        How the numba flavour's one-call right-hand side is arranged: plain loops in one njit
+        call, or njit around one batched BLAS product; ``"auto"``: loops while
+        ``L K n^2 <= SMALL_FUSED``.  Same numbers to round-off; other flavours ignore it.
     """
 
-    def __init__(self, model: CommitteeModel, compiled: CompiledSystem, eta, t: np.ndarray, dtype=float) -> None:
+    RHS_LAYOUTS = ("auto", "loops", "batched")
+
+    def __init__(
+        self, model: CommitteeModel, compiled: CompiledSystem, eta, t: np.ndarray, dtype=float, rhs_layout: str = "auto"
+    ) -> None:
+        if rhs_layout not in self.RHS_LAYOUTS:
+            raise ValueError(f"rhs_layout must be one of {self.RHS_LAYOUTS}, got {rhs_layout!r}")
         if compiled.small_lr != model.small_lr:
             raise ValueError("compiled system and model disagree on small_lr")
         self.model = model
@@ -89,7 +99,12 @@ class EigenmodeSystem:
             self._t_contiguous = np.ascontiguousarray(t, dtype=float)
             self._Om = np.empty((L, n, n))
             self._Y = np.empty((L, K, n))
-            self._small = L * K * n * n <= SMALL_FUSED
+            self._small = L * K * n * n <= SMALL_FUSED if rhs_layout == "auto" else rhs_layout == "loops"
+
+    @property
+    def fused(self) -> bool:
+        """Whether the right-hand side is the numba flavour's one-call compiled form."""
+        return self._fused is not None
 
     @classmethod
     def build(cls, model: CommitteeModel, eta, t: np.ndarray, flavour: str = "auto", dtype=float) -> EigenmodeSystem:
