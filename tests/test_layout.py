@@ -57,6 +57,30 @@ def _imports(name: str, path: Path, top_level_only: bool) -> set[str]:
     return {m for m in found if m in MODULES and m != name}
 
 
+def test_every_internal_import_resolves():
+    """Also the imports inside functions, which importing the modules does not run."""
+    import re
+
+    for name, path in MODULES.items():
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, ast.ImportFrom) or not (node.level or (node.module or "").startswith("theorykit")):
+                continue
+            base = package.split(".")
+            target = ".".join(
+                base[: len(base) - node.level + 1] + [node.module]
+                if node.level and node.module
+                else base[: len(base) - node.level + 1]
+                if node.level
+                else [node.module]
+            )
+            assert target in MODULES, f"{name}: no module {target}"
+            source = MODULES[target].read_text()
+            for alias in node.names:
+                found = f"{target}.{alias.name}" in MODULES or re.search(rf"\b{alias.name}\b", source)
+                assert found, f"{name}: {target} has no {alias.name}"
+
+
 def test_core_imports_no_model():
     for name, path in MODULES.items():
         if name.startswith("theorykit.core"):
@@ -108,7 +132,7 @@ def test_file_names_are_unique_and_no_public_name_shadows_a_module():
         assert shadowed in ([], ["rf"] if package == "theorykit" else []), f"{package}: {shadowed}"
 
 
-@pytest.mark.parametrize("package", ["theorykit", "theorykit.rf"])
+@pytest.mark.parametrize("package", ["theorykit", "theorykit.rf", "theorykit.committee", "theorykit.core"])
 def test_every_public_name_resolves(package):
     module = importlib.import_module(package)
     for name in module.__all__:

@@ -25,6 +25,7 @@ import importlib
 from typing import TYPE_CHECKING
 
 from ._version import __version__
+from .core.lazy import lazy_exports
 
 #: Public name -> the module (relative to this package) that defines it.
 _WHERE = {
@@ -58,19 +59,13 @@ _WHERE = {
 
 __all__ = ["__version__", "rf", *sorted(_WHERE)]
 
+_getattr, __dir__ = lazy_exports(__name__, globals(), _WHERE)
+
 
 def __getattr__(name: str):
-    if name == "rf":
+    if name == "rf":  # the random-feature subpackage (its own names load on use too)
         return importlib.import_module(".rf", __name__)
-    if name not in _WHERE:
-        raise AttributeError(f"module 'theorykit' has no attribute {name!r}")
-    value = getattr(importlib.import_module(_WHERE[name], __name__), name)
-    globals()[name] = value  # later look-ups skip this function
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+    return _getattr(name)
 
 
 if TYPE_CHECKING:  # the names as static analysers and IDEs should see them

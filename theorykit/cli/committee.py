@@ -296,7 +296,7 @@ def cmd_plateau(args) -> int:
 
 
 def cmd_spectrum(args) -> int:
-    from ..committee.empirical_spectrum import (
+    from ..committee.data_spectrum import (
         check_spectrum,
         empirical_spectrum,
         fit_power_law,

@@ -11,8 +11,9 @@ Public API:
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
+
+from ..core.lazy import lazy_exports
 
 #: Public name -> the module (relative to this package) that defines it; imported on first use.
 _WHERE = {
@@ -30,18 +31,7 @@ _WHERE = {
 }
 
 __all__ = sorted(_WHERE)
-
-
-def __getattr__(name: str):
-    if name not in _WHERE:
-        raise AttributeError(f"module 'theorykit.rf' has no attribute {name!r}")
-    value = getattr(importlib.import_module(_WHERE[name], __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, globals(), _WHERE)
 
 
 if TYPE_CHECKING:  # the names as static analysers and IDEs should see them

@@ -142,7 +142,7 @@ def fig3_right(out_dir, full: bool = False):
     uses the empirical spectrum of CIFAR-5m (beta ~ 0.3), which cannot ship with the package;
     the shipped digits data set stands in for it (its beta fitted here, with the same theory).
     """
-    from ..empirical_spectrum import empirical_spectrum, fit_power_law, load_example, trainable_floors
+    from ..data_spectrum import empirical_spectrum, fit_power_law, load_example, trainable_floors
     from ..linear_network import trainable_floor
 
     N, beta, eta, sigma_J = 256, 1.0, 0.05, 0.01

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from theorykit.cli import main
-from theorykit.committee.empirical_spectrum import empirical_spectrum, fit_power_law, load_example, trainable_floors
+from theorykit.committee.data_spectrum import empirical_spectrum, fit_power_law, load_example, trainable_floors
 from theorykit.core.errors import CaseError
 
 
