@@ -87,7 +87,9 @@ def main() -> None:
         start = _initial_overlaps()
         (tmp / "start.json").write_text(json.dumps(start))
         (tmp / "reference.py").write_text(REFERENCE)
-        reference, text = best_process([sys.executable, str(tmp / "reference.py"), str(tmp / "start.json")], env, args.repeat)
+        reference, text = best_process(
+            [sys.executable, str(tmp / "reference.py"), str(tmp / "start.json")], env, args.repeat
+        )
         ref = json.loads(text)
         difference = max(np.abs(np.array(ref["R"]) - r).max(), np.abs(np.array(ref["Q"]) - q).max())
     result = {

@@ -189,9 +189,7 @@ def cmd_linear(args) -> int:
     if args.certify:
         from ..committee.certify import linear_curve_enclosures
 
-        extra.update(
-            linear_curve_enclosures(case.model, case.eta, case.init, case.alpha, certify_prec(args)).as_dict()
-        )
+        extra.update(linear_curve_enclosures(case.model, case.eta, case.init, case.alpha, certify_prec(args)).as_dict())
     e0, eta_eff = effective_errors(case.model, case.init, case.eta)
     extra["tail_rate"] = slowest_rate(case.model.spectrum.lam, case.model.spectrum.f, eta_eff, linear_coefficients())
     spectrum = case.model.spectrum

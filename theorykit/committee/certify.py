@@ -38,6 +38,8 @@ from ..core.balls import DEFAULT_PREC, Enclosure, ball, flint_module
 from ..core.errors import CaseError
 from ..core.precision import exact
 from ..core.schema import PREC_RULE
+from .late_phase import _require_specialisable
+from .linear_network import _require_linear, linear_coefficients
 from .model import CommitteeModel
 from .solve.initial import Overlaps
 
@@ -93,7 +95,12 @@ def _power_law_enclosures(spec, eta_eff, lam_plus, e0_total) -> dict:
 
     law = derive_power_law_asymptotics()
     S = law.symbols
-    values = {S["beta"]: ball(spec.beta), S["eta"]: eta_eff, S["L"]: flint_module().arb(spec.L), S["lambda_plus"]: lam_plus}
+    values = {
+        S["beta"]: ball(spec.beta),
+        S["eta"]: eta_eff,
+        S["L"]: flint_module().arb(spec.L),
+        S["lambda_plus"]: lam_plus,
+    }
     values[S["e0"]] = e0_total
     beta = exact(spec.beta)
     out = {"exponent": Enclosure.of_rational(beta / (1 + beta))}
@@ -112,8 +119,6 @@ def linear_curve_enclosures(
     linear solve done in ball arithmetic too.  For a power law with equal fractions the
     exponent (exact), the prefactor and the window of the derived law are enclosed as well.
     """
-    from .linear_network import _require_linear, linear_coefficients
-
     flint = flint_module()
     _require_linear(model)
     PREC_RULE.check(prec, "prec")
@@ -137,9 +142,7 @@ def linear_curve_enclosures(
         A = flint.arb_mat(L, L)
         for k in range(L):
             for j in range(L):
-                A[k, j] = ball(b) * eta_eff**2 * lam[k] * f[k] * lam[j] + (
-                    ball(a) * eta_eff * lam[k] if j == k else 0
-                )
+                A[k, j] = ball(b) * eta_eff**2 * lam[k] * f[k] * lam[j] + (ball(a) * eta_eff * lam[k] if j == k else 0)
         shift = flint.arb_mat(L, 1)  # A^-1 g: the stationary offset of the noise forcing
         if model.noise != 0:
             s2 = ball(model.noise) ** 2
@@ -270,7 +273,6 @@ def late_phase_enclosures(model: CommitteeModel, eta, prec: int = DEFAULT_PREC) 
     import sympy as sp
 
     from .derive.late_expansion import K_sym, derive_specialised_rates, tau
-    from .late_phase import _require_specialisable
 
     flint = flint_module()
     _require_specialisable(model)

@@ -13,6 +13,7 @@ from pathlib import Path
 from types import ModuleType
 
 from ..core.code_cache import cache_dir, load_source, recipe_lookup, recipe_store
+from ..core.errors import CaseError
 from ..core.optional import numba_available
 from .model import CommitteeModel
 from .schema import FLAVOURS as _FLAVOURS
@@ -48,8 +49,6 @@ class CompiledSystem:
 
 def resolve_flavour(flavour: str, activation_name: object, small_lr: bool) -> str:
     if flavour not in FLAVOURS:
-        from ..core.errors import CaseError
-
         raise CaseError("flavour", f"must be one of {list(FLAVOURS)}, got {flavour!r}")
     if flavour != "auto":
         return flavour
@@ -70,6 +69,7 @@ _MEMO: dict[tuple, CompiledSystem] = {}
 def forget_compiled() -> None:
     """Drop this process's compiled systems: the next :func:`compile_model` goes to the disk cache."""
     _MEMO.clear()
+
 
 #: The code that decides what a generated module holds; its hash is part of every recipe.
 _GENERATORS = ("derive", "lower")

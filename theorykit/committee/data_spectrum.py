@@ -21,6 +21,9 @@ import numpy as np
 
 from ..core.errors import CaseError
 from ..data import EXAMPLES
+from .linear_network import trainable_floor
+from .model import CommitteeModel, Spectrum
+from .solve.initial import Overlaps
 
 
 def load_example(name: str) -> np.ndarray:
@@ -152,10 +155,6 @@ def trainable_floors(evals, n_values, eta: float = 1e-3) -> np.ndarray:
     The spectrum is normalised to :math:`\\sum_k f_k\\lambda_k = 1` (``f_k = 1/L``); the teacher has
     per-mode overlap ``f_k`` and the student starts from zero, so :math:`e_k(0) = f_k`.
     """
-    from .linear_network import trainable_floor
-    from .model import CommitteeModel, Spectrum
-    from .solve.initial import Overlaps
-
     evals = check_spectrum(evals)
     L = len(evals)
     lam = evals / evals.mean()

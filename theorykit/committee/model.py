@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..core.errors import CaseError
+from ..core.precision import lift
 from .schema import COMMITTEE
 
 NORMALIZATIONS = COMMITTEE["model.normalization"].rule.options
@@ -56,8 +57,6 @@ class Spectrum:
         were written as (``0.1`` is one tenth, not its binary neighbour).
         """
         import mpmath
-
-        from ..core.precision import lift
 
         L = self.L
         if len(set(self.fractions)) == 1:

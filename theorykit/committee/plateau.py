@@ -25,11 +25,14 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..core.errors import CaseError, NumericalFailure
+from ..core.precision import check_dps, lift, two_precisions
 from .compiled import compile_model
 from .model import CommitteeModel
 from .solve.eigenmode import EigenmodeSystem
 from .solve.escape import SecularEquation, leading_eigenvalues
 from .solve.fixed_point import AggregatedSystem, StudentSymmetric, newton
+from .solve.initial import Overlaps
+from .solve.integrate import check_eta
 
 
 @dataclass(frozen=True)
@@ -212,9 +215,6 @@ def find_plateau(
         No symmetric fixed point found (e.g. the flow leaves the subspace's basin or Newton
         fails), or a non-finite Jacobian.
     """
-    from ..core.precision import check_dps
-    from .solve.integrate import check_eta
-
     eta = check_eta(eta)
     dps = check_dps(dps)
     L, M = model.spectrum.L, model.M
@@ -361,8 +361,6 @@ def _precise(model: CommitteeModel, eta: float, x_float: np.ndarray, mu_float: f
     """
     import mpmath
 
-    from ..core.precision import lift, two_precisions
-
     compiled = compile_model(model, flavour="mpmath")
 
     def compute() -> list:
@@ -402,8 +400,6 @@ def perturbed_overlaps(plateau: Plateau, size: float, seed: int = 0, spread: flo
     Overlaps
         Suitable as ``init`` of :func:`theorykit.committee.solve.integrate.solve`.
     """
-    from .solve.initial import Overlaps
-
     model = plateau.model
     system = _system_of(plateau)
     t = system.t

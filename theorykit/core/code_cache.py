@@ -65,7 +65,9 @@ def clear_cache() -> int:
 
 def _versions() -> str:
     # read from the installed metadata: importing SymPy to ask its version would cost half a second
-    return f"theorykit={__version__};sympy={version('sympy')};numpy={version('numpy')};python={platform.python_version()}"
+    return (
+        f"theorykit={__version__};sympy={version('sympy')};numpy={version('numpy')};python={platform.python_version()}"
+    )
 
 
 def cache_key(fingerprint: str) -> str:

@@ -52,8 +52,6 @@ def provenance(command: str, case: dict, extra: dict) -> dict:
     }
 
 
-
-
 def new_figure(ncols: int = 1, width: float = 5.5):
     """A figure with ``ncols`` axes side by side, on the non-interactive Agg backend."""
     import matplotlib

@@ -27,9 +27,11 @@ import numpy as np
 from ..core.errors import CaseError, NumericalFailure
 from ..core.precision import Precise, lift, two_precisions
 from . import laplace
+from .decoupled import decoupled_terms
 from .lower import rf_module
 from .model import RandomFeatureModel, check_times
 from .schema import RANDOM_FEATURES, RF_METHODS
+from .volterra import volterra_terms
 
 METHODS = RF_METHODS
 TERMS = ("teacher", "labels", "thermal")
@@ -273,12 +275,8 @@ def solve_rf(
                 "precise": precise,
             }
         elif method == "volterra":
-            from .volterra import volterra_terms
-
             part, part_bias, info = volterra_terms(summed, tp, **options)
         else:
-            from .decoupled import decoupled_terms
-
             part, part_bias = decoupled_terms(summed, tp)
         for name in TERMS:
             terms[name][positive] = part[name]

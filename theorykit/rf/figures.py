@@ -72,4 +72,3 @@ def rf_pareto(out_dir, full: bool = False):
     return save_figure(
         fig, out_dir, "rf_pareto", numbers, {"model": model.as_dict(), "P": Ps, "draws": draws, "seed": 2}
     )
-

@@ -51,7 +51,10 @@ def test_moment_and_eigenmode_bases_agree_at_high_precision():
         eta = mpmath.mpf("0.5")
         eig = EigenmodeSystem(model, compiled, eta, mpf_array(init.t), dtype=object)
         lam = list(eig.lam)  # recomputed at 50 digits by the system itself
-        assert abs(sum(lam) / L - 1) < mpmath.mpf(10) ** -45 and abs(lam[1] / lam[0] - mpmath.mpf(1) / 4) < mpmath.mpf(10) ** -45
+        assert (
+            abs(sum(lam) / L - 1) < mpmath.mpf(10) ** -45
+            and abs(lam[1] / lam[0] - mpmath.mpf(1) / 4) < mpmath.mpf(10) ** -45
+        )
         mom = MomentSystem(model, compiled, eta, mpf_array(init.t), dtype=object, eigenvalues=lam)
         y0 = mpf_array(eig.pack(init.r, init.q))
         y_eig = rk4(eig.rhs, y0, mpmath.mpf(2), 20)

@@ -122,7 +122,9 @@ def _compile_in_processes(tmp_path, model: str, show: str, count: int) -> list[s
 
     code = f"import sys; from theorykit import CommitteeModel, Spectrum, compile_model; c = compile_model({model}, 'numpy'); print({show})"
     env = {**os.environ, "THEORYKIT_CACHE_DIR": str(tmp_path)}
-    procs = [subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE, text=True) for _ in range(count)]
+    procs = [
+        subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE, text=True) for _ in range(count)
+    ]
     outs = [p.communicate(timeout=300)[0].strip() for p in procs]
     assert all(p.returncode == 0 for p in procs)
     return outs

@@ -81,6 +81,7 @@ def _mode_setup(K: int, L: int, N: int, eta: float, seed: int):
 
     from theorykit.committee.solve import exponential
     from theorykit.committee.solve._mode_frame import TeacherFrame
+
     model = CommitteeModel(K, K, Spectrum.power_law(L, 1.0), small_lr=False)
     init = random_overlaps(model, N, 0.5, seed)
     system = EigenmodeSystem(model, compile_model(model), eta, init.t)
@@ -206,6 +207,7 @@ def _tight_run_at_L_equals_N(L: int, seed: int, alpha_max: float, points: int):
     Returns the exponential module (to patch), the system, the output alphas and the function."""
 
     from theorykit.committee.solve import exponential
+
     model = CommitteeModel(3, 3, Spectrum.power_law(L, 1.0), small_lr=False)
     init = random_overlaps(model, L, 0.5, seed)
     system = EigenmodeSystem(model, compile_model(model), 0.2, init.t)

@@ -22,6 +22,7 @@ import numpy as np
 import sympy as sp
 
 from ...core.errors import CaseError
+from ...core.schema import shown
 from .gaussian import GaussianAverager, cov_symbols, z
 from .kernels import KERNELS, KernelSpec
 
@@ -164,8 +165,6 @@ def get_activation(name: str | Activation) -> Activation:
     if isinstance(name, Activation):
         return name
     if not isinstance(name, str) or name not in REGISTRY:
-        from ...core.schema import shown
-
         raise CaseError("model.activation", f"unknown activation {shown(name)}; accepted: {sorted(REGISTRY)}")
     if name not in _INSTANCES:
         _INSTANCES[name] = REGISTRY[name]()

@@ -13,11 +13,13 @@ from dataclasses import dataclass
 import sympy as sp
 
 from ...core.errors import DerivationError
+from .activations import get_activation
 from .kernels import KERNELS
 from .odes import K_, KERNEL_FUNCTIONS, G, Om, W, c_K, derive_index_system, eta, frac, lam, n_, w
 from .odes import i as idx_i
 from .odes import j as idx_j
 from .odes import y as idx_y
+from .symmetric import closed_form_plateau
 
 
 @dataclass(frozen=True)
@@ -89,8 +91,6 @@ def closed_form_escape_rate(activation_name: str, K: int, M: int, normalization:
     values are nested radicals that make SymPy's eigenvalue search run for minutes.  (For erf,
     K = M, the values for K = 2, 3, 4 follow :math:`2/(\pi\sqrt{(2K-1)(2K+1)^3})`.)
     """
-    from .symmetric import closed_form_plateau
-
     if K != M:
         return None
 
@@ -126,8 +126,6 @@ def stein_matrix(activation_name: str, K: int, M: int, normalization: str) -> sp
 
 def _expanded_coefficients(activation_name: str, K: int, M: int, normalization: str, small_lr: bool):
     """An evaluator of index expressions on concrete units, and ``G``, ``W`` written out."""
-    from .activations import get_activation
-
     activation = get_activation(activation_name)
     system = derive_index_system(small_lr)
     n = K + M

@@ -37,7 +37,10 @@ from functools import cache
 import sympy as sp
 
 from ...core.errors import DerivationError
+from .activations import get_activation
+from .expanded import stein_matrix
 from .kernels import KERNELS
+from .linear_modes import derive_power_law_asymptotics
 
 tau = sp.Symbol("tau", positive=True)
 K_sym = sp.Symbol("K", integer=True, positive=True)
@@ -143,9 +146,6 @@ def derive_specialised_rates(activation_name: str = "erf", checks: tuple = (2, 3
     :func:`~theorykit.committee.derive.expanded.stein_matrix` for each K in ``checks`` must equal them
     (and :math:`G_s + G_t = 0`), else :class:`~theorykit.core.errors.DerivationError`.
     """
-    from .activations import get_activation
-    from .expanded import stein_matrix
-
     act = get_activation(activation_name)
     kernel = act.kernel_expr(KERNELS["dgdg"])
     if kernel is None:
@@ -201,8 +201,6 @@ def derive_late_power_law() -> LatePowerLaw:
     :math:`\\nu\\eta`; the derived linear exponent must not depend on :math:`\\eta` (checked),
     and the window is the intersection of the components' windows.
     """
-    from .linear_modes import derive_power_law_asymptotics
-
     law = derive_power_law_asymptotics()
     S = dict(law.symbols)
     if law.exponent.has(S["eta"]):

@@ -38,6 +38,7 @@ from functools import cache
 import sympy as sp
 
 from ...core.errors import DerivationError
+from .activations import get_activation
 from .kernels import KERNELS
 from .odes import INDEX_RANGE, K_, KERNEL_FUNCTIONS, L_, G, Om, W, c_K, derive_index_system, eta, frac, lam, n_, s2, w
 from .odes import i as idx_i
@@ -232,8 +233,6 @@ def derive_symmetric_system(activation_name: str, small_lr: bool) -> SymmetricSy
     small_lr : bool
         Drop the :math:`O(\eta^2)` term.
     """
-    from .activations import get_activation
-
     activation = get_activation(activation_name)
     system = derive_index_system(small_lr)
     kernels = {}

@@ -214,4 +214,3 @@ def fig6(out_dir, full: bool = False):
     _finish(fig, ax, rf"Fig. 6: $K = M = {K}$, $L = N = {N}$, $\eta = {eta}$, $\sigma_J = 10^{{-6}}$", NOTE)
     settings = {"K": K, "M": K, "eta": eta, "sigma_J": sigma_J, "N": N, "L": N, "beta": list(betas), "full": full}
     return save_figure(fig, out_dir, "fig6", {"curves": rows}, settings)
-

@@ -8,7 +8,8 @@ from __future__ import annotations
 import numpy as np
 
 from ...core.output import new_figure, save_figure
-from ..linear_network import linear_learning_curve, power_law_law
+from ..data_spectrum import empirical_spectrum, fit_power_law, load_example, trainable_floors
+from ..linear_network import linear_learning_curve, power_law_law, trainable_floor
 from ..model import CommitteeModel, Spectrum
 from ..simulate.sgd import simulate
 from ..solve.initial import Overlaps, random_overlaps
@@ -142,9 +143,6 @@ def fig3_right(out_dir, full: bool = False):
     uses the empirical spectrum of CIFAR-5m (beta ~ 0.3), which cannot ship with the package;
     the shipped digits data set stands in for it (its beta fitted here, with the same theory).
     """
-    from ..data_spectrum import empirical_spectrum, fit_power_law, load_example, trainable_floors
-    from ..linear_network import trainable_floor
-
     N, beta, eta, sigma_J = 256, 1.0, 0.05, 0.01
     seeds = 10 if full else 2
     model = CommitteeModel(1, 1, Spectrum.power_law(N, beta), "linear")
@@ -205,4 +203,3 @@ def fig3_right(out_dir, full: bool = False):
     }
     settings = {"N": N, "beta": beta, "eta": eta, "sigma_J": sigma_J, "seeds": seeds, "full": full}
     return save_figure(fig, out_dir, "fig3_right", numbers, settings)
-

@@ -220,4 +220,3 @@ def fig5(out_dir, full: bool = False):
     }
     paths = save_figure(fig, out_dir, "fig5", numbers, settings)
     return paths
-

@@ -24,6 +24,7 @@ import sympy as sp
 
 from ..derive.kernels import KERNELS
 from ..derive.odes import INDEX_RANGE
+from .kernel_printer import printer_for, safe_rewrite
 
 #: Python names for IndexedBase labels that are not valid identifiers.
 ARRAY_NAMES = {"lambda": "lam", "Omega": "Om", "f": "frac"}
@@ -225,8 +226,6 @@ def _hoisted_kernel(
     (i, j, x, y).  Returns the statements per level (level d = inside the d-th loop) and the
     innermost expression.
     """
-    from .kernel_printer import printer_for, safe_rewrite
-
     spec = KERNELS[kernel.name]
     depth = {s: d + 1 for d, s in enumerate(levels)}
     statements: dict[int, list[str]] = {d: [] for d in range(len(levels) + 1)}

@@ -39,6 +39,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...core.errors import CaseError, NumericalFailure
+from ...core.optional import numba_available
 from ..schema import SGD_BACKENDS
 
 BACKENDS = SGD_BACKENDS
@@ -177,7 +178,6 @@ _NUMBA_ACTIVATIONS: dict = {}
 
 def numba_activation(activation):
     """Compiled ``(g, g')`` for numba, or ``None`` (numba missing, or an activation it cannot compile)."""
-    from ...core.optional import numba_available
     from ..derive.activations import SymbolicActivation, get_activation
 
     if not numba_available():

@@ -28,6 +28,7 @@ from ..derive.activations import get_activation
 from ..model import CommitteeModel
 from ..solve.eigenmode import EigenmodeSystem
 from ..solve.initial import Overlaps, block_sizes, overlaps_from_weights, random_weights
+from ..solve.integrate import check_alpha, check_eta
 from .backends import make_steps, resolve_backend
 
 
@@ -128,8 +129,6 @@ def simulate(
         GPU when one is visible, else the compiled numba loop when it can compile the
         activation, else NumPy.  Observables are always computed in NumPy.
     """
-    from ..solve.integrate import check_alpha, check_eta
-
     eta = check_eta(eta)
     alpha = check_alpha(alpha)
     if isinstance(seeds, (int, np.integer)) and not isinstance(seeds, bool):

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...core.precision import lift, lift_array
 from ..compiled import CompiledSystem, compile_model
 from ..model import CommitteeModel
 
@@ -253,8 +254,6 @@ class _FloatResults:
 def _converter(dtype):
     if dtype is float:
         return lambda v: np.asarray(v, dtype=float) if np.ndim(v) else float(v)
-    from ...core.precision import lift, lift_array
-
     # floats given to a high-precision system are user inputs: read as the decimals written
     return lambda v: lift_array(v) if np.ndim(v) else lift(v)
 

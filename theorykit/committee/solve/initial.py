@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ...core.errors import CaseError
+from ...core.precision import lift_array
 from ..model import CommitteeModel
 
 
@@ -26,8 +27,6 @@ class Overlaps:
 
     def high_precision(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(r, q, t)`` as object arrays of ``mpf`` at the caller's precision, read as written decimals."""
-        from ...core.precision import lift_array
-
         return lift_array(self.r), lift_array(self.q), lift_array(self.t)
 
     def omega(self) -> np.ndarray:

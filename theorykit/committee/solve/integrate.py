@@ -236,7 +236,9 @@ def solve(
     init = check_overlaps(model, init)
     if system is None:
         system = EigenmodeSystem.build(model, eta, init.t, config.flavour)
-    elif system.model != model or system.eta != eta or system.dtype is not float or not np.array_equal(system.t, init.t):
+    elif (
+        system.model != model or system.eta != eta or system.dtype is not float or not np.array_equal(system.t, init.t)
+    ):
         raise ValueError("system was built for another model, learning rate or teacher than this solve")
     y0 = system.pack(init.r, init.q)
     reason = ""

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ...core.errors import NumericalFailure
+from ...core.precision import lift
 
 
 @dataclass(frozen=True)
@@ -32,8 +33,6 @@ def _backend(dps: int | None):
     if dps is None:
         return float, np.exp, lambda M: np.linalg.eigh(M), np.sqrt
     import mpmath
-
-    from ...core.precision import lift
 
     def eigh(M):
         E, Q = mpmath.eigsy(mpmath.matrix(M.tolist()))

@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...core.errors import NumericalFailure
+from ...core.precision import lift
 from ..compiled import CompiledSystem
 from ..model import CommitteeModel
 from .eigenmode import EigenmodeSystem
@@ -32,8 +34,6 @@ from .eigenmode import EigenmodeSystem
 def _num(dtype):
     if dtype is float:
         return float
-    from ...core.precision import lift
-
     return lift  # a float given here is a user's number: read as the decimal written
 
 
@@ -133,8 +133,6 @@ class MomentSystem:
     def _check_precision(self, min_digits: float) -> None:
         lost, have = self.digits_lost(), self.working_digits()
         if have - lost < min_digits:
-            from ...core.errors import NumericalFailure
-
             # cond itself can exceed the float range (large L): speak in digits only
             digits = f"{lost:.1f}" if np.isfinite(lost) else "all"
             cond = f"10^{lost:.1f}" if np.isfinite(lost) else "beyond the float range"
