@@ -146,21 +146,6 @@ class Flag:
 
 
 @dataclass(frozen=True)
-class Name:
-    """A short identifier looked up in a registry by the model (never parsed or evaluated)."""
-
-    max_length: int = 64
-
-    def check(self, value, name: str) -> str:
-        if not isinstance(value, str) or not 0 < len(value) <= self.max_length:
-            raise CaseError(name, f"must be {self.describe()}, got {shown(value)}")
-        return value
-
-    def describe(self) -> str:
-        return f"a name (string of 1-{self.max_length} characters)"
-
-
-@dataclass(frozen=True)
 class Numbers:
     """A (nested) list of finite numbers: ``ndim`` dimensions, entries in ``[lo, hi]``.
 
@@ -228,7 +213,7 @@ class Field:
     where the default is a rule rather than a value (``1/L``, "the power law").
     """
 
-    rule: Integer | Number | OneOf | Flag | Name | Numbers
+    rule: Integer | Number | OneOf | Flag | Numbers
     meaning: str
     default: object = REQUIRED
     shown: str | None = None

@@ -163,3 +163,11 @@ def test_erf_two_point_at_high_precision():
         )  # noqa: E731
         numeric = mpmath.quad(f, [-mpmath.inf, 0, mpmath.inf])
         assert abs(numeric - mpmath.mpf(str(exact))) < mpmath.mpf(10) ** -40
+
+
+def test_the_schema_names_every_registered_activation():
+    """The accepted names (committee.schema.ACTIVATIONS, checked without SymPy) are the registry's."""
+    from theorykit.committee.derive.activations import REGISTRY
+    from theorykit.committee.schema import ACTIVATIONS
+
+    assert set(ACTIVATIONS) == set(REGISTRY)
