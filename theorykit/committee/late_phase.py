@@ -414,6 +414,7 @@ def late_phase_curve(
     t: np.ndarray,
     delta_alpha: np.ndarray,
     coupled: bool | None = None,
+    system: EigenmodeSystem | None = None,
 ) -> np.ndarray:
     r"""Predicted :math:`\varepsilon_g` a time ``delta_alpha`` after the state ``(r0, q0)``.
 
@@ -424,7 +425,8 @@ def late_phase_curve(
     :math:`\eta^2\lambda_k f_k W` evaluated on the predicted covariance (linear in time over
     each interval);
     :math:`\varepsilon_g` is evaluated exactly on
-    :math:`q = o + r t^+ r^T`.  ``delta_alpha`` must start at 0 and increase.
+    :math:`q = o + r t^+ r^T`.  ``delta_alpha`` must start at 0 and increase.  ``system``: the
+    float :class:`EigenmodeSystem` of this model, ``eta`` and ``t``, when the caller has one.
     """
     _require_specialisable(model)
     delta_alpha = np.asarray(delta_alpha, dtype=float)
@@ -435,7 +437,7 @@ def late_phase_curve(
     L, K = model.spectrum.L, model.K
     size = L * K * model.M
     coupled = size <= DENSE_LIMIT if coupled is None else coupled
-    system = EigenmodeSystem.build(model, eta, t)
+    system = EigenmodeSystem.reuse_or_build(system, model, eta, t)
     tp = np.linalg.pinv(t, hermitian=True)
     o0 = q0 - r0 @ tp @ r0.transpose(0, 2, 1)
     dr0 = r0 - t

@@ -187,6 +187,7 @@ def find_plateau(
     dps: int | None = None,
     closed_form: bool = True,
     eigenvalue_count: int = 4,
+    system: EigenmodeSystem | None = None,
 ) -> Plateau:
     r"""Symmetric plateau of ``model`` at learning rate ``eta``, its stability and heights.
 
@@ -206,6 +207,11 @@ def find_plateau(
         agreement of its two evaluations.
     closed_form : bool
         Try the SymPy closed form (small lr, symbolic activation).
+    eigenvalue_count : int
+        Leading Jacobian eigenvalues reported.
+    system : EigenmodeSystem, optional
+        The float system of this model, ``eta`` and teacher, built once by the caller
+        (:meth:`EigenmodeSystem.build`); default: built here.
 
     Raises
     ------
@@ -227,8 +233,7 @@ def find_plateau(
         raise CaseError(
             "dps", "high precision is available for the diagonal (infinite-N) teacher only; drop init or --dps"
         )
-    compiled = compile_model(model, flavour="auto")
-    system = EigenmodeSystem(model, compiled, eta, t)
+    system = EigenmodeSystem.reuse_or_build(system, model, eta, t)
 
     # Small lr: the plateau has identical students (C = Q, derived in
     # theorykit.committee.derive.symmetric) and is degenerate across them, so solve inside that subspace.
@@ -237,7 +242,8 @@ def find_plateau(
     if diagonal:
         sym_system = system
     else:
-        sym_system = EigenmodeSystem(model, compiled, eta, model.infinite_teacher() * (np.trace(t.sum(0)) / (M * 1.0)))
+        averaged = model.infinite_teacher() * (np.trace(t.sum(0)) / (M * 1.0))
+        sym_system = EigenmodeSystem(model, compile_model(model, system.flavour), eta, averaged)
     sym = StudentSymmetric(AggregatedSystem(sym_system), identical=identical)
     x0 = np.array([1e-2 / np.sqrt(M), 1e-3, 5e-4][: sym.size])  # a valid (positive) start near the origin
     x = newton(

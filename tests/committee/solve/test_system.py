@@ -53,3 +53,20 @@ def test_kernel_blocks_by_name_assemble_the_right_hand_side(case):
     dq = 0.3 * lam[:, None, None] * (Gs_q + Gs_q.transpose(0, 2, 1)) + 0.09 * (lam * f)[:, None, None] * W
     assert np.allclose(system.rhs(0.0, state), system.pack(dr, dq), rtol=1e-12, atol=1e-15)
     assert float(system.eps_of_covariance(C)) == pytest.approx(float(system.eps_g(state)), rel=1e-15)
+
+
+def test_plateau_and_late_phase_take_the_system_too(case):
+    model = tk.CommitteeModel(2, 2, tk.Spectrum.power_law(3, 0.3), "erf")
+    teacher = model.infinite_teacher()
+    system = EigenmodeSystem.build(model, 0.3, teacher)
+    assert tk.find_plateau(model, 0.3, system=system).eps_g == tk.find_plateau(model, 0.3).eps_g
+    with pytest.raises(ValueError, match="another model"):
+        tk.find_plateau(model, 0.2, system=system)
+    from theorykit.committee.late_phase import late_phase_curve, specialised_teacher
+
+    t = specialised_teacher(model)
+    late_system = EigenmodeSystem.build(model, 0.3, t)
+    r0, q0 = 0.95 * t, 0.92 * t
+    steps = np.array([0.0, 1.0, 10.0])
+    given = late_phase_curve(model, 0.3, r0, q0, t, steps, system=late_system)
+    assert np.array_equal(given, late_phase_curve(model, 0.3, r0, q0, t, steps))

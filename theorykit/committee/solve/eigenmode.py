@@ -113,6 +113,19 @@ class EigenmodeSystem:
         :func:`~theorykit.committee.compiled.compile_model` (compiled once per process)."""
         return cls(model, compile_model(model, flavour), eta, t, dtype)
 
+    @classmethod
+    def reuse_or_build(
+        cls, system: EigenmodeSystem | None, model: CommitteeModel, eta, t: np.ndarray, flavour: str = "auto"
+    ) -> EigenmodeSystem:
+        """``system`` when it was built for ``model``, ``eta`` and teacher ``t`` (float), else a
+        ValueError; without one, :meth:`build` it.  How solve, the plateau and the late phase take
+        a System built by the caller."""
+        if system is None:
+            return cls.build(model, eta, t, flavour)
+        if system.model != model or system.eta != eta or system.dtype is not float or not np.array_equal(system.t, t):
+            raise ValueError("system was built for another model, learning rate or teacher than this computation")
+        return system
+
     # -- the generated kernel blocks, by name ---------------------------------------------
     def G(self, C: np.ndarray) -> np.ndarray:
         r""":math:`G = [G_s\,|\,G_t]` (K x n), the O(eta) Stein coefficients at covariance ``C``."""
