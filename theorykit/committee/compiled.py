@@ -121,7 +121,7 @@ def compile_model(model: CommitteeModel, flavour: str = "auto", cse: bool = True
     t0 = time.perf_counter()
     recipe = _recipe(model, flavour, cse)
     found = None if recipe is None else recipe_lookup(recipe)
-    if found is not None:
+    if found is not None and found[2].get("flavour") in FLAVOURS[1:]:  # a recipe says which flavour "auto" chose
         module, path, notes = found
         timings = {"derive": 0.0, "lower": 0.0, "build": time.perf_counter() - t0}
         compiled = CompiledSystem(module, path, notes["flavour"], model.small_lr, True, timings)
