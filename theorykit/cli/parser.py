@@ -10,6 +10,7 @@ from ..core.schema import DEFAULT_PREC, DPS_RULE, PREC_RULE
 from ..data import EXAMPLES
 from ..figures import FIGURES
 from ..rf.schema import RANDOM_FEATURES, RF_METHODS
+from ..sweeps import SCHEDULERS
 
 
 class UsageError(Exception):
@@ -144,6 +145,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, help=f"overrides simulation.seed: {RANDOM_FEATURES['simulation.seed'].meaning}")
     add_certify(p, "also a rigorous enclosure of the t -> infinity (ridge) error, gamma > 0 and T = 0")
     p.set_defaults(func=".rf:cmd_rf")
+
+    p = sub.add_parser("sweep", help="one case command over a grid of case fields -> a labelled NetCDF dataset")
+    p.add_argument("sweep", help="sweep file (.toml or .json): command, [case] or case = PATH, [grid], [zip]")
+    p.add_argument("-o", "--output", required=True, help="output NetCDF (.nc)")
+    p.add_argument("--workers", type=int, default=1, help="processes (local pool or Dask LocalCluster; default 1)")
+    p.add_argument("--scheduler", choices=SCHEDULERS, default="local", help=f"where points run: {_choices(SCHEDULERS)}")
+    p.add_argument("--address", help="a running Dask scheduler to connect to (with --scheduler dask)")
+    p.set_defaults(func=".tools:cmd_sweep")
 
     p = sub.add_parser("cache", help="show or clear the generated-code cache")
     p.add_argument("action", choices=["dir", "clear"], help="dir: print the folder; clear: remove every entry")

@@ -29,3 +29,29 @@ def cmd_cache(args) -> int:
     else:
         print(cache_dir())
     return 0
+
+
+def cmd_sweep(args) -> int:
+    from ..core.errors import CaseError
+    from ..core.progress import Progress
+    from ..sweeps import read_sweep, run_sweep, write_dataset
+
+    if not str(args.output).endswith(".nc"):
+        raise CaseError("-o", f"the sweep's output is a NetCDF file, OUT.nc; got {args.output!r}")
+    sweep = read_sweep(args.sweep)
+    total = 1
+    for size in sweep.shape:
+        total *= size
+    with Progress(total=total, label="sweep") as bar:
+        dataset = run_sweep(
+            sweep,
+            workers=args.workers,
+            scheduler=args.scheduler,
+            address=args.address,
+            on_point=lambda n, _: bar.update(n),
+        )
+    write_dataset(dataset, args.output)
+    statuses = dataset["status"].values.ravel().tolist()
+    counts = ", ".join(f"{statuses.count(s)} {s}" for s in sorted(set(statuses)))
+    print(f"wrote {args.output}: {len(statuses)} points ({counts})")
+    return 0
