@@ -8,8 +8,10 @@ module is imported when that command runs, so ``theorykit --version`` and ``--he
 from __future__ import annotations
 
 import importlib
+import logging
 import sys
 
+from ..core import progress
 from ..core.errors import CaseError, NumericalFailure, TheorykitError
 from .parser import UsageError, build_parser
 
@@ -19,6 +21,24 @@ def _run(args) -> int:
     return getattr(importlib.import_module(module, __name__), name)(args)
 
 
+class _Stderr(logging.Handler):
+    """Log records as ``theorykit: message`` lines on the stderr of the moment (looked up per record)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            print(f"theorykit: {self.format(record)}", file=sys.stderr, flush=True)
+        except Exception:  # pragma: no cover - logging's own convention
+            self.handleError(record)
+
+
+def _show_log_lines() -> None:
+    """theorykit's log lines (progress off a terminal) on stderr, once per process."""
+    logger = logging.getLogger("theorykit")
+    if not any(isinstance(h, _Stderr) for h in logger.handlers):
+        logger.addHandler(_Stderr())
+        logger.setLevel(logging.INFO)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     try:
@@ -26,6 +46,8 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as exc:
         print(f"theorykit: error: {exc}", file=sys.stderr)
         return 2
+    _show_log_lines()
+    progress.set_mode(args.progress_mode or "auto")
     try:
         return _run(args)
     except CaseError as exc:

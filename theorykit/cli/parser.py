@@ -46,6 +46,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="theorykit", description="Derive, lower, solve and check learning dynamics.")
     parser.add_argument("--version", action="version", version=f"theorykit {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    shown = parser.add_mutually_exclusive_group()
+    shown.add_argument("--quiet", dest="progress_mode", action="store_const", const="quiet", help="no progress output")
+    shown.add_argument(
+        "--progress",
+        dest="progress_mode",
+        action="store_const",
+        const="bar",
+        help="a progress bar even when stderr is not a terminal (default there: a log line every 10 s)",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("solve", help="integrate the order-parameter ODEs of a case")

@@ -112,7 +112,7 @@ def simulate_rf(
     seed : int
         Seed of the data sets; the same seed gives bit-identical results.
     progress : bool, optional
-        Progress bar on stderr (default: only on a terminal).
+        Progress (:mod:`theorykit.core.progress`): False for none; default a bar on a terminal, log lines elsewhere.
 
     Returns
     -------

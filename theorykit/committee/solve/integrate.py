@@ -219,7 +219,8 @@ def solve(
         :func:`theorykit.committee.simulate.sgd`; see :data:`theorykit.core.schema.TIME_ORIGIN`).
     config : SolverConfig, optional
     progress : bool, optional
-        Show a progress bar (default: only when stderr is a terminal).
+        False: no progress; default a bar on a terminal or in a notebook, log lines elsewhere
+        (:mod:`theorykit.core.progress`).
     system : EigenmodeSystem, optional
         The system of this ``model``, ``eta`` and teacher, built once
         (:meth:`EigenmodeSystem.build`) and reused across calls; its flavour replaces
