@@ -26,7 +26,6 @@ import copy
 import hashlib
 import itertools
 import json
-import os
 import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -355,16 +354,3 @@ def _shared_axes(flat: dict) -> dict:
         if values and all(isinstance(v, list) and v == values[0] for v in values):
             axes[axis] = values[0]
     return axes
-
-
-def write_dataset(dataset, path: str | Path) -> None:
-    """Write NetCDF atomically (a temporary file in the same folder, then renamed)."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent or ".", suffix=".nc.tmp")
-    os.close(fd)
-    try:
-        dataset.to_netcdf(tmp, engine="h5netcdf")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

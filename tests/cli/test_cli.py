@@ -217,3 +217,34 @@ def test_argparse_errors_are_one_line_exit_2(tmp_path, capsys):
     assert main(["solve", _case(tmp_path, BASE), "-o", str(tmp_path / "x.json"), "--method", "RK4"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "invalid choice" in err[0] and "'exponential'" in err[0]
+
+
+def test_solve_writes_netcdf_csv_and_json_trajectories(tmp_path):
+    """The same run in three formats; R, Q against the covariance the system assembles itself."""
+    import csv
+
+    import numpy as np
+    import xarray as xr
+
+    from theorykit.committee.case import parse_case
+    from theorykit.committee.solve.eigenmode import EigenmodeSystem
+
+    case = {**BASE, "model": {"K": 2, "M": 3, "activation": "erf"}, "eta": 0.3, "alpha": [0.5, 3.0, 20.0]}
+    path = _case(tmp_path, case)
+    for suffix in ("nc", "csv", "json"):
+        assert main(["solve", path, "-o", str(tmp_path / f"out.{suffix}")]) == 0
+    ds = xr.open_dataset(tmp_path / "out.nc", engine="h5netcdf")
+    parsed = parse_case(case)
+    system = EigenmodeSystem.build(parsed.model, 0.3, parsed.init.t)
+    for a, alpha in enumerate(ds["alpha"].values):
+        state = system.pack(ds["r"].values[a], ds["q"].values[a])
+        C = system.covariance(state)
+        np.testing.assert_allclose(ds["R"].values[a], C[:2, 2:], rtol=1e-13)
+        np.testing.assert_allclose(ds["Q"].values[a], C[:2, :2], rtol=1e-13)
+    assert list(ds["alpha"].values) == [0.5, 3.0, 20.0] and json.loads(ds.attrs["case"]) == case
+    rows = list(csv.DictReader((tmp_path / "out.csv").open()))
+    assert [float(r["alpha"]) for r in rows] == [0.5, 3.0, 20.0]
+    assert [float(r["R_1_2"]) for r in rows] == list(ds["R"].values[:, 1, 2])
+    data = json.loads((tmp_path / "out.json").read_text())
+    assert np.array_equal(np.array(data["trajectory"]["Q"]), ds["Q"].values)
+    assert main(["solve", path, "-o", str(tmp_path / "out.txt")]) == 2

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
 
 from .._version import __version__
 from ..committee.schema import COMMITTEE
+from ..core.atomic import write_text_atomic
 from ..core.errors import CaseError
-from ..core.output import provenance, write_json
+from ..core.output import provenance, write_json, write_netcdf
 from ..core.precision import check_dps
 from ..core.schema import EXPONENT_CONVENTION
 from .common import certify_prec, load_case
+
+#: Formats of ``theorykit solve -o``, by extension.
+SOLVE_OUTPUTS = (".json", ".nc", ".csv")
 
 
 def cmd_solve(args) -> int:
@@ -29,8 +34,34 @@ def cmd_solve(args) -> int:
         from dataclasses import replace
 
         solver = replace(solver, **overrides)  # re-validated by SolverConfig.__post_init__
+    output = Path(args.output)
+    if output.suffix not in SOLVE_OUTPUTS:
+        raise CaseError(
+            "-o", f"the output's extension says its format: one of {list(SOLVE_OUTPUTS)}, got {output.name!r}"
+        )
     solution = solve(case.model, case.eta, case.init, case.alpha, solver)
     solution.raise_for_status()
+    if output.suffix == ".nc":
+        dataset = solution.to_xarray()
+        dataset.attrs.update(
+            provenance("solve", json.dumps(case.raw), {"seed": json.dumps(case.init_spec.get("seed"))})
+        )
+        dataset.attrs["versions"] = json.dumps(dataset.attrs["versions"])
+        write_netcdf(dataset, output)
+        print(f"wrote {output}: {len(solution.alpha)} points, eps_g({solution.alpha[-1]:g}) = {solution.eps_g_text()}")
+        return 0
+    if output.suffix == ".csv":
+        dataset = solution.to_xarray()
+        table = dataset[["eps_g", "eps_resolution"]].to_dataframe()
+        for name in ("R", "Q"):  # one column per overlap: R_0_1 is R[i=0, n=1]
+            block = dataset[name].values
+            for i in range(block.shape[1]):
+                for j in range(block.shape[2]):
+                    table[f"{name}_{i}_{j}"] = block[:, i, j]
+        write_text_atomic(output, table.to_csv())
+        print(f"wrote {output}: {len(solution.alpha)} points, eps_g({solution.alpha[-1]:g}) = {solution.eps_g_text()}")
+        return 0
+    trajectory = solution.to_xarray()
     payload = provenance(
         "solve",
         case.raw,
@@ -51,6 +82,7 @@ def cmd_solve(args) -> int:
             "eps_g": solution.eps_g_json(),
             "eps_resolution": solution.eps_resolution,
             "final": {"r": solution.r[-1], "q": solution.q[-1], "t": solution.t},
+            "trajectory": {"R": trajectory["R"].values, "Q": trajectory["Q"].values, "T": trajectory["T"].values},
         },
     )
     write_json(args.output, payload)

@@ -59,7 +59,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("solve", help="integrate the order-parameter ODEs of a case")
     p.add_argument("case", help="case file (.json or .toml)")
-    p.add_argument("-o", "--output", required=True, help="output JSON")
+    p.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        help="output: .json (with provenance), .nc (xarray/NetCDF) or .csv, by extension",
+    )
     p.add_argument(
         "--method",
         choices=SOLVER_METHODS,

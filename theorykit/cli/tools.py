@@ -33,8 +33,9 @@ def cmd_cache(args) -> int:
 
 def cmd_sweep(args) -> int:
     from ..core.errors import CaseError
+    from ..core.output import write_netcdf
     from ..core.progress import Progress
-    from ..sweeps import read_sweep, run_sweep, write_dataset
+    from ..sweeps import read_sweep, run_sweep
 
     if not str(args.output).endswith(".nc"):
         raise CaseError("-o", f"the sweep's output is a NetCDF file, OUT.nc; got {args.output!r}")
@@ -50,7 +51,7 @@ def cmd_sweep(args) -> int:
             address=args.address,
             on_point=lambda n, _: bar.update(n),
         )
-    write_dataset(dataset, args.output)
+    write_netcdf(dataset, args.output)
     statuses = dataset["status"].values.ravel().tolist()
     counts = ", ".join(f"{statuses.count(s)} {s}" for s in sorted(set(statuses)))
     print(f"wrote {args.output}: {len(statuses)} points ({counts})")

@@ -52,6 +52,23 @@ def provenance(command: str, case: dict, extra: dict) -> dict:
     }
 
 
+def write_netcdf(dataset, path: str | Path) -> None:
+    """Write an :class:`xarray.Dataset` as NetCDF-4 (h5netcdf), atomically: a temporary file in
+    the same folder, then renamed, so a reader never sees half a file."""
+    import os
+    import tempfile
+
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".nc.tmp")
+    os.close(fd)
+    try:
+        dataset.to_netcdf(tmp, engine="h5netcdf")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
 def new_figure(ncols: int = 1, width: float = 5.5):
     """A figure with ``ncols`` axes side by side, on the non-interactive Agg backend."""
     import matplotlib

@@ -70,3 +70,15 @@ def test_plateau_and_late_phase_take_the_system_too(case):
     steps = np.array([0.0, 1.0, 10.0])
     given = late_phase_curve(model, 0.3, r0, q0, t, steps, system=late_system)
     assert np.array_equal(given, late_phase_curve(model, 0.3, r0, q0, t, steps))
+
+
+def test_solution_repr_is_short_and_its_dataset_labelled(case):
+    model, init = case
+    solution = tk.solve(model, 0.3, init, [5, 10, 20])
+    assert len(repr(solution)) < 200 and "status='success'" in repr(solution)
+    ds = solution.to_xarray()
+    assert ds["r"].dims == ("alpha", "mode", "student", "teacher") and ds.sizes["mode"] == 4
+    np.testing.assert_array_equal(ds["eps_g"].values, solution.eps_g)
+    lam = model.spectrum.lam
+    np.testing.assert_allclose(ds["R"].values[-1], sum(lam[k] * solution.r[-1, k] for k in range(4)), rtol=1e-14)
+    assert ds.attrs["status"] == "success" and ds.attrs["method"] == solution.method

@@ -155,6 +155,95 @@ class Solution:
     def success(self) -> bool:
         return self.status == "success"
 
+    def __repr__(self) -> str:
+        m = self.model
+        span = (
+            f"alpha in [{self.alpha[0]:g}, {self.alpha[-1]:g}] ({self.alpha.size} points)"
+            if self.alpha.size
+            else "no points"
+        )
+        last = f", eps_g(end) = {self.eps_g_text()}" if self.alpha.size else ""
+        return (
+            f"Solution(status={self.status!r}, method={self.method!r}, flavour={self.flavour!r}, "
+            f"K={m.K}, M={m.M}, L={m.spectrum.L}, eta={self.eta:g}, {span}{last})"
+        )
+
+    def _repr_html_(self) -> str:
+        import html
+
+        return f"<pre>{html.escape(repr(self))}</pre>"
+
+    def to_xarray(self):
+        r"""The trajectory as an :class:`xarray.Dataset`.
+
+        Dimensions ``alpha`` (output times, absolute: the initial state holds at 0), ``mode`` (the
+        spectrum's distinct eigenvalues, largest first), ``student``/``student2`` (i, j < K) and
+        ``teacher``/``teacher2`` (n, m < M).  Variables: ``eps_g`` and ``eps_resolution``; the
+        blocks ``R``, ``Q``, ``T`` of the pre-activation covariance
+        :math:`C = \sum_k\lambda_k\Omega^{(k)}`; the per-mode ``r``, ``q``, ``t``; the spectrum
+        ``lam`` and ``f``.  Attributes: status, message, method, flavour,
+        the model, eta, work counters and the theorykit version.
+        """
+        import json
+
+        import xarray as xr
+
+        from ..._version import __version__
+
+        lam, f = self.model.spectrum.lam, self.model.spectrum.f
+        R = np.einsum("k,akin->ain", lam, self.r)
+        Q = np.einsum("k,akij->aij", lam, self.q)
+        T = np.einsum("k,knm->nm", lam, self.t)
+        data = {
+            "eps_g": (
+                ("alpha",),
+                self.eps_g,
+                {"long_name": "generalisation error", "note": "NaN below eps_resolution"},
+            ),
+            "eps_resolution": (
+                ("alpha",),
+                self.eps_resolution,
+                {"long_name": "smallest eps_g resolved in double precision"},
+            ),
+            "R": (
+                ("alpha", "student", "teacher"),
+                R,
+                {"long_name": "student-teacher block of C = sum_k lam_k Omega_k"},
+            ),
+            "Q": (("alpha", "student", "student2"), Q, {"long_name": "student-student block of C"}),
+            "T": (("teacher", "teacher2"), T, {"long_name": "teacher-teacher block of C"}),
+            "r": (("alpha", "mode", "student", "teacher"), self.r, {"long_name": "per-mode student-teacher overlaps"}),
+            "q": (("alpha", "mode", "student", "student2"), self.q, {"long_name": "per-mode student-student overlaps"}),
+            "t": (("mode", "teacher", "teacher2"), self.t, {"long_name": "per-mode teacher-teacher overlaps"}),
+            "lam": (("mode",), lam, {"long_name": "eigenvalue lambda_k of the input covariance"}),
+            "f": (("mode",), f, {"long_name": "fraction f_k of input directions with eigenvalue lambda_k"}),
+        }
+        m = self.model
+        attrs = {
+            "status": self.status,
+            "message": self.message,
+            "method": self.method,
+            "method_reason": self.method_reason,
+            "flavour": self.flavour,
+            "eta": float(self.eta),
+            "nfev": int(self.nfev),
+            "model": json.dumps(
+                {
+                    "K": m.K,
+                    "M": m.M,
+                    "activation": m.activation_name,
+                    "normalization": m.normalization,
+                    "noise": m.noise,
+                    "small_lr": m.small_lr,
+                }
+            ),
+            "solver_stats": json.dumps(self.solver_stats, default=float),
+            "time_origin": "alpha is absolute: the initial state holds at alpha = 0",
+            "theorykit_version": __version__,
+        }
+        coords = {"alpha": ("alpha", self.alpha, {"long_name": "alpha = SGD steps / N"})}
+        return xr.Dataset({k: (d, v, a) for k, (d, v, a) in data.items()}, coords=coords, attrs=attrs)
+
     def eps_g_json(self) -> list[float | None]:
         """``eps_g`` as JSON values: ``null`` where it lies below ``eps_resolution``."""
         return [None if np.isnan(e) else float(e) for e in self.eps_g]
