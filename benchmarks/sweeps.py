@@ -2,10 +2,12 @@
 
     python benchmarks/sweeps.py [--json OUT.json]
 
-A 16-point plateau grid (eta x L, O(eta) erf, K = M = 2), its generated code already cached,
-the sweep cache emptied before each run: on 1 worker (in this process), on a local pool of 2
-processes and on a Dask LocalCluster of 2 processes (each started by the run, so their start-up
-counts); then the same sweep fully cached, as the overhead per cached point.  All in one run.
+A 16-point plateau grid (eta x L, O(eta) erf, K = M = 2), as whole ``theorykit sweep``
+processes (start-up, worker start-up and all), its generated code already cached and the sweep
+cache emptied before each: on 1 worker (in the process), on a local pool of 2 processes and on a
+Dask LocalCluster of 2 processes; then the same sweep fully cached, in process, as the overhead
+per cached point.  The three datasets are compared (Dask's workers run BLAS on one thread, so
+round-off may differ).  All in one run.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ import argparse
 import json
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -22,7 +26,7 @@ GRID = """
 command = "plateau"
 [grid]
 eta = [0.01, 0.02, 0.05, 0.1]
-"spectrum.L" = [2, 8, 32, 128]
+"spectrum.L" = [128, 160, 192, 224]
 [case]
 eta = 0.05
 small_lr = true
@@ -41,37 +45,52 @@ def main() -> None:
     parser.add_argument("--json")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        os.environ["THEORYKIT_CACHE_DIR"] = str(Path(tmp) / "cache")
+        tmp = Path(tmp)
+        os.environ["THEORYKIT_CACHE_DIR"] = str(tmp / "cache")
+        import numpy as np
+        import xarray as xr
+
         from theorykit.sweeps import read_sweep, run_sweep
 
-        path = Path(tmp) / "grid.toml"
+        path = tmp / "grid.toml"
         path.write_text(GRID)
         sweep = read_sweep(path)
         points = len(sweep.points())
-        run_sweep(sweep)  # generates and caches the code; the timed runs below start from it
+        base = [sys.executable, "-m", "theorykit", "--quiet", "sweep", str(path)]
+        subprocess.run([*base, "-o", str(tmp / "warm.nc")], check=True)  # generates and caches the code
         times, datasets = {}, {}
-        for label, options in [
-            ("1 worker", {}),
-            ("local pool, 2 workers", {"workers": 2}),
-            ("dask LocalCluster, 2 workers", {"workers": 2, "scheduler": "dask"}),
+        for label, flags in [
+            ("1 worker", []),
+            ("local pool, 2 workers", ["--workers", "2"]),
+            ("dask LocalCluster, 2 workers", ["--workers", "2", "--scheduler", "dask"]),
         ]:
-            shutil.rmtree(Path(tmp) / "cache" / "sweeps", ignore_errors=True)
+            shutil.rmtree(tmp / "cache" / "sweeps", ignore_errors=True)
+            out = tmp / f"{len(times)}.nc"
             start = time.perf_counter()
-            datasets[label] = run_sweep(sweep, **options)
+            subprocess.run([*base, "-o", str(out), *flags], check=True, capture_output=True)
             times[label] = time.perf_counter() - start
+            datasets[label] = xr.open_dataset(out, engine="h5netcdf").load()
         start = time.perf_counter()
         run_sweep(sweep)
         cached = (time.perf_counter() - start) / points
-    same = all(d.equals(datasets["1 worker"]) for d in datasets.values())
+    reference = datasets["1 worker"]
+    difference = max(
+        float(np.nanmax(np.abs(d[v].values - reference[v].values) / np.abs(reference[v].values)))
+        for d in datasets.values()
+        for v in reference.data_vars
+        if reference[v].dtype.kind == "f"
+    )
+    statuses_equal = all((d["status"] == reference["status"]).all() for d in datasets.values())
     for label, seconds in times.items():
         print(f"{label:30s} {seconds:7.2f} s")
     pool, dask = times["local pool, 2 workers"], times["dask LocalCluster, 2 workers"]
     print(f"speed-up of 2 workers over 1     {times['1 worker'] / pool:5.2f}x")
     print(f"dask over the local pool         {dask / pool:5.2f}x the time")
     print(f"overhead per cached point        {1000 * cached:5.1f} ms")
-    print(f"the three datasets are equal: {same}")
+    print(f"datasets: statuses equal {statuses_equal}, largest relative difference {difference:.1e}")
     if args.json:
-        Path(args.json).write_text(json.dumps({**times, "cached_point_s": cached, "equal": same}, indent=1))
+        summary = {**times, "cached_point_s": cached, "largest_relative_difference": difference}
+        Path(args.json).write_text(json.dumps(summary, indent=1))
 
 
 if __name__ == "__main__":

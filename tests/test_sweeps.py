@@ -140,4 +140,6 @@ def test_dask_local_cluster_gives_the_same_dataset_and_resumes_after_a_kill(tmp_
     assert 0 < len(cached) < 6  # killed part way (each point is a fresh worker task of ~0.3 s or more)
     assert all(json.loads(p.read_text())["status"] == "ok" for p in cached)
     resumed = run_sweep(read_sweep(sweep), workers=2, scheduler="dask")
-    xr.testing.assert_identical(local, resumed)
+    # Dask's workers compute on one thread: the same numbers up to round-off, the same everything else
+    xr.testing.assert_allclose(local, resumed, rtol=1e-12, atol=0)
+    assert local.attrs == resumed.attrs and (local["status"] == resumed["status"]).all()

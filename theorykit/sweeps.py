@@ -26,6 +26,7 @@ import copy
 import hashlib
 import itertools
 import json
+import os
 import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -233,6 +234,21 @@ def run_sweep(
     return assemble(sweep, records)
 
 
+#: Environment of a worker process: the points are the parallelism, so each worker computes on one
+#: thread (BLAS and numba threads of several workers would contend for the same cores).
+ONE_THREAD = {
+    "OMP_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "NUMBA_NUM_THREADS": "1",
+}
+
+
+def _one_thread_each() -> None:
+    """Initializer of a local-pool worker, run before it imports NumPy or numba."""
+    os.environ.update(ONE_THREAD)
+
+
 def _execute(command: str, missing: list, workers: int, scheduler: str, address: str | None) -> Iterable:
     if not missing:
         return
@@ -247,7 +263,8 @@ def _execute(command: str, missing: list, workers: int, scheduler: str, address:
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     # spawn, not fork: a forked child inherits BLAS and numba thread pools mid-state
-    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_one_thread_each) as pool:
         futures = {pool.submit(run_point, command, case): index for index, case in missing}
         for future in as_completed(futures):
             yield futures[future], future.result()
@@ -260,7 +277,9 @@ def _execute_dask(command: str, missing: list, workers: int, address: str | None
         raise CaseError("scheduler", 'the dask scheduler needs pip install "theorykit[dask]"') from None
     cluster = None
     if address is None:
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+        cluster = LocalCluster(
+            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None, env=ONE_THREAD
+        )
         client = Client(cluster)
     else:
         client = Client(address)
