@@ -143,3 +143,10 @@ def test_dask_local_cluster_gives_the_same_dataset_and_resumes_after_a_kill(tmp_
     # Dask's workers compute on one thread: the same numbers up to round-off, the same everything else
     xr.testing.assert_allclose(local, resumed, rtol=1e-12, atol=0)
     assert local.attrs == resumed.attrs and (local["status"] == resumed["status"]).all()
+
+
+def test_only_curves_over_time_take_the_alpha_dimension(tmp_path, cache):
+    """Two output times and a two-number window: the window keeps its own dimension."""
+    text = LINEAR.replace("alpha = [1.5, 10.0, 40.0]", "alpha = [1.5, 10.0]")
+    ds = run_sweep(read_sweep(_sweep_file(tmp_path, text)))
+    assert ds["eps_g"].dims[-1] == "alpha" and ds["window"].dims[-1] == "window_index"

@@ -41,6 +41,18 @@ from .core.errors import CaseError
 COMMANDS = ("solve", "simulate", "linear", "plateau", "asymptotics", "rf")
 SCHEDULERS = ("local", "dask")
 
+#: Outputs that are curves over the output times ``alpha`` / ``times`` (solve, simulate, linear, rf).
+_OVER_TIME = {
+    "eps_g",
+    "eps_resolution",
+    "eps_g_std",
+    "eps_g_from_overlaps",
+    "eps_g_small_eta",
+    "eps_g_standard_error",
+    "bias",
+    "variance",
+}
+
 #: Keys of a command's output that describe the run rather than its result (kept out of the dataset).
 _NOT_RESULTS = {"theorykit_version", "command", "versions", "case", "solver", "settings", "seed", "seeds"}
 
@@ -320,9 +332,10 @@ def assemble(sweep: Sweep, records: dict):
             if len(lengths) != 1 or not all(v is None or isinstance(v, list) for v in values):
                 continue  # curves of different lengths at different points: kept in the per-point cache only
             (length,) = lengths
-            axis = next((a for a, coordinate in shared.items() if len(coordinate) == length and a != name), None)
-            if axis == name or name in shared:
-                continue
+            if name in shared:
+                continue  # the coordinate itself
+            # a curve over the output times only when the commands say so: equal lengths alone could mislead
+            axis = next((a for a in shared if name in _OVER_TIME and len(shared[a]) == length), None)
             extra = axis or f"{name}_index"
             array = np.full((*shape, length), np.nan)
             for index in flat:
