@@ -42,6 +42,8 @@ def test_short_runs_off_a_terminal_stay_silent(caplog):
     caplog.set_level(logging.INFO, logger="theorykit.progress")
     with Progress(10.0, "solve", stream=io.StringIO()) as bar:  # 10 s between lines: none here
         bar.update(10.0)
+    with Progress(1, "fig1", stream=io.StringIO(), log_every=0.0) as bar:  # done in one go: nothing to report
+        bar.update(1)
     assert caplog.records == []
 
 

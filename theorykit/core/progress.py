@@ -93,7 +93,7 @@ class Progress:
         step, self._done = done - self._done, done
         if self._bar is not None:
             self._bar.update(step)
-        elif self.kind == "log":
+        elif self.kind == "log" and done < self.total:  # the end is the closing line's to report
             now = time.monotonic()
             if now - self._last_log >= self.log_every:
                 self._last_log, self._logged = now, True
