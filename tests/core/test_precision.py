@@ -302,3 +302,19 @@ def test_auto_method_follows_the_estimated_work():
     stiff = CommitteeModel(2, 2, Spectrum.power_law(64, 1.0), "erf")
     method, reason = choose_method(stiff, 0.5, 1e6, config)
     assert method == "LSODA" and "stiff" in reason
+
+
+def test_a_sweep_point_of_the_decimal_linear_case_matches_plain_mpmath(tmp_path, monkeypatch):
+    """The sweep path on the off-happy-path case (K != M, eta = beta = 0.3, unequal fractions,
+    alpha not from 0), in floats: each point within double-precision reach of the reference."""
+    pytest.importorskip("xarray")
+    from theorykit.sweeps import read_sweep, run_sweep
+
+    monkeypatch.setenv("THEORYKIT_CACHE_DIR", str(tmp_path / "cache"))
+    case = linear_case([0.3, 1.7, 12.5, 100])
+    path = tmp_path / "sweep.json"
+    path.write_text(json.dumps({"command": "linear", "case": case, "grid": {"eta": [0.3]}}))
+    ds = run_sweep(read_sweep(path))
+    got = ds["eps_g"].sel(eta=0.3).values
+    for value, exact in zip(got, linear_reference(case)):
+        assert abs(value - float(exact)) <= 1e-12 * float(exact), (value, exact)
