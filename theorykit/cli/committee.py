@@ -41,17 +41,14 @@ def cmd_solve(args) -> int:
         )
     solution = solve(case.model, case.eta, case.init, case.alpha, solver)
     solution.raise_for_status()
+    dataset = solution.to_xarray()
     if output.suffix == ".nc":
-        dataset = solution.to_xarray()
         dataset.attrs.update(
             provenance("solve", json.dumps(case.raw), {"seed": json.dumps(case.init_spec.get("seed"))})
         )
         dataset.attrs["versions"] = json.dumps(dataset.attrs["versions"])
         write_netcdf(dataset, output)
-        print(f"wrote {output}: {len(solution.alpha)} points, eps_g({solution.alpha[-1]:g}) = {solution.eps_g_text()}")
-        return 0
-    if output.suffix == ".csv":
-        dataset = solution.to_xarray()
+    elif output.suffix == ".csv":
         table = dataset[["eps_g", "eps_resolution"]].to_dataframe()
         for name in ("R", "Q"):  # one column per overlap: R_0_1 is R[i=0, n=1]
             block = dataset[name].values
@@ -59,10 +56,15 @@ def cmd_solve(args) -> int:
                 for j in range(block.shape[2]):
                     table[f"{name}_{i}_{j}"] = block[:, i, j]
         write_text_atomic(output, table.to_csv())
-        print(f"wrote {output}: {len(solution.alpha)} points, eps_g({solution.alpha[-1]:g}) = {solution.eps_g_text()}")
-        return 0
-    trajectory = solution.to_xarray()
-    payload = provenance(
+    else:
+        write_json(output, _solve_payload(case, solver, solution, dataset))
+    print(f"wrote {output}: {len(solution.alpha)} points, eps_g({solution.alpha[-1]:g}) = {solution.eps_g_text()}")
+    return 0
+
+
+def _solve_payload(case, solver, solution, dataset) -> dict:
+    """The JSON of ``theorykit solve``: provenance, what ran, eps_g and the covariance trajectories."""
+    return provenance(
         "solve",
         case.raw,
         {
@@ -82,11 +84,10 @@ def cmd_solve(args) -> int:
             "eps_g": solution.eps_g_json(),
             "eps_resolution": solution.eps_resolution,
             "final": {"r": solution.r[-1], "q": solution.q[-1], "t": solution.t},
-            "trajectory": {"R": trajectory["R"].values, "Q": trajectory["Q"].values, "T": trajectory["T"].values},
+            "trajectory": {name: dataset[name].values for name in ("R", "Q", "T")},
         },
     )
-    write_json(args.output, payload)
-    print(f"wrote {args.output}: {len(solution.alpha)} points, eps_g({solution.alpha[-1]:g}) = {solution.eps_g_text()}")
+
     return 0
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 
 def cmd_figure(args) -> int:
     from ..figures import FIGURES
@@ -40,10 +42,7 @@ def cmd_sweep(args) -> int:
     if not str(args.output).endswith(".nc"):
         raise CaseError("-o", f"the sweep's output is a NetCDF file, OUT.nc; got {args.output!r}")
     sweep = read_sweep(args.sweep)
-    total = 1
-    for size in sweep.shape:
-        total *= size
-    with Progress(total=total, label="sweep") as bar:
+    with Progress(total=math.prod(sweep.shape), label="sweep") as bar:
         dataset = run_sweep(
             sweep,
             workers=args.workers,
