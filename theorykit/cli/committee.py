@@ -318,7 +318,8 @@ def cmd_plateau(args) -> int:
 
         if case.init is not None:
             raise CaseError("certify", "certified plateaus are for the infinite-N teacher: drop init")
-        extra.update(plateau_enclosures(case.model, case.eta, certify_prec(args)))
+        start = (plateau.R, plateau.Q, plateau.Q if plateau.C is None else plateau.C)
+        extra.update(plateau_enclosures(case.model, case.eta, certify_prec(args), start=start))
     write_json(args.output, provenance("plateau", case.raw, extra))
     print(
         f"wrote {args.output}: R = {plateau.R:.6g}, Q = {plateau.Q:.6g}, eps_g = {plateau.eps_g:.6g}, escape rate = {plateau.escape_rate:.6g}"

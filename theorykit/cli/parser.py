@@ -105,14 +105,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("case", help="case file; init optional (a random init gives a finite-N teacher and an escape time)")
     p.add_argument("-o", "--output", required=True, help="output JSON")
     p.add_argument("--dps", type=int, help=dps_help)
-    add_certify(p, "also rigorous enclosures of R, Q, C, eps_g (and the L = 1 escape rate) for the O(eta) erf plateau")
+    add_certify(p, "also rigorous enclosures of R, Q, C, eps_g and the escape rate (infinite-N teacher)")
     p.set_defaults(func=".committee:cmd_plateau")
 
     p = sub.add_parser("asymptotics", help="late phase after specialisation: rates, power-law exponent, window")
     p.add_argument("case", help="case file (K = M); init and alpha are not needed")
     p.add_argument("-o", "--output", required=True, help="output JSON")
     p.add_argument("--dps", type=int, help=dps_help + f" (default {COMMITTEE.default('dps')})")
-    add_certify(p, "also rigorous enclosures of nu_slow, nu_fast, the decoupled rate and the exponent")
+    add_certify(p, "also rigorous enclosures of nu_slow, nu_fast, the decoupled and dense decay rates and the exponent")
     p.set_defaults(func=".committee:cmd_asymptotics")
 
     p = sub.add_parser("spectrum", help="eigenvalue spectrum of a data matrix, beta fit, trainable-dimension floors")

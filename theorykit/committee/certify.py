@@ -9,11 +9,14 @@ value of the model the user specified.
 
 Certified so far (``pip install "theorykit[certify]"``):
 
-* :func:`plateau_enclosures` -- the symmetric plateau of the O(eta) erf committee: ``R``,
-  ``Q``, ``C`` from the closed form SymPy derives, :math:`\varepsilon_g` from Saad & Solla's
-  arcsines, the escape rate for ``L = 1`` from its closed form.
+* :func:`plateau_enclosures` -- the symmetric plateau (infinite-N teacher, any K, M, learning
+  rate, output noise and spectrum): ``R``, ``Q``, ``C`` from the closed form SymPy derives where
+  there is one, else proven by the Krawczyk test on the derived plateau equations
+  (:mod:`theorykit.core.krawczyk`); :math:`\varepsilon_g` on them; the escape rate from its
+  closed form (``L = 1``) or as the largest real part of the full Jacobian's eigenvalues
+  (:mod:`theorykit.core.eigen_enclosure`).
 * :func:`late_phase_enclosures` -- the late-phase rate constants, the decoupled decay rate and
-  the exponent, from their closed forms.
+  the exponent, from their closed forms; the dense decay rate from eigenvalue enclosures.
 * :func:`linear_curve_enclosures` -- the linear network's learning curve
   :math:`\varepsilon_g(\alpha) = \tfrac12\lambda^T e^{A\alpha}e(0)`, with
   :math:`A = -2\eta\,\mathrm{diag}(\lambda) + \eta^2(\lambda\circ f)\lambda^T` (the derived
@@ -34,10 +37,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..core.balls import DEFAULT_PREC, Enclosure, ball, flint_module
-from ..core.errors import CaseError
+from ..core.balls import DEFAULT_PREC, Enclosure, arb_of_expr, ball, flint_module
+from ..core.eigen_enclosure import max_real_part
+from ..core.errors import CaseError, DerivationError
+from ..core.krawczyk import certify_root
 from ..core.precision import exact
 from ..core.schema import PREC_RULE
+from .jacobian_balls import BallJacobian
 from .late_phase import _require_specialisable
 from .linear_network import _require_linear, linear_coefficients
 from .model import CommitteeModel
@@ -105,7 +111,7 @@ def _power_law_enclosures(spec, eta_eff, lam_plus, e0_total) -> dict:
     beta = exact(spec.beta)
     out = {"exponent": Enclosure.of_rational(beta / (1 + beta))}
     for name in ("prefactor", "alpha_min", "alpha_max"):
-        out[name] = Enclosure.of(_arb_of(getattr(law, name), values))
+        out[name] = Enclosure.of(arb_of_expr(getattr(law, name), values))
     return out
 
 
@@ -161,103 +167,156 @@ def linear_curve_enclosures(
     return LinearCertificate([float(v) for v in alpha], enclosures, law, prec, {})
 
 
-def _arb_of(expr, values: dict):
-    """A SymPy expression built from rationals, pi, symbols in ``values``, +, *, powers and asin, as an arb."""
-    import sympy as sp
-
-    flint = flint_module()
-    arb = flint.arb
-    if expr in values:
-        return values[expr]
-    if expr.is_Integer:
-        return arb(int(expr))
-    if expr.is_Rational:
-        return arb(flint.fmpq(int(expr.p), int(expr.q)))
-    if expr is sp.pi:
-        return arb.pi()
-    args = [_arb_of(a, values) for a in expr.args]
-    if isinstance(expr, sp.Add):
-        return sum(args[1:], args[0])
-    if isinstance(expr, sp.Mul):
-        out = args[0]
-        for a in args[1:]:
-            out = out * a
-        return out
-    if isinstance(expr, sp.Pow):
-        base, power = args
-        if expr.exp == sp.Rational(1, 2):
-            return base.sqrt()
-        if expr.exp.is_Integer:
-            return base ** int(expr.exp)
-        return base**power
-    if isinstance(expr, sp.asin):
-        return args[0].asin()
-    if isinstance(expr, sp.gamma):
-        return args[0].gamma()
-    raise CaseError("certify", f"cannot evaluate {type(expr).__name__} in ball arithmetic")
+#: Largest Jacobian (rows) whose eigenvalues are enclosed (Arb's eigenvalue enclosure is cubic in it).
+EIGEN_LIMIT = 160
 
 
-def _erf_pair(c_ab, c_aa, c_bb):
-    """<g(u_a) g(u_b)> for g(z) = erf(z/sqrt(2)) (Saad & Solla), in ball arithmetic."""
-    arb = flint_module().arb
-    return 2 / arb.pi() * (c_ab / ((1 + c_aa) * (1 + c_bb)).sqrt()).asin()
+def _symmetric_equations(model: CommitteeModel):
+    """The symmetric system of ``model`` (K, M, read-out weights substituted) and its unknowns."""
+    from .derive.odes import c_K
+    from .derive.symmetric import C, K, M, Q, R, c_M, derive_symmetric_system
+
+    try:
+        system = derive_symmetric_system(model.activation_name, model.small_lr)
+    except DerivationError as exc:
+        raise CaseError("model.activation", f"certified plateaus need closed-form kernels: {exc}") from None
+    cK, cM = model.readout_exact()
+    subs = {K: model.K, M: model.M, c_K: cK, c_M: cM}
+    equations = [e.xreplace(subs) for e in system.fixed_point_equations()]
+    unknowns = [R, Q, C] if model.K > 1 else [R, Q]  # one student: no student-student overlap C
+    return system, subs, equations[: len(unknowns)], unknowns
 
 
-def plateau_enclosures(model: CommitteeModel, eta, prec: int = DEFAULT_PREC) -> dict:
-    r"""Certified symmetric plateau of the small-learning-rate erf committee (infinite-N teacher).
+def _plateau_by_krawczyk(model: CommitteeModel, eta, T, start) -> dict:
+    """``R, Q, C`` (balls) of the symmetric plateau, proven unique in a box around ``start`` by Krawczyk."""
+    from .derive.odes import eta as eta_symbol
+    from .derive.odes import s2
+    from .derive.symmetric import T as T_symbol
 
-    ``R``, ``Q``, ``C`` from the closed form SymPy derives (:func:`theorykit.committee.derive.symmetric.
-    closed_form_plateau`), :math:`\varepsilon_g` from Saad & Solla's arcsines on them, and for
-    ``L = 1`` the escape rate from its closed form -- all in ball arithmetic at ``prec`` bits.
-    Needs the aggregated teacher variance :math:`T^{(1)} = \sum_k f_k\lambda_k = 1` exactly (a
-    power law is normalised so; explicit eigenvalues are checked as exact rationals).  What
-    cannot be certified is named in ``not_certified``.
+    _system, _subs, equations, unknowns = _symmetric_equations(model)
+    jacobian = [[e.diff(u) for u in unknowns] for e in equations]
+    fixed = {T_symbol: T, eta_symbol: ball(eta), s2: ball(model.noise) ** 2}
+
+    def values(x):
+        return {**fixed, **dict(zip(unknowns, x))}
+
+    def F(x):
+        v, memo = values(x), {}
+        return [arb_of_expr(e, v, memo) for e in equations]
+
+    def J(x):
+        v, memo = values(x), {}
+        return [[arb_of_expr(e, v, memo) for e in row] for row in jacobian]
+
+    found = certify_root(F, J, start[: len(unknowns)], "certified plateau")
+    out = dict(zip((str(u) for u in unknowns), found))
+    if model.K == 1:
+        out["C"] = None
+    return out
+
+
+def plateau_enclosures(
+    model: CommitteeModel, eta, prec: int = DEFAULT_PREC, start: tuple[float, float, float] | None = None
+) -> dict:
+    r"""Certified symmetric plateau of the committee with the infinite-N teacher.
+
+    ``R``, ``Q``, ``C``: from the closed form SymPy derives where there is one (small learning
+    rate, :math:`T^{(1)} = \sum_k f_k\lambda_k = 1` exactly; :func:`theorykit.committee.derive.
+    symmetric.closed_form_plateau`); otherwise -- finite learning rate, output noise, any
+    normalisation of the spectrum -- the three derived plateau conditions
+    (:meth:`~theorykit.committee.derive.symmetric.SymmetricSystem.fixed_point_equations`) are
+    solved by Newton at ``prec`` bits and a box around the root is proven to hold exactly one
+    root by the Krawczyk test (:func:`theorykit.core.krawczyk.certify_root`).
+    :math:`\varepsilon_g` is the derived symmetric error on those balls.  The escape rate: the
+    closed form for ``L = 1`` where SymPy finds one, else the largest real part of the
+    eigenvalues of the full Jacobian (:class:`~theorykit.committee.jacobian_balls.BallJacobian`,
+    every mode) at the plateau, enclosed by Arb, for Jacobians up to :data:`EIGEN_LIMIT` rows.
+    What cannot be certified is named in ``not_certified``; ``certified_by`` says how each
+    value was.
+
+    Parameters
+    ----------
+    start : (R, Q, C), optional
+        Float plateau to start Newton from (default: :func:`theorykit.committee.plateau.find_plateau`).
     """
     import sympy as sp
 
     from .derive.expanded import closed_form_escape_rate
+    from .derive.odes import eta as eta_symbol
+    from .derive.odes import s2
+    from .derive.symmetric import T as T_symbol
     from .derive.symmetric import closed_form_plateau
 
     flint = flint_module()
-    if not model.small_lr or model.activation_name != "erf":
-        raise CaseError(
-            "certify", "certified plateaus need the O(eta) erf committee (small_lr = true, activation 'erf')"
-        )
     PREC_RULE.check(prec, "prec")
+    system, subs, _equations, _unknowns = _symmetric_equations(model)
     spec = model.spectrum
-    if spec.kind != "power_law":
-        total = sum(exact(f) * exact(lam) for f, lam in zip(spec.fractions, spec.eigenvalues))
-        if total != 1:
-            raise CaseError("spectrum", f"certified plateaus need sum_k f_k lambda_k = 1 exactly, got {float(total)!r}")
-    found = closed_form_plateau(model.activation_name, model.K, model.M, model.normalization)
-    if found is None:
-        raise CaseError("certify", "SymPy finds no closed-form plateau for this model: nothing to certify")
-    K, M = model.K, model.M
-    not_certified = {}
+    total = sum(exact(f) * exact(lam) for f, lam in zip(spec.fractions, spec.eigenvalues))
+    closed = None
+    if model.small_lr and (spec.kind == "power_law" or total == 1):
+        closed = closed_form_plateau(model.activation_name, model.K, model.M, model.normalization)
+    if closed is None and start is None:
+        from .plateau import find_plateau
+
+        found = find_plateau(model, float(eta), closed_form=False)
+        start = (found.R, found.Q, found.C if found.C is not None else found.Q)
+    K, M, L = model.K, model.M, spec.L
+    not_certified, certified_by = {}, {}
     with flint.ctx.workprec(prec):
-        R, Q, C = (_arb_of(sp.sympify(e), {}) for e in (found.R, found.Q, found.C))
-        if model.normalization == "sqrt":
-            cK, cM = 1 / flint.arb(K).sqrt(), 1 / flint.arb(M).sqrt()
+        lam, f = _spectrum_balls(spec)
+        T = sum((fk * lk for fk, lk in zip(f, lam)), flint.arb(0))
+        if closed is not None:
+            R, Q, C = (arb_of_expr(sp.sympify(e), {}) for e in (closed.R, closed.Q, closed.C))
+            certified_by["R, Q, C"] = "closed form (SymPy)"
         else:
-            cK = cM = flint.arb(1)
-        one = flint.arb(1)
-        eps = (
-            cK**2 * (K * _erf_pair(Q, Q, Q) + K * (K - 1) * _erf_pair(C, Q, Q))
-            - 2 * cK * cM * K * M * _erf_pair(R, Q, one)
-            + cM**2 * M * _erf_pair(one, one, one)
-        ) / 2
-        values = {"R": R, "Q": Q, "C": C, "eps_g": eps}
-        mu = closed_form_escape_rate(model.activation_name, K, M, model.normalization) if spec.L == 1 else None
+            found = _plateau_by_krawczyk(model, eta, T, start)
+            R, Q, C = found["R"], found["Q"], found["C"]
+            certified_by["R, Q, C"] = "Krawczyk test on the derived plateau equations"
+        symbols = {sp.Symbol("R", real=True): R, sp.Symbol("Q", real=True): Q, T_symbol: T}
+        if C is not None:
+            symbols[sp.Symbol("C", real=True)] = C
+        symbols.update({eta_symbol: ball(eta), s2: ball(model.noise) ** 2})
+        eps = arb_of_expr(system.eps_g.xreplace(subs), symbols)
+        values = {"R": R, "Q": Q, "eps_g": eps}
+        if C is not None:
+            values["C"] = C
+        mu = None
+        if closed is not None and L == 1:
+            mu = closed_form_escape_rate(model.activation_name, K, M, model.normalization)
         if mu is not None:
-            values["escape_rate"] = ball(eta) * _arb_of(sp.sympify(mu), {})
+            values["escape_rate"] = ball(eta) * arb_of_expr(sp.sympify(mu), {})
+            certified_by["escape_rate"] = "closed form (SymPy, L = 1)"
         else:
-            not_certified["escape_rate"] = (
-                "no closed form for L > 1; an enclosure of the Jacobian's top eigenvalue is not implemented yet"
-            )
+            jacobian = BallJacobian(model)
+            if jacobian.size > EIGEN_LIMIT:
+                not_certified["escape_rate"] = (
+                    f"the full Jacobian has {jacobian.size} rows; eigenvalue enclosures are limited to {EIGEN_LIMIT}"
+                )
+            else:
+                Cb = Q if C is None else C
+                omegas = [_plateau_block(K, M, R, Q, Cb, fk / T, fk) for fk in f]
+                values["escape_rate"] = max_real_part(jacobian.at(eta, lam, f, omegas), "certified escape rate")
+                certified_by["escape_rate"] = "Gershgorin discs of the full Jacobian after an exact similarity (Arb)"
         enclosures = {name: Enclosure.of(value).as_list() for name, value in values.items()}
-    out = {"certified": True, "certify_prec_bits": prec, "enclosures": enclosures}
+    out = {"certified": True, "certify_prec_bits": prec, "enclosures": enclosures, "certified_by": certified_by}
     if not_certified:
         out["not_certified"] = not_certified
+    return out
+
+
+def _plateau_block(K: int, M: int, R, Q, C, scale, fk) -> list[list]:
+    """Per-mode covariance at the symmetric plateau: ``scale`` times ``R, Q, C``, teacher ``f_k 1``."""
+    arb = flint_module().arb
+    n = K + M
+    out = [[arb(0)] * n for _ in range(n)]
+    for a in range(n):
+        for b in range(n):
+            if a < K and b < K:
+                out[a][b] = scale * (Q if a == b else C)
+            elif a < K or b < K:
+                out[a][b] = scale * R
+            elif a == b:
+                out[a][b] = fk
     return out
 
 
@@ -267,8 +326,12 @@ def late_phase_enclosures(model: CommitteeModel, eta, prec: int = DEFAULT_PREC) 
     From their closed forms (:func:`theorykit.committee.derive.late_expansion.derive_specialised_rates`) with
     the aggregated teacher variance :math:`\tau = \sum_k f_k\lambda_k` and
     :math:`\lambda_{min}` computed in ball arithmetic from the exact inputs; the exponent
-    :math:`\nu = \beta/(1+\beta)` is an exact rational.  The dense (coupled) rates are not
-    certified (``not_certified`` says so).
+    :math:`\nu = \beta/(1+\beta)` is an exact rational.  The dense (coupled) decay rate of
+    :math:`\varepsilon_g`, ``eps_rate`` = min(2 x slowest in-span rate, slowest out-of-span rate)
+    as in :func:`~theorykit.committee.late_phase.late_asymptotics`, from enclosures of the
+    eigenvalues of the two blocks of the full Jacobian at perfect learning
+    (:class:`~theorykit.committee.jacobian_balls.BallJacobian`, :func:`theorykit.core.
+    eigen_enclosure.max_real_part`), for Jacobians up to :data:`EIGEN_LIMIT` rows.
     """
     import sympy as sp
 
@@ -290,7 +353,7 @@ def late_phase_enclosures(model: CommitteeModel, eta, prec: int = DEFAULT_PREC) 
         rates = {}
         for name in ("nu_slow", "nu_fast"):
             expr = getattr(closed, name).xreplace({K_sym: model.K, sp.Symbol("c_K2", positive=True): cK2})
-            rates[name] = _arb_of(expr, values)
+            rates[name] = arb_of_expr(expr, values)
         if model.K == 1:  # one unit: the slow and fast rates coincide (as in late_asymptotics)
             rates["nu_slow"] = rates["nu_fast"]
         # the smallest eigenvalue: the last of a power law; explicit ones compared as exact rationals
@@ -298,8 +361,82 @@ def late_phase_enclosures(model: CommitteeModel, eta, prec: int = DEFAULT_PREC) 
         lam_min = lam[smallest]
         rates["eps_rate_decoupled"] = 2 * ball(eta) * lam_min * rates["nu_slow"]
         enclosures = {name: Enclosure.of(value).as_list() for name, value in rates.items()}
+        not_certified, certified_by = {}, {name: "closed form (SymPy)" for name in enclosures}
+        jacobian = BallJacobian(model)
+        if jacobian.size > EIGEN_LIMIT:
+            not_certified["eps_rate"] = (
+                f"the full Jacobian has {jacobian.size} rows; eigenvalue enclosures are limited to {EIGEN_LIMIT}"
+            )
+        else:
+            rows = jacobian.at(eta, lam, f, [_specialised_block(model.K, fk) for fk in f])
+            J_rr, J_oo = _late_blocks(jacobian, rows, L)
+            slowest_r = -max_real_part(J_rr, "certified late-phase rates")
+            slowest_o = -max_real_part(J_oo, "certified late-phase rates")
+            enclosures["eps_rate"] = Enclosure.of(_arb_min(2 * slowest_r, slowest_o)).as_list()
+            certified_by["eps_rate"] = "Gershgorin discs of the two Jacobian blocks after an exact similarity (Arb)"
     if spec.kind == "power_law":
         beta = exact(spec.beta)
         enclosures["exponent"] = Enclosure.of_rational(beta / (1 + beta)).as_list()
-    not_certified = {"eps_rate": "the dense (coupled) rates need eigenvalue enclosures: not implemented yet"}
-    return {"certified": True, "certify_prec_bits": prec, "enclosures": enclosures, "not_certified": not_certified}
+        certified_by["exponent"] = "exact rational beta / (1 + beta)"
+    out = {"certified": True, "certify_prec_bits": prec, "enclosures": enclosures, "certified_by": certified_by}
+    if not_certified:
+        out["not_certified"] = not_certified
+    return out
+
+
+def _specialised_block(K: int, fk) -> list[list]:
+    """Per-mode covariance at perfect learning, ``r_k = q_k = t_k = f_k 1`` (K = M)."""
+    arb = flint_module().arb
+    return [[fk if a % K == b % K else arb(0) for b in range(2 * K)] for a in range(2 * K)]
+
+
+def _late_blocks(jacobian, rows: list, L: int) -> tuple[list, list]:
+    """The in-span block ``J_rr`` (``dq = dr + dr^T``) and the out-of-span block ``J_oo``
+    (``do = dq - dr - dr^T``) of the full Jacobian at perfect learning, as in
+    :func:`theorykit.committee.late_phase._blocks` (same coordinates, ball entries)."""
+    arb = flint_module().arb
+    K = jacobian.K
+    variables = jacobian.variables
+    d = len(variables)
+    index = {v: x for x, v in enumerate(variables)}
+
+    def r_var(i, m):
+        return index[("r", i, K + m)]
+
+    def q_var(a, b):
+        return index[("q", min(a, b), max(a, b))]
+
+    r_cols = [(i, m) for i in range(K) for m in range(K)]
+    o_cols = [(a, b) for a in range(K) for b in range(a, K)]
+
+    def apply(direction: dict) -> list:
+        """``J`` times the sparse vector ``{global index: coefficient}``."""
+        return [sum((row[c] * v for c, v in direction.items()), arb(0)) for row in rows]
+
+    J_rr = [[arb(0)] * (L * len(r_cols)) for _ in range(L * len(r_cols))]
+    J_oo = [[arb(0)] * (L * len(o_cols)) for _ in range(L * len(o_cols))]
+    for l_ in range(L):
+        for c, (i, m) in enumerate(r_cols):
+            direction = {l_ * d + r_var(i, m): 1}
+            q = l_ * d + q_var(i, m)
+            direction[q] = direction.get(q, 0) + (2 if i == m else 1)
+            out = apply(direction)
+            for k in range(L):
+                for x, (a, b) in enumerate(r_cols):
+                    J_rr[k * len(r_cols) + x][l_ * len(r_cols) + c] = out[k * d + r_var(a, b)]
+        for c, (a, b) in enumerate(o_cols):
+            out = apply({l_ * d + q_var(a, b): 1})
+            for k in range(L):
+                for x, (i, j) in enumerate(o_cols):
+                    value = out[k * d + q_var(i, j)] - out[k * d + r_var(i, j)] - out[k * d + r_var(j, i)]
+                    J_oo[k * len(o_cols) + x][l_ * len(o_cols) + c] = value
+    return J_rr, J_oo
+
+
+def _arb_min(a, b):
+    """An enclosure of ``min(a, b)`` for balls."""
+    if a.upper() < b.lower():
+        return a
+    if b.upper() < a.lower():
+        return b
+    return a.union(b)

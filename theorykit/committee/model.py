@@ -187,6 +187,14 @@ class CommitteeModel:
             return 1 / mpmath.sqrt(self.K), 1 / mpmath.sqrt(self.M)
         return mpmath.mpf(1), mpmath.mpf(1)
 
+    def readout_exact(self) -> tuple:
+        """``(c_K, c_M)`` as exact SymPy numbers (``1/sqrt(K)`` a radical, not a float)."""
+        import sympy as sp
+
+        if self.normalization == "sqrt":
+            return 1 / sp.sqrt(self.K), 1 / sp.sqrt(self.M)
+        return sp.Integer(1), sp.Integer(1)
+
     @property
     def readout_weights(self) -> np.ndarray:
         """Signed read-out weights ``w``: ``-c_K`` for students, ``+c_M`` for teachers."""

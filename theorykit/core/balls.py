@@ -46,6 +46,54 @@ def ball(x):
     return flint.arb(flint.fmpq(q.numerator, q.denominator))
 
 
+def arb_of_expr(expr, values: dict, memo: dict | None = None):
+    """A SymPy expression as an arb ball: rationals, pi, the symbols in ``values`` (balls), ``+``,
+    ``*``, powers, ``sqrt``, ``asin`` and ``gamma``.  Each operation is Arb's, so the result
+    encloses the expression's value at every point of the input balls.  ``memo`` (a dict kept
+    between calls with the same ``values``) evaluates shared subexpressions once."""
+    import sympy as sp
+
+    flint = flint_module()
+    arb = flint.arb
+    if expr in values:
+        return values[expr]
+    if memo is not None and expr in memo:
+        return memo[expr]
+    if expr.is_Integer:
+        out = arb(int(expr))
+    elif expr.is_Rational:
+        out = arb(flint.fmpq(int(expr.p), int(expr.q)))
+    elif expr is sp.pi:
+        out = arb.pi()
+    else:
+        args = [arb_of_expr(a, values, memo) for a in expr.args]
+        if isinstance(expr, sp.Add):
+            out = sum(args[1:], args[0])
+        elif isinstance(expr, sp.Mul):
+            out = args[0]
+            for a in args[1:]:
+                out = out * a
+        elif isinstance(expr, sp.Pow):
+            base, power = args
+            if expr.exp == sp.Rational(1, 2):
+                out = base.sqrt()
+            elif expr.exp == sp.Rational(-1, 2):
+                out = 1 / base.sqrt()
+            elif expr.exp.is_Integer:
+                out = base ** int(expr.exp)
+            else:
+                out = base**power
+        elif isinstance(expr, sp.asin):
+            out = args[0].asin()
+        elif isinstance(expr, sp.gamma):
+            out = args[0].gamma()
+        else:
+            raise CaseError("certify", f"cannot evaluate {type(expr).__name__} in ball arithmetic")
+    if memo is not None:
+        memo[expr] = out
+    return out
+
+
 def _exact_value(value) -> Fraction:
     """The exact binary number held by an exact arb (a ball's endpoint)."""
     man, exp = value.mid().man_exp()

@@ -124,8 +124,23 @@ def stein_matrix(activation_name: str, K: int, M: int, normalization: str) -> sp
     return sp.Matrix(K, K + M, lambda a, b: G_values[(a, b)])
 
 
-def _expanded_coefficients(activation_name: str, K: int, M: int, normalization: str, small_lr: bool):
-    """An evaluator of index expressions on concrete units, and ``G``, ``W`` written out."""
+def noise_matrix(activation_name: str, K: int, M: int, normalization: str) -> sp.Matrix:
+    """The noise matrix :math:`W_{ij} = \\langle\\delta_i\\delta_j\\rangle` (K x K) written out in the
+    covariance symbols and the output-noise variance ``s2``."""
+    _evaluate, _G, W_values = _expanded_coefficients(activation_name, K, M, normalization, False, keep_noise=True)
+    return sp.Matrix(K, K, lambda a, b: W_values[(a, b)])
+
+
+def covariance_symbol(a: int, b: int, K: int) -> sp.Symbol:
+    """The symbol of covariance entry ``(a, b)`` (students first, then teachers): ``Q_ab``, ``R_an``, ``T_nm``."""
+    return _cov_symbol(a, b, K)
+
+
+def _expanded_coefficients(
+    activation_name: str, K: int, M: int, normalization: str, small_lr: bool, keep_noise: bool = False
+):
+    """An evaluator of index expressions on concrete units, and ``G``, ``W`` written out (``W``
+    without output noise unless ``keep_noise``: the isotropic system is for the noiseless case)."""
     activation = get_activation(activation_name)
     system = derive_index_system(small_lr)
     n = K + M
@@ -170,7 +185,9 @@ def _expanded_coefficients(activation_name: str, K: int, M: int, normalization: 
     W_values = {}
     if not small_lr:
         W_values = {
-            (a, b): evaluate(system.W, {idx_i: a, idx_j: b}).xreplace({c_K: cK, sp.Symbol("s2", positive=True): 0})
+            (a, b): evaluate(system.W, {idx_i: a, idx_j: b}).xreplace(
+                {c_K: cK} if keep_noise else {c_K: cK, sp.Symbol("s2", positive=True): 0}
+            )
             for a in range(K)
             for b in range(K)
         }
