@@ -81,6 +81,12 @@ def test_cli_certify_and_what_it_refuses(tmp_path, capsys):
     with pytest.raises(CaseError, match="prec"):
         case = parse_case(decimal_case())
         linear_curve_enclosures(case.model, case.eta, case.init, case.alpha, prec=8)
+    # a plateau whose kernels have no closed form is refused up front, in one line (exit 2)
+    relu = {"model": {"K": 2, "M": 2, "activation": "relu"}, "spectrum": {"kind": "power_law", "L": 2, "beta": 0.3}}
+    path.write_text(json.dumps({**relu, "eta": 0.3}))
+    capsys.readouterr()
+    assert main(["plateau", str(path), "-o", str(out), "--certify"]) == 2
+    assert capsys.readouterr().err.strip().count("\n") == 0
 
 
 def test_missing_flint_is_a_one_line_error(monkeypatch):
@@ -109,12 +115,15 @@ def test_missing_flint_is_a_one_line_error(monkeypatch):
         (2, 2, 1, None, True, 0.0, "closed form"),  # everything in closed form
         (2, 3, 3, [0.2, 0.3, 0.5], False, 0.3, "Krawczyk"),  # finite eta, K != M, noise: no closed form
         (3, 2, 2, None, False, 0.0, "Krawczyk"),  # degenerate (2-fold) escape eigenvalue
+        # small lr, explicit eigenvalues with sum_k f_k lambda_k = 0.45 != 1: the closed form (T = 1) does not
+        # apply, Krawczyk on the derived C = Q surface does
+        (2, 2, {"kind": "explicit", "eigenvalues": [0.3, 0.6], "fractions": [0.5, 0.5]}, None, True, 0.0, "Krawczyk"),
     ],
 )
 def test_plateau_enclosures_contain_the_50_digit_values(tmp_path, K, M, L, fractions, small_lr, noise, route):
     """The 50-digit reference is an independent route: the generated mpmath kernels, Newton on the
     aggregated system at two precisions and the secular equation for the escape rate."""
-    spectrum = {"kind": "power_law", "L": L, "beta": 0.3}
+    spectrum = L if isinstance(L, dict) else {"kind": "power_law", "L": L, "beta": 0.3}
     if fractions:
         spectrum["fractions"] = fractions
     model = {"K": K, "M": M, "activation": "erf", "noise": noise}
@@ -146,6 +155,35 @@ def test_late_phase_enclosures_contain_the_50_digit_values(tmp_path, K):
     for name in ("nu_slow", "eps_rate_decoupled", "exponent", "eps_rate"):
         enclosure = Enclosure(*data["enclosures"][name])
         assert enclosure.contains(data["precise"][name]) and enclosure.relative_width() < 1e-38, name
+
+
+@pytest.mark.parametrize("K", [2, 3])
+def test_closed_forms_lie_in_the_numeric_enclosures(K):
+    """Two independent certificates of one quantity: SymPy's closed-form plateau (R = 1/sqrt(K(2K - 1))
+    for erf, K = M) and L = 1 escape rate against the Krawczyk box and the eigenvalue enclosure."""
+    import sympy as sp
+
+    import theorykit as tk
+    from theorykit.committee.certify import plateau_enclosures
+    from theorykit.committee.derive.expanded import closed_form_escape_rate
+    from theorykit.committee.derive.symmetric import closed_form_plateau
+
+    model = tk.CommitteeModel(K, K, tk.Spectrum.power_law(1, 1.0), small_lr=True)
+    numeric = plateau_enclosures(model, 0.3, closed_form=False)
+    assert numeric["certified_by"]["R, Q, C"].startswith("Krawczyk")
+    assert numeric["certified_by"]["escape_rate"].startswith("Gershgorin")
+    closed = closed_form_plateau("erf", K, K, "sqrt")
+    assert sp.simplify(closed.R - 1 / sp.sqrt(K * (2 * K - 1))) == 0
+    exact_values = {
+        "R": closed.R,
+        "Q": closed.Q,
+        "C": closed.C,
+        "escape_rate": sp.Rational(3, 10) * closed_form_escape_rate("erf", K, K, "sqrt"),
+    }
+    for name, value in exact_values.items():
+        enclosure = Enclosure(*numeric["enclosures"][name])
+        assert enclosure.contains(sp.N(value, 60)), (name, enclosure)
+        assert enclosure.relative_width() < (1e-12 if (name == "escape_rate" and K > 2) else 1e-38)
 
 
 def test_ball_jacobian_matches_the_generated_tangents():

@@ -275,6 +275,12 @@ def cmd_plateau(args) -> int:
     from ..committee.plateau import find_plateau, initial_asymmetry
 
     case = load_case(args.case, require_init=False, require_alpha=False)
+    if args.certify:  # refuse before the plateau's work, not after it
+        from ..committee.certify import require_certifiable_plateau
+
+        if case.init is not None:
+            raise CaseError("certify", "certified plateaus are for the infinite-N teacher: drop init")
+        require_certifiable_plateau(case.model, certify_prec(args))
     teacher = case.init.t if case.init is not None else None
     plateau = find_plateau(case.model, case.eta, teacher=teacher, dps=check_dps(args.dps))
     finite = lambda values: None if values is None else [float(v) if np.isfinite(v) else None for v in values]  # noqa: E731
@@ -316,8 +322,6 @@ def cmd_plateau(args) -> int:
     if args.certify:
         from ..committee.certify import plateau_enclosures
 
-        if case.init is not None:
-            raise CaseError("certify", "certified plateaus are for the infinite-N teacher: drop init")
         start = (plateau.R, plateau.Q, plateau.Q if plateau.C is None else plateau.C)
         extra.update(plateau_enclosures(case.model, case.eta, certify_prec(args), start=start))
     write_json(args.output, provenance("plateau", case.raw, extra))

@@ -172,9 +172,30 @@ EIGEN_LIMIT = 160
 
 
 def _symmetric_equations(model: CommitteeModel):
-    """The symmetric system of ``model`` (K, M, read-out weights substituted) and its unknowns."""
+    """The symmetric system of ``model`` (K, M, read-out weights substituted), the plateau
+    conditions to solve, their unknowns and ``C`` in terms of them (``None``: ``C`` is one).
+
+    At small learning rate the per-mode fixed point forces ``C = Q`` exactly
+    (:func:`~theorykit.committee.derive.symmetric.per_mode_fixed_point`: the ratio is free of the
+    Stein coefficients), and on that surface the ``Q`` and ``C`` conditions coincide -- the
+    three conditions are then degenerate (their Jacobian singular), so ``C`` is eliminated by
+    the derived relation and two conditions remain.  With the :math:`O(\\eta^2)` term no such
+    relation holds and all three are solved.
+    """
     from .derive.odes import c_K
-    from .derive.symmetric import C, K, M, Q, R, c_M, derive_symmetric_system
+    from .derive.symmetric import (
+        C,
+        K,
+        M,
+        Q,
+        R,
+        _ratio_relation,
+        c_k,
+        c_M,
+        derive_symmetric_system,
+        per_mode_fixed_point,
+    )
+    from .derive.symmetric import q_k as q_mode
 
     try:
         system = derive_symmetric_system(model.activation_name, model.small_lr)
@@ -183,8 +204,23 @@ def _symmetric_equations(model: CommitteeModel):
     cK, cM = model.readout_exact()
     subs = {K: model.K, M: model.M, c_K: cK, c_M: cM}
     equations = [e.xreplace(subs) for e in system.fixed_point_equations()]
-    unknowns = [R, Q, C] if model.K > 1 else [R, Q]  # one student: no student-student overlap C
-    return system, subs, equations[: len(unknowns)], unknowns
+    if model.K == 1:  # one student: no student-student overlap C
+        return system, subs, equations[:2], [R, Q], None
+    if model.small_lr:
+        per_mode = per_mode_fixed_point(system)
+        ratio = _ratio_relation(per_mode[c_k] / per_mode[q_mode])
+        if ratio is not None:
+            C_of = ratio.xreplace(subs) * Q
+            return system, subs, [e.xreplace({C: C_of}) for e in equations[:2]], [R, Q], C_of
+    return system, subs, equations, [R, Q, C], None
+
+
+def require_certifiable_plateau(model: CommitteeModel, prec: int = DEFAULT_PREC) -> None:
+    """Raise the CaseError :func:`plateau_enclosures` would, without its work: python-flint
+    installed, ``prec`` in range, an activation whose kernels have closed forms."""
+    flint_module()
+    PREC_RULE.check(prec, "prec")
+    _symmetric_equations(model)
 
 
 def _plateau_by_krawczyk(model: CommitteeModel, eta, T, start) -> dict:
@@ -193,7 +229,7 @@ def _plateau_by_krawczyk(model: CommitteeModel, eta, T, start) -> dict:
     from .derive.odes import s2
     from .derive.symmetric import T as T_symbol
 
-    _system, _subs, equations, unknowns = _symmetric_equations(model)
+    _system, _subs, equations, unknowns, C_of = _symmetric_equations(model)
     jacobian = [[e.diff(u) for u in unknowns] for e in equations]
     fixed = {T_symbol: T, eta_symbol: ball(eta), s2: ball(model.noise) ** 2}
 
@@ -212,11 +248,17 @@ def _plateau_by_krawczyk(model: CommitteeModel, eta, T, start) -> dict:
     out = dict(zip((str(u) for u in unknowns), found))
     if model.K == 1:
         out["C"] = None
+    elif C_of is not None:
+        out["C"] = arb_of_expr(C_of, values(found))
     return out
 
 
 def plateau_enclosures(
-    model: CommitteeModel, eta, prec: int = DEFAULT_PREC, start: tuple[float, float, float] | None = None
+    model: CommitteeModel,
+    eta,
+    prec: int = DEFAULT_PREC,
+    start: tuple[float, float, float] | None = None,
+    closed_form: bool = True,
 ) -> dict:
     r"""Certified symmetric plateau of the committee with the infinite-N teacher.
 
@@ -238,6 +280,24 @@ def plateau_enclosures(
     ----------
     start : (R, Q, C), optional
         Float plateau to start Newton from (default: :func:`theorykit.committee.plateau.find_plateau`).
+    closed_form : bool
+        Use the closed forms where SymPy finds them; ``False`` certifies by the numeric routes
+        (Krawczyk, eigenvalue enclosures) even then -- a check of the closed forms themselves.
+
+    Examples
+    --------
+    Check a derivation: SymPy's closed-form plateau height against a proven numeric enclosure.
+
+    >>> import sympy as sp
+    >>> import theorykit as tk
+    >>> from theorykit.committee.derive.symmetric import closed_form_plateau
+    >>> model = tk.CommitteeModel(3, 3, tk.Spectrum.power_law(1, 1.0), small_lr=True)
+    >>> R = closed_form_plateau("erf", 3, 3, "sqrt").R
+    >>> R
+    sqrt(15)/15
+    >>> box = plateau_enclosures(model, 0.5, closed_form=False)["enclosures"]["R"]
+    >>> Enclosure(*box).contains(sp.N(R, 60))
+    True
     """
     import sympy as sp
 
@@ -249,11 +309,11 @@ def plateau_enclosures(
 
     flint = flint_module()
     PREC_RULE.check(prec, "prec")
-    system, subs, _equations, _unknowns = _symmetric_equations(model)
+    system, subs, *_ = _symmetric_equations(model)
     spec = model.spectrum
     total = sum(exact(f) * exact(lam) for f, lam in zip(spec.fractions, spec.eigenvalues))
     closed = None
-    if model.small_lr and (spec.kind == "power_law" or total == 1):
+    if closed_form and model.small_lr and (spec.kind == "power_law" or total == 1):
         closed = closed_form_plateau(model.activation_name, model.K, model.M, model.normalization)
     if closed is None and start is None:
         from .plateau import find_plateau
