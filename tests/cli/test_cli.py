@@ -248,3 +248,31 @@ def test_solve_writes_netcdf_csv_and_json_trajectories(tmp_path):
     data = json.loads((tmp_path / "out.json").read_text())
     assert np.array_equal(np.array(data["trajectory"]["Q"]), ds["Q"].values)
     assert main(["solve", path, "-o", str(tmp_path / "out.txt")]) == 2
+
+
+def test_plateau_and_linear_write_netcdf_with_their_json_numbers(tmp_path):
+    """``-o .nc`` holds the same numbers as ``-o .json``: the plateau's decimal strings to the digits
+    asked for (not float's 15), its certified enclosures as an attribute; the linear curve per alpha."""
+    import xarray as xr
+
+    plateau = {"model": {"K": 2, "M": 3, "activation": "erf"}, "spectrum": {"kind": "power_law", "L": 3, "beta": 0.3}}
+    path = _case(tmp_path, {**plateau, "eta": 0.3})
+    for suffix in ("nc", "json"):
+        assert main(["plateau", path, "-o", str(tmp_path / f"p.{suffix}"), "--dps", "30", "--certify"]) == 0
+    ds = xr.open_dataset(tmp_path / "p.nc", engine="h5netcdf")
+    data = json.loads((tmp_path / "p.json").read_text())
+    for name in ("R", "Q", "C", "eps_g", "escape_rate"):
+        assert float(ds[name]) == data[name]
+        assert str(ds[f"{name}_decimal"].values) == data["decimal"][name] and len(data["decimal"][name]) > 25
+    assert json.loads(ds.attrs["enclosures"]) == data["enclosures"] and ds.attrs["command"] == "plateau"
+    assert list(ds["R_l"].values) == data["heights"]["R_l"]
+
+    linear = {**BASE, "model": {"K": 2, "M": 3, "activation": "linear"}, "eta": 0.3, "alpha": [0.5, 3.0, 20.0]}
+    path = _case(tmp_path, linear)
+    for suffix in ("nc", "json"):
+        assert main(["linear", path, "-o", str(tmp_path / f"l.{suffix}"), "--dps", "25"]) == 0
+    ds = xr.open_dataset(tmp_path / "l.nc", engine="h5netcdf")
+    data = json.loads((tmp_path / "l.json").read_text())
+    assert list(ds["alpha"].values) == [0.5, 3.0, 20.0] and list(ds["eps_g_decimal"].values) == data["eps_g"]
+    assert json.loads(ds.attrs["case"]) == linear and ds.attrs["exponent"] == data["exponent"]
+    assert main(["plateau", path, "-o", str(tmp_path / "p.csv")]) == 2  # refused before any work

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -11,13 +10,31 @@ from .._version import __version__
 from ..committee.schema import COMMITTEE
 from ..core.atomic import write_text_atomic
 from ..core.errors import CaseError
-from ..core.output import provenance, write_json, write_netcdf
+from ..core.output import provenance, provenance_attrs, write_json, write_netcdf
 from ..core.precision import check_dps
 from ..core.schema import EXPONENT_CONVENTION
 from .common import certify_prec, load_case
+from .parser import RESULT_OUTPUTS, SOLVE_OUTPUTS
 
-#: Formats of ``theorykit solve -o``, by extension.
-SOLVE_OUTPUTS = (".json", ".nc", ".csv")
+
+def _checked_output(name: str, formats: tuple) -> Path:
+    """The ``-o`` path, refused up front (before any work) when its extension names no format."""
+    output = Path(name)
+    if output.suffix not in formats:
+        raise CaseError("-o", f"the output's extension says its format: one of {list(formats)}, got {output.name!r}")
+    return output
+
+
+def _write_result(command: str, case, output: Path, extra: dict, result) -> None:
+    """``extra`` as the JSON document, or ``result.to_xarray()`` as NetCDF carrying ``extra``'s
+    other entries (closed forms, enclosures, ...) as attributes."""
+    if output.suffix == ".nc":
+        dataset = result.to_xarray()
+        rest = {k: v for k, v in extra.items() if k not in dataset.variables and k not in dataset.attrs}
+        dataset.attrs.update(provenance_attrs(command, case.raw, rest))
+        write_netcdf(dataset, output)
+    else:
+        write_json(output, provenance(command, case.raw, extra))
 
 
 def cmd_solve(args) -> int:
@@ -34,19 +51,12 @@ def cmd_solve(args) -> int:
         from dataclasses import replace
 
         solver = replace(solver, **overrides)  # re-validated by SolverConfig.__post_init__
-    output = Path(args.output)
-    if output.suffix not in SOLVE_OUTPUTS:
-        raise CaseError(
-            "-o", f"the output's extension says its format: one of {list(SOLVE_OUTPUTS)}, got {output.name!r}"
-        )
+    output = _checked_output(args.output, SOLVE_OUTPUTS)
     solution = solve(case.model, case.eta, case.init, case.alpha, solver)
     solution.raise_for_status()
     dataset = solution.to_xarray()
     if output.suffix == ".nc":
-        dataset.attrs.update(
-            provenance("solve", json.dumps(case.raw), {"seed": json.dumps(case.init_spec.get("seed"))})
-        )
-        dataset.attrs["versions"] = json.dumps(dataset.attrs["versions"])
+        dataset.attrs.update(provenance_attrs("solve", case.raw, {"seed": case.init_spec.get("seed")}))
         write_netcdf(dataset, output)
     elif output.suffix == ".csv":
         table = dataset[["eps_g", "eps_resolution"]].to_dataframe()
@@ -209,6 +219,7 @@ def cmd_linear(args) -> int:
     from ..committee.solve.linear_exact import slowest_rate
 
     case = load_case(args.case)
+    output = _checked_output(args.output, RESULT_OUTPUTS)
     dps = check_dps(args.dps)
     curve = linear_learning_curve(case.model, case.eta, case.init, case.alpha, dps=dps)
     extra = {"seed": case.init_spec.get("seed"), "alpha": curve.alpha.tolist(), "eta_max": curve.eta_max}
@@ -239,8 +250,8 @@ def cmd_linear(args) -> int:
         extra["prefactor"] = numbers["prefactor"]
         extra["window"] = [numbers["alpha_min"], numbers["alpha_max"]]
         extra["closed_form"] = {"exponent": law.exponent_expr, "prefactor": law.prefactor_expr}
-    write_json(args.output, provenance("linear", case.raw, extra))
-    print(f"wrote {args.output}: {len(curve.alpha)} points" + (f" at {dps} digits" if dps else ""))
+    _write_result("linear", case, output, extra, curve)
+    print(f"wrote {output}: {len(curve.alpha)} points" + (f" at {dps} digits" if dps else ""))
     return 0
 
 
@@ -275,6 +286,7 @@ def cmd_plateau(args) -> int:
     from ..committee.plateau import find_plateau, initial_asymmetry
 
     case = load_case(args.case, require_init=False, require_alpha=False)
+    output = _checked_output(args.output, RESULT_OUTPUTS)
     if args.certify:  # refuse before the plateau's work, not after it
         from ..committee.certify import require_certifiable_plateau
 
@@ -324,9 +336,9 @@ def cmd_plateau(args) -> int:
 
         start = (plateau.R, plateau.Q, plateau.Q if plateau.C is None else plateau.C)
         extra.update(plateau_enclosures(case.model, case.eta, certify_prec(args), start=start))
-    write_json(args.output, provenance("plateau", case.raw, extra))
+    _write_result("plateau", case, output, extra, plateau)
     print(
-        f"wrote {args.output}: R = {plateau.R:.6g}, Q = {plateau.Q:.6g}, eps_g = {plateau.eps_g:.6g}, escape rate = {plateau.escape_rate:.6g}"
+        f"wrote {output}: R = {plateau.R:.6g}, Q = {plateau.Q:.6g}, eps_g = {plateau.eps_g:.6g}, escape rate = {plateau.escape_rate:.6g}"
     )
     return 0
 

@@ -24,6 +24,18 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{self.prog}: {message}")
 
 
+#: Formats of ``theorykit solve -o``, by extension.
+SOLVE_OUTPUTS = (".json", ".nc", ".csv")
+#: Formats of ``theorykit linear -o`` and ``plateau -o``: the JSON document, or the result's
+#: dataset (``to_xarray``) as NetCDF with the rest of the document in its attributes.
+RESULT_OUTPUTS = (".json", ".nc")
+_FORMAT_NAMES = {".json": ".json (with provenance)", ".nc": ".nc (xarray/NetCDF)", ".csv": ".csv (a table)"}
+
+
+def _formats(formats: tuple) -> str:
+    return ", ".join(_FORMAT_NAMES[f] for f in formats)
+
+
 def add_certify(p: argparse.ArgumentParser, what: str) -> None:
     """``--certify`` (``what`` says which enclosures) and ``--prec`` for one command."""
     p.add_argument("--certify", action="store_true", help=what + ' (needs pip install "theorykit[certify]")')
@@ -63,7 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
         "-o",
         "--output",
         required=True,
-        help="output: .json (with provenance), .nc (xarray/NetCDF) or .csv, by extension",
+        help=f"output, its format by extension: {_formats(SOLVE_OUTPUTS)}",
     )
     p.add_argument(
         "--method",
@@ -96,14 +108,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("linear", help="exact learning curve of a linear network (any precision)")
     p.add_argument("case", help="case file (.json or .toml), activation 'linear'")
-    p.add_argument("-o", "--output", required=True, help="output JSON")
+    p.add_argument("-o", "--output", required=True, help=f"output, its format by extension: {_formats(RESULT_OUTPUTS)}")
     p.add_argument("--dps", type=int, help=dps_help + "; values written as strings")
     add_certify(p, "also rigorous enclosures [lo, hi] in ball arithmetic")
     p.set_defaults(func=".committee:cmd_linear")
 
     p = sub.add_parser("plateau", help="symmetric plateau: fixed point, heights, escape rate (closed form where found)")
     p.add_argument("case", help="case file; init optional (a random init gives a finite-N teacher and an escape time)")
-    p.add_argument("-o", "--output", required=True, help="output JSON")
+    p.add_argument("-o", "--output", required=True, help=f"output, its format by extension: {_formats(RESULT_OUTPUTS)}")
     p.add_argument("--dps", type=int, help=dps_help)
     add_certify(p, "also rigorous enclosures of R, Q, C, eps_g and the escape rate (infinite-N teacher)")
     p.set_defaults(func=".committee:cmd_plateau")

@@ -187,6 +187,17 @@ class CommitteeModel:
             return 1 / mpmath.sqrt(self.K), 1 / mpmath.sqrt(self.M)
         return mpmath.mpf(1), mpmath.mpf(1)
 
+    def settings(self) -> dict:
+        """The model's scalar settings (K, M, activation, normalisation, noise, small_lr) for provenance."""
+        return {
+            "K": self.K,
+            "M": self.M,
+            "activation": self.activation_name,
+            "normalization": self.normalization,
+            "noise": self.noise,
+            "small_lr": self.small_lr,
+        }
+
     def readout_exact(self) -> tuple:
         """``(c_K, c_M)`` as exact SymPy numbers (``1/sqrt(K)`` a radical, not a float)."""
         import sympy as sp

@@ -117,6 +117,69 @@ class Plateau:
         """
         return self.escape_rate > 1e-9 * self.eta * float(np.max(self.model.spectrum.lam))
 
+    def __repr__(self) -> str:
+        C = "" if self.C is None else f", C={self.C:.6g}"
+        return (
+            f"Plateau(K={self.model.K}, M={self.model.M}, L={self.model.spectrum.L}, eta={self.eta:g}: "
+            f"R={self.R:.6g}, Q={self.Q:.6g}{C}, eps_g={self.eps_g:.6g}, escape_rate={self.escape_rate:.6g})"
+        )
+
+    def _repr_html_(self) -> str:
+        import html
+
+        return f"<pre>{html.escape(repr(self))}</pre>"
+
+    def to_xarray(self):
+        """The plateau as an :class:`xarray.Dataset`.
+
+        Scalars ``R``, ``Q``, ``C`` (aggregated l = 1 heights; ``C`` NaN for K = 1), ``eps_g``,
+        ``escape_rate``; per order ``l`` the heights ``R_l``, ``Q_l``, ``C_l`` (NaN beyond the float
+        range); ``R_matrix`` (student, teacher), ``Q_matrix`` (student, student2), the leading
+        Jacobian ``eigenvalues`` (real and imaginary parts, per unit alpha).  With ``dps``, the
+        high-precision values as decimal strings (``*_decimal``) and their agreement digits.
+        Attributes: the model, eta, the stability and the theorykit version.
+        """
+        import json
+
+        import xarray as xr
+
+        from .._version import __version__
+
+        nan = float("nan")
+        C_l = np.full(len(self.heights_R), nan) if self.heights_C is None else self.heights_C
+        data = {
+            "R": ((), self.R, {"long_name": "student-teacher overlap R at the plateau (l = 1)"}),
+            "Q": ((), self.Q, {"long_name": "student norm Q at the plateau (l = 1)"}),
+            "C": ((), nan if self.C is None else self.C, {"long_name": "student-student overlap C (l = 1)"}),
+            "eps_g": ((), self.eps_g, {"long_name": "generalisation error at the plateau"}),
+            "escape_rate": (
+                (),
+                self.escape_rate,
+                {"long_name": "largest real part of the full Jacobian's eigenvalues", "units": "per unit alpha"},
+            ),
+            "R_l": (("order",), self.heights_R, {"long_name": "R^(l) = sum_k lam_k^l r_k"}),
+            "Q_l": (("order",), self.heights_Q, {"long_name": "Q^(l)"}),
+            "C_l": (("order",), C_l, {"long_name": "C^(l)"}),
+            "R_matrix": (("student", "teacher"), self.R_matrix, {"long_name": "aggregated R^(1) per unit pair"}),
+            "Q_matrix": (("student", "student2"), self.Q_matrix, {"long_name": "aggregated Q^(1) per unit pair"}),
+            "eigenvalue_real": (("eigenvalue",), self.eigenvalues.real, {"units": "per unit alpha"}),
+            "eigenvalue_imag": (("eigenvalue",), self.eigenvalues.imag, {"units": "per unit alpha"}),
+        }
+        attrs = {
+            "eta": float(self.eta),
+            "model": json.dumps(self.model.settings()),
+            "stability": "saddle" if self.is_unstable else "not unstable",
+            "theorykit_version": __version__,
+        }
+        if self.precise is not None:
+            strings = self.precise.evaluation.strings()  # printed to the digits asked for, not float's 15
+            for name, value in zip(("R", "Q", "C", "eps_g", "escape_rate"), strings):
+                if value is not None:
+                    data[f"{name}_decimal"] = ((), value, {"long_name": f"{name} to {self.precise.dps} digits"})
+            attrs["agreement_digits"] = float(self.precise.agreement_digits)
+        coords = {"order": ("order", np.arange(1, len(self.heights_R) + 1), {"long_name": "moment order l"})}
+        return xr.Dataset({k: (d, v, a) for k, (d, v, a) in data.items()}, coords=coords, attrs=attrs)
+
     def escape_time(self, delta0: float, delta_end: float = 1.0) -> float:
         r"""Plateau length :math:`\alpha_{esc} = \mu^{-1}\ln(\Delta_{end}/\Delta_0)`.
 

@@ -52,6 +52,18 @@ def provenance(command: str, case: dict, extra: dict) -> dict:
     }
 
 
+def provenance_attrs(command: str, case: dict, extra: dict) -> dict:
+    """:func:`provenance` as NetCDF attributes: numbers and strings kept, everything else
+    (the case, the versions, nested results) as JSON strings."""
+    out = {}
+    for key, value in provenance(command, case, extra).items():
+        if isinstance(value, np.generic):
+            value = value.item()
+        keep = isinstance(value, (str, int, float)) and not isinstance(value, bool)
+        out[key] = value if keep else json.dumps(value, default=_jsonable)
+    return out
+
+
 def write_netcdf(dataset, path: str | Path) -> None:
     """Write an :class:`xarray.Dataset` as NetCDF-4 (h5netcdf), atomically: a temporary file in
     the same folder, then renamed, so a reader never sees half a file."""

@@ -227,16 +227,7 @@ class Solution:
             "flavour": self.flavour,
             "eta": float(self.eta),
             "nfev": int(self.nfev),
-            "model": json.dumps(
-                {
-                    "K": m.K,
-                    "M": m.M,
-                    "activation": m.activation_name,
-                    "normalization": m.normalization,
-                    "noise": m.noise,
-                    "small_lr": m.small_lr,
-                }
-            ),
+            "model": json.dumps(m.settings()),
             "solver_stats": json.dumps(self.solver_stats, default=float),
             "time_origin": "alpha is absolute: the initial state holds at alpha = 0",
             "theorykit_version": __version__,
