@@ -26,6 +26,7 @@ import numpy as np
 
 from ..core.errors import CaseError, NumericalFailure
 from ..core.precision import Precise, lift, two_precisions
+from ..core.schema import EXPONENT_CONVENTION
 from .compiled import compile_model
 from .model import CommitteeModel
 from .schema import COMMITTEE
@@ -93,7 +94,18 @@ def _float_rates(J: np.ndarray) -> np.ndarray:
 def _mp_rates(J: np.ndarray):
     import mpmath
 
-    ev = mpmath.eig(mpmath.matrix(J.tolist()), left=False, right=False)
+    matrix = mpmath.matrix(J.tolist())
+    # mpmath's QR allows 4 x dps sweeps; degenerate rate pairs (K - 1 slow directions) can need
+    # more, so the eigenvalues are retried with more digits (more sweeps), never returned unconverged
+    for extra in (1, 3, 8):
+        try:
+            with mpmath.workdps(mpmath.mp.dps * extra):
+                ev = mpmath.eig(matrix, left=False, right=False)
+            break
+        except RuntimeError:
+            continue
+    else:
+        raise NumericalFailure("late-phase rates: mpmath's QR eigenvalue iteration did not converge")
     rates = sorted((-v for v in ev), key=lambda v: mpmath.re(v))
     return rates
 
@@ -147,6 +159,45 @@ class LateAsymptotics:
     closed_form: dict = field(default_factory=dict)
     regimes: list = field(default_factory=list)
     evaluation: Precise | None = field(default=None, repr=False)  # behind ``precise``
+
+    def __repr__(self) -> str:
+        exponent = "none" if self.exponent is None else f"{self.exponent:.6g}"
+        return (
+            f"LateAsymptotics(K={self.model.K}, L={self.model.spectrum.L}, eta={self.eta:g}: exponent {exponent}, "
+            f"eps_rate {self.eps_rate:.6g} ({self.rate_method}), {len(self.regimes)} regimes)"
+        )
+
+    def to_xarray(self):
+        """Scalars ``exponent`` (NaN without a power law), ``eps_rate``, ``eps_rate_decoupled``,
+        ``nu_slow``, ``nu_fast``, the slowest ``rates`` over ``rate``; the regimes, window,
+        precise strings and closed forms as JSON attributes."""
+        import json
+
+        import xarray as xr
+
+        from .._version import __version__
+
+        nan = float("nan")
+        data = {
+            "exponent": ((), nan if self.exponent is None else self.exponent, {"long_name": "eps_g ~ alpha^-exponent"}),
+            "eps_rate": ((), self.eps_rate, {"long_name": "decay rate of eps_g", "units": "per unit alpha"}),
+            "eps_rate_decoupled": ((), self.eps_rate_decoupled, {"units": "per unit alpha"}),
+            "nu_slow": ((), self.nu_slow, {"long_name": "slow per-mode rate constant"}),
+            "nu_fast": ((), self.nu_fast, {"long_name": "fast per-mode rate constant"}),
+            "rates": (("rate",), np.asarray(self.rates.real, dtype=float), {"units": "per unit alpha"}),
+        }
+        attrs = {
+            "eta": float(self.eta),
+            "model": json.dumps(self.model.settings()),
+            "rate_method": self.rate_method,
+            "exponent_convention": EXPONENT_CONVENTION,
+            "window": json.dumps(None if self.window is None else list(self.window)),
+            "regimes": json.dumps(self.regimes, default=float),
+            "precise": json.dumps(self.precise, default=str),
+            "closed_form": json.dumps(self.closed_form, default=str),
+            "theorykit_version": __version__,
+        }
+        return xr.Dataset({k: (d, v, a) for k, (d, v, a) in data.items()}, attrs=attrs)
 
     def as_dict(self) -> dict:
         return {

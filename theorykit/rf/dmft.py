@@ -68,6 +68,40 @@ class RFTheory:
     agreement_digits: float | None = None
     info: dict = field(default_factory=dict)
 
+    def __repr__(self) -> str:
+        digits = "" if self.dps is None else f", {self.dps} digits"
+        return (
+            f"RFTheory({self.method}{digits}: {len(self.times)} times in [{self.times[0]:g}, {self.times[-1]:g}], "
+            f"eps_g {self.eps_g[0]:.4g} -> {self.eps_g[-1]:.4g})"
+        )
+
+    def to_xarray(self):
+        """The curves as an :class:`xarray.Dataset` over ``time``: ``eps_g``, ``bias``,
+        ``variance`` and the source terms (``term_teacher``, ...); the route, ``dps``,
+        ``agreement_digits`` and its info as attributes."""
+        import json
+
+        import xarray as xr
+
+        from .._version import __version__
+
+        data = {
+            "eps_g": (("time",), self.eps_g, {"long_name": "generalisation error (DMFT)"}),
+            "bias": (("time",), self.bias, {"long_name": "bias part of eps_g"}),
+            "variance": (("time",), self.variance, {"long_name": "eps_g - bias"}),
+        }
+        for name, values in self.terms.items():
+            data[f"term_{name}"] = (("time",), np.asarray(values, dtype=float), {"long_name": f"eps_g from {name}"})
+        attrs = {
+            "method": self.method,
+            "info": json.dumps(self.info, default=lambda o: o.tolist() if hasattr(o, "tolist") else str(o)),
+            "theorykit_version": __version__,
+        }
+        if self.dps is not None:
+            attrs.update(dps=int(self.dps), agreement_digits=float(self.agreement_digits))
+        coords = {"time": ("time", np.asarray(self.times, dtype=float), {"long_name": "training time t"})}
+        return xr.Dataset({k: (d, v, a) for k, (d, v, a) in data.items()}, coords=coords, attrs=attrs)
+
     def as_dict(self) -> dict:
         return {
             "times": self.times,

@@ -56,6 +56,29 @@ class RFSimulation:
     draws: int
     seed: int
 
+    def __repr__(self) -> str:
+        return (
+            f"RFSimulation({self.draws} draws, seed {self.seed}: {len(self.times)} times, "
+            f"eps_g {self.eps_g[0]:.4g} -> {self.eps_g[-1]:.4g})"
+        )
+
+    def to_xarray(self):
+        """The averages as an :class:`xarray.Dataset` over ``time`` (and ``draw`` for ``per_draw``)."""
+        import xarray as xr
+
+        from .._version import __version__
+
+        data = {
+            "eps_g": (("time",), self.eps_g, {"long_name": "generalisation error, mean over data sets"}),
+            "eps_g_se": (("time",), self.eps_g_se, {"long_name": "standard error of eps_g over the draws"}),
+            "bias": (("time",), self.bias, {"long_name": "bias part of eps_g"}),
+            "variance": (("time",), self.variance, {"long_name": "eps_g - bias"}),
+            "per_draw": (("draw", "time"), self.per_draw, {"long_name": "eps_g of each data set"}),
+        }
+        attrs = {"draws": int(self.draws), "seed": int(self.seed), "theorykit_version": __version__}
+        coords = {"time": ("time", np.asarray(self.times, dtype=float), {"long_name": "training time t"})}
+        return xr.Dataset({k: (d, v, a) for k, (d, v, a) in data.items()}, coords=coords, attrs=attrs)
+
 
 def _langevin_weight(lam: np.ndarray, times: np.ndarray) -> np.ndarray:
     r""":math:`(1-e^{-2\lambda t})/\lambda`, equal to :math:`2t` at :math:`\lambda=0`."""

@@ -59,6 +59,54 @@ class SimulationResult:
     def mean(self, name: str = "eps_g") -> np.ndarray:
         return getattr(self, name).mean(axis=0)
 
+    def __repr__(self) -> str:
+        m = self.model
+        return (
+            f"SimulationResult(K={m.K}, M={m.M}, L={m.spectrum.L}, N={self.N}, eta={self.eta:g}, "
+            f"{len(self.seeds)} seeds, {len(self.alpha)} times in alpha [{self.alpha[0]:g}, {self.alpha[-1]:g}], "
+            f"mean eps_g at the end {self.mean()[-1]:.4g}, backend {self.backend!r})"
+        )
+
+    def _repr_html_(self) -> str:
+        import html
+
+        return f"<pre>{html.escape(repr(self))}</pre>"
+
+    def to_xarray(self):
+        """The trajectories as an :class:`xarray.Dataset`: dimensions ``seed``, ``alpha``, ``mode``,
+        ``student``/``student2``, ``teacher``/``teacher2``; variables ``eps_g`` (test-set Monte
+        Carlo), ``eps_g_overlaps`` (from the measured overlaps), per-mode ``r``, ``q``, ``t``;
+        attributes: the model, eta, N, the backend and the theorykit version."""
+        import json
+
+        import xarray as xr
+
+        from ..._version import __version__
+
+        data = {
+            "eps_g": (("seed", "alpha"), self.eps_g, {"long_name": "generalisation error on a test set"}),
+            "eps_g_overlaps": (
+                ("seed", "alpha"),
+                self.eps_g_overlaps,
+                {"long_name": "generalisation error from the measured overlaps"},
+            ),
+            "r": (("seed", "alpha", "mode", "student", "teacher"), self.r, {"long_name": "per-mode R"}),
+            "q": (("seed", "alpha", "mode", "student", "student2"), self.q, {"long_name": "per-mode Q"}),
+            "t": (("seed", "mode", "teacher", "teacher2"), self.t, {"long_name": "per-mode T of each teacher"}),
+        }
+        coords = {
+            "seed": ("seed", np.asarray(self.seeds)),
+            "alpha": ("alpha", self.alpha, {"long_name": "alpha = SGD steps / N"}),
+        }
+        attrs = {
+            "eta": float(self.eta),
+            "N": int(self.N),
+            "backend": self.backend,
+            "model": json.dumps(self.model.settings()),
+            "theorykit_version": __version__,
+        }
+        return xr.Dataset({k: (d, v, a) for k, (d, v, a) in data.items()}, coords=coords, attrs=attrs)
+
     def spread(self, name: str = "eps_g") -> np.ndarray:
         """Standard deviation over seeds (0 for a single seed)."""
         values = getattr(self, name)
