@@ -276,3 +276,29 @@ def test_plateau_and_linear_write_netcdf_with_their_json_numbers(tmp_path):
     assert list(ds["alpha"].values) == [0.5, 3.0, 20.0] and list(ds["eps_g_decimal"].values) == data["eps_g"]
     assert json.loads(ds.attrs["case"]) == linear and ds.attrs["exponent"] == data["exponent"]
     assert main(["plateau", path, "-o", str(tmp_path / "p.csv")]) == 2  # refused before any work
+
+
+def test_simulate_asymptotics_and_rf_write_netcdf(tmp_path):
+    """The same numbers in ``-o .nc`` as in ``-o .json`` for the other result commands."""
+    import numpy as np
+    import xarray as xr
+
+    def both(command, path, *options):
+        for suffix in ("nc", "json"):
+            assert main([command, path, "-o", str(tmp_path / f"{command}.{suffix}"), *options]) == 0
+        with xr.open_dataset(tmp_path / f"{command}.nc", engine="h5netcdf") as ds:
+            return ds.load(), json.loads((tmp_path / f"{command}.json").read_text())
+
+    case = {**BASE, "simulation": {"N": 60, "seeds": 2, "n_test": 50}, "alpha": [0.5, 1.0]}
+    ds, data = both("simulate", _case(tmp_path, case))
+    assert np.array_equal(ds["eps_g"].values, np.array(data["eps_g_per_seed"])) and ds.attrs["command"] == "simulate"
+    assert json.loads(ds.attrs["seeds"]) == data["seeds"] == [0, 1]
+
+    late = {"model": {"K": 2, "M": 2, "activation": "erf"}, "spectrum": {"kind": "power_law", "L": 4, "beta": 1.0}}
+    ds, data = both("asymptotics", _case(tmp_path, {**late, "eta": 0.3}, "late.json"), "--dps", "20")
+    assert float(ds["eps_rate"]) == data["eps_rate"] and json.loads(ds.attrs["regimes"]) == data["regimes"]
+
+    rf = {"N": 12, "P": 7, "a": 0.3, "gamma": 0.1, "times": [0.1, 1.0, 10.0]}
+    ds, data = both("rf", _case(tmp_path, rf, "rf.json"))
+    assert list(ds["eps_g"].values) == data["eps_g"] and json.loads(ds.attrs["settings"]) == data["settings"]
+    assert main(["rf", _case(tmp_path, rf, "rf.json"), "-o", str(tmp_path / "rf.txt")]) == 2

@@ -13,28 +13,8 @@ from ..core.errors import CaseError
 from ..core.output import provenance, provenance_attrs, write_json, write_netcdf
 from ..core.precision import check_dps
 from ..core.schema import EXPONENT_CONVENTION
-from .common import certify_prec, load_case
+from .common import certify_prec, checked_output, load_case, write_result
 from .parser import RESULT_OUTPUTS, SOLVE_OUTPUTS
-
-
-def _checked_output(name: str, formats: tuple) -> Path:
-    """The ``-o`` path, refused up front (before any work) when its extension names no format."""
-    output = Path(name)
-    if output.suffix not in formats:
-        raise CaseError("-o", f"the output's extension says its format: one of {list(formats)}, got {output.name!r}")
-    return output
-
-
-def _write_result(command: str, case, output: Path, extra: dict, result) -> None:
-    """``extra`` as the JSON document, or ``result.to_xarray()`` as NetCDF carrying ``extra``'s
-    other entries (closed forms, enclosures, ...) as attributes."""
-    if output.suffix == ".nc":
-        dataset = result.to_xarray()
-        rest = {k: v for k, v in extra.items() if k not in dataset.variables and k not in dataset.attrs}
-        dataset.attrs.update(provenance_attrs(command, case.raw, rest))
-        write_netcdf(dataset, output)
-    else:
-        write_json(output, provenance(command, case.raw, extra))
 
 
 def cmd_solve(args) -> int:
@@ -51,7 +31,7 @@ def cmd_solve(args) -> int:
         from dataclasses import replace
 
         solver = replace(solver, **overrides)  # re-validated by SolverConfig.__post_init__
-    output = _checked_output(args.output, SOLVE_OUTPUTS)
+    output = checked_output(args.output, SOLVE_OUTPUTS)
     solution = solve(case.model, case.eta, case.init, case.alpha, solver)
     solution.raise_for_status()
     dataset = solution.to_xarray()
@@ -105,6 +85,7 @@ def cmd_simulate(args) -> int:
     from ..committee.simulate.sgd import simulate
 
     case = load_case(args.case, require_init=False)
+    output = checked_output(args.output, RESULT_OUTPUTS)
     sim_cfg = dict(case.simulation)
     if args.N is not None:
         sim_cfg["N"] = args.N
@@ -128,9 +109,7 @@ def cmd_simulate(args) -> int:
         n_test=sim_cfg["n_test"],
         backend=sim_cfg["backend"],
     )
-    payload = provenance(
-        "simulate",
-        case.raw,
+    extra = dict(
         {
             "seeds": seeds,
             "teacher_seed": teacher_seed,
@@ -143,10 +122,10 @@ def cmd_simulate(args) -> int:
             "eps_g_per_seed": result.eps_g,
             "eps_g_from_overlaps": result.mean("eps_g_overlaps"),
             "final": {"r": result.r[:, -1].mean(0), "q": result.q[:, -1].mean(0)},
-        },
+        }
     )
-    write_json(args.output, payload)
-    print(f"wrote {args.output}: {len(seeds)} seeds, N = {sim_cfg['N']}")
+    write_result("simulate", case, output, extra, result)
+    print(f"wrote {output}: {len(seeds)} seeds, N = {sim_cfg['N']}")
     return 0
 
 
@@ -219,7 +198,7 @@ def cmd_linear(args) -> int:
     from ..committee.solve.linear_exact import slowest_rate
 
     case = load_case(args.case)
-    output = _checked_output(args.output, RESULT_OUTPUTS)
+    output = checked_output(args.output, RESULT_OUTPUTS)
     dps = check_dps(args.dps)
     curve = linear_learning_curve(case.model, case.eta, case.init, case.alpha, dps=dps)
     extra = {"seed": case.init_spec.get("seed"), "alpha": curve.alpha.tolist(), "eta_max": curve.eta_max}
@@ -250,7 +229,7 @@ def cmd_linear(args) -> int:
         extra["prefactor"] = numbers["prefactor"]
         extra["window"] = [numbers["alpha_min"], numbers["alpha_max"]]
         extra["closed_form"] = {"exponent": law.exponent_expr, "prefactor": law.prefactor_expr}
-    _write_result("linear", case, output, extra, curve)
+    write_result("linear", case, output, extra, curve)
     print(f"wrote {output}: {len(curve.alpha)} points" + (f" at {dps} digits" if dps else ""))
     return 0
 
@@ -259,6 +238,7 @@ def cmd_asymptotics(args) -> int:
     from ..committee.late_phase import late_asymptotics
 
     case = load_case(args.case, require_init=False, require_alpha=False)
+    output = checked_output(args.output, RESULT_OUTPUTS)
     dps = COMMITTEE.default("dps") if args.dps is None else check_dps(args.dps)
     result = late_asymptotics(case.model, case.eta, dps=dps)
     result.evaluation.require("late-phase rates")
@@ -267,8 +247,8 @@ def cmd_asymptotics(args) -> int:
         from ..committee.certify import late_phase_enclosures
 
         payload.update(late_phase_enclosures(case.model, case.eta, certify_prec(args)))
-    write_json(args.output, provenance("asymptotics", case.raw, payload))
-    print(f"wrote {args.output}: eps_g decay rate {result.eps_rate:.6g} ({result.rate_method}); regimes:")
+    write_result("asymptotics", case, output, payload, result)
+    print(f"wrote {output}: eps_g decay rate {result.eps_rate:.6g} ({result.rate_method}); regimes:")
     for regime in result.regimes:
         lo, hi = regime["window"]
         where = f"alpha in [{lo:.3g}, {'inf' if hi is None else f'{hi:.3g}'}]"
@@ -286,7 +266,7 @@ def cmd_plateau(args) -> int:
     from ..committee.plateau import find_plateau, initial_asymmetry
 
     case = load_case(args.case, require_init=False, require_alpha=False)
-    output = _checked_output(args.output, RESULT_OUTPUTS)
+    output = checked_output(args.output, RESULT_OUTPUTS)
     if args.certify:  # refuse before the plateau's work, not after it
         from ..committee.certify import require_certifiable_plateau
 
@@ -336,7 +316,7 @@ def cmd_plateau(args) -> int:
 
         start = (plateau.R, plateau.Q, plateau.Q if plateau.C is None else plateau.C)
         extra.update(plateau_enclosures(case.model, case.eta, certify_prec(args), start=start))
-    _write_result("plateau", case, output, extra, plateau)
+    write_result("plateau", case, output, extra, plateau)
     print(
         f"wrote {output}: R = {plateau.R:.6g}, Q = {plateau.Q:.6g}, eps_g = {plateau.eps_g:.6g}, escape rate = {plateau.escape_rate:.6g}"
     )

@@ -1,7 +1,10 @@
-"""What the commands share: reading a committee case, the --certify options."""
+"""What the commands share: reading a committee case, the --certify options, writing a result."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from ..core.errors import CaseError
 from ..core.schema import DEFAULT_PREC
 
 
@@ -16,3 +19,25 @@ def load_case(path: str, require_init: bool = True, require_alpha: bool = True):
 def certify_prec(args) -> int:
     """Bits of the ball arithmetic: ``--prec`` or the default."""
     return DEFAULT_PREC if args.prec is None else args.prec
+
+
+def checked_output(name: str, formats: tuple) -> Path:
+    """The ``-o`` path, refused up front (before any work) when its extension names no format."""
+    output = Path(name)
+    if output.suffix not in formats:
+        raise CaseError("-o", f"the output's extension says its format: one of {list(formats)}, got {output.name!r}")
+    return output
+
+
+def write_result(command: str, case, output: Path, extra: dict, result) -> None:
+    """``extra`` as the JSON document, or ``result.to_xarray()`` as NetCDF carrying ``extra``'s
+    other entries (closed forms, enclosures, ...) as attributes."""
+    from ..core.output import provenance, provenance_attrs, write_json, write_netcdf
+
+    if output.suffix == ".nc":
+        dataset = result.to_xarray()
+        rest = {k: v for k, v in extra.items() if k not in dataset.variables and k not in dataset.attrs}
+        dataset.attrs.update(provenance_attrs(command, case.raw, rest))
+        write_netcdf(dataset, output)
+    else:
+        write_json(output, provenance(command, case.raw, extra))

@@ -26,7 +26,7 @@ class _Parser(argparse.ArgumentParser):
 
 #: Formats of ``theorykit solve -o``, by extension.
 SOLVE_OUTPUTS = (".json", ".nc", ".csv")
-#: Formats of ``theorykit linear -o`` and ``plateau -o``: the JSON document, or the result's
+#: Formats of ``-o`` of linear, plateau, simulate, asymptotics and rf: the JSON document, or the result's
 #: dataset (``to_xarray``) as NetCDF with the rest of the document in its attributes.
 RESULT_OUTPUTS = (".json", ".nc")
 _FORMAT_NAMES = {".json": ".json (with provenance)", ".nc": ".nc (xarray/NetCDF)", ".csv": ".csv (a table)"}
@@ -91,7 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("simulate", help="run SGD of the finite-N model for a case")
     p.add_argument("case", help="case file (.json or .toml); init optional")
-    p.add_argument("-o", "--output", required=True, help="output JSON")
+    p.add_argument("-o", "--output", required=True, help=f"output, its format by extension: {_formats(RESULT_OUTPUTS)}")
     p.add_argument("--N", type=int, help=f"overrides simulation.N: {COMMITTEE['simulation.N'].meaning}")
     p.add_argument("--seeds", type=int, help=f"overrides simulation.seeds: {COMMITTEE['simulation.seeds'].meaning}")
     p.add_argument(
@@ -122,7 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("asymptotics", help="late phase after specialisation: rates, power-law exponent, window")
     p.add_argument("case", help="case file (K = M); init and alpha are not needed")
-    p.add_argument("-o", "--output", required=True, help="output JSON")
+    p.add_argument("-o", "--output", required=True, help=f"output, its format by extension: {_formats(RESULT_OUTPUTS)}")
     p.add_argument("--dps", type=int, help=dps_help + f" (default {COMMITTEE.default('dps')})")
     add_certify(p, "also rigorous enclosures of nu_slow, nu_fast, the decoupled and dense decay rates and the exponent")
     p.set_defaults(func=".committee:cmd_asymptotics")
@@ -161,7 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("rf", help="random-feature regression: DMFT (or --simulate) eps_g, bias, variance over time")
     p.add_argument("case", help="case file: N, P, a, gamma, T, noise, times, ...")
-    p.add_argument("-o", "--output", required=True, help="output JSON")
+    p.add_argument("-o", "--output", required=True, help=f"output, its format by extension: {_formats(RESULT_OUTPUTS)}")
     p.add_argument("--method", choices=RF_METHODS, help=f"overrides method: {RANDOM_FEATURES['method'].meaning}")
     p.add_argument("--dps", type=int, help=dps_help + " (Laplace route)")
     p.add_argument("--simulate", action="store_true", help="exact simulation of the finite model instead of the DMFT")

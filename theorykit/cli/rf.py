@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ..core.output import provenance, write_json
-from .common import certify_prec
+from .common import certify_prec, checked_output, write_result
+from .parser import RESULT_OUTPUTS
 
 
 def cmd_rf(args) -> int:
@@ -12,6 +12,7 @@ def cmd_rf(args) -> int:
     from ..rf.case import parse_rf_case
 
     case = parse_rf_case(read_case_file(args.case))
+    output = checked_output(args.output, RESULT_OUTPUTS)
     method = args.method or case.method
     dps = args.dps if args.dps is not None else case.dps
     draws = args.draws if args.draws is not None else case.draws
@@ -28,10 +29,12 @@ def cmd_rf(args) -> int:
             "variance": sim.variance,
         }
         settings.update({"draws": draws, "seed": seed})
+        computed = sim
     else:
         theory = solve_rf(case.model, case.times, method=method, dps=dps)
         result = {"source": "dmft", **theory.as_dict()}
         settings.update({"method": method, "dps": dps})
+        computed = theory
         if case.model.gamma == 0.0:
             power_laws = asymptotics(case.model, dps=dps or 30)
             result["asymptotics"] = {k: v for k, v in power_laws.items() if k not in ("latex",)}
@@ -39,8 +42,8 @@ def cmd_rf(args) -> int:
         from ..rf.certify import rf_stationary_enclosure
 
         result.update(rf_stationary_enclosure(case.model, certify_prec(args)))
-    write_json(args.output, provenance("rf", case.raw, {"settings": settings, **result}))
-    print(f"wrote {args.output}")
+    write_result("rf", case, output, {"settings": settings, **result}, computed)
+    print(f"wrote {output}")
     return 0
 
 
