@@ -150,3 +150,25 @@ def test_only_curves_over_time_take_the_alpha_dimension(tmp_path, cache):
     text = LINEAR.replace("alpha = [1.5, 10.0, 40.0]", "alpha = [1.5, 10.0]")
     ds = run_sweep(read_sweep(_sweep_file(tmp_path, text)))
     assert ds["eps_g"].dims[-1] == "alpha" and ds["window"].dims[-1] == "window_index"
+
+
+def test_high_precision_points_keep_their_digits(tmp_path, cache):
+    """``dps`` in the sweep's case: every point evaluated at 30 digits from the exact inputs, the
+    values kept as the decimal strings written (a float variable would round them to 16)."""
+    text = LINEAR.replace('"spectrum.L" = [2, 5, 3]', '"spectrum.L" = [2, 3]').replace(
+        "eta = 0.1\n", "eta = 0.1\ndps = 30\n"
+    )
+    ds = run_sweep(read_sweep(_sweep_file(tmp_path, text)))
+    assert ds["eps_g"].dims == ("eta", "spectrum.L", "alpha") and ds["eps_g"].dtype.kind == "U"
+    assert (ds["agreement_digits"] >= 30).all()
+    for eta in (0.3, 0.05):
+        for L in (2, 3):
+            model = CommitteeModel(2, 3, Spectrum.power_law(L, 0.3), "linear")
+            init = random_overlaps(model, 300, 0.2, 4)
+            expected = linear_learning_curve(model, eta, init, [1.5, 10.0, 40.0], dps=30).precise.strings()
+            got = list(ds["eps_g"].sel(eta=eta, **{"spectrum.L": L}).values)
+            assert got == expected and all(len(v.lstrip("0.")) >= 28 for v in got)
+    path = tmp_path / "hp.nc"
+    ds.to_netcdf(path, engine="h5netcdf")
+    with xr.open_dataset(path, engine="h5netcdf") as back:
+        assert list(back["eps_g"].values[0, 0]) == list(ds["eps_g"].values[0, 0])

@@ -337,12 +337,20 @@ def assemble(sweep: Sweep, records: dict):
             # a curve over the output times only when the commands say so: equal lengths alone could mislead
             axis = next((a for a in shared if name in _OVER_TIME and len(shared[a]) == length), None)
             extra = axis or f"{name}_index"
-            array = np.full((*shape, length), np.nan)
+            strings = any(isinstance(x, str) for v in values if v for x in v)
+            array = np.full((*shape, length), "" if strings else np.nan, dtype=object if strings else float)
             for index in flat:
                 v = flat[index].get(name)
                 if v is not None:
-                    array[index] = [np.nan if x is None else x for x in v]
-            data_vars[name] = ([*dims, extra], array)
+                    array[index] = [("" if strings else np.nan) if x is None else x for x in v]
+            data_vars[name] = ([*dims, extra], array.astype(str) if strings else array)
+        elif any(isinstance(v, str) for v in values):  # decimal strings: missing points are ""
+            array = np.full(shape, "", dtype=object)
+            for index in flat:
+                v = flat[index].get(name)
+                if v is not None:
+                    array[index] = str(v)
+            data_vars[name] = (dims, array.astype(str))
         else:
             array = np.full(shape, np.nan)
             for index in flat:
@@ -371,11 +379,26 @@ def _numbers(result: dict, prefix: str = "") -> dict:
             out[name] = float(value)
         elif isinstance(value, (int, float)) or value is None:
             out[name] = value
+        elif _is_decimal(value):  # a high-precision value: kept as the string written, never rounded
+            out[name] = value
         elif isinstance(value, dict):
             out.update(_numbers(value, f"{name}."))
         elif isinstance(value, list) and value and all(isinstance(v, (int, float)) or v is None for v in value):
             out[name] = value
+        elif isinstance(value, list) and value and all(_is_decimal(v) for v in value):
+            out[name] = value
     return out
+
+
+def _is_decimal(value) -> bool:
+    """Whether ``value`` is a decimal string (how high-precision outputs are written)."""
+    if not isinstance(value, str):
+        return False
+    try:
+        float(value)
+    except ValueError:
+        return False
+    return True
 
 
 def _shared_axes(flat: dict) -> dict:

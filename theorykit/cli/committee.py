@@ -11,9 +11,8 @@ from ..committee.schema import COMMITTEE
 from ..core.atomic import write_text_atomic
 from ..core.errors import CaseError
 from ..core.output import provenance, provenance_attrs, write_json, write_netcdf
-from ..core.precision import check_dps
 from ..core.schema import EXPONENT_CONVENTION
-from .common import certify_prec, checked_output, load_case, write_result
+from .common import case_dps, certify_prec, checked_output, load_case, write_result
 from .parser import RESULT_OUTPUTS, SOLVE_OUTPUTS
 
 
@@ -199,7 +198,7 @@ def cmd_linear(args) -> int:
 
     case = load_case(args.case)
     output = checked_output(args.output, RESULT_OUTPUTS)
-    dps = check_dps(args.dps)
+    dps = case_dps(args, case)
     curve = linear_learning_curve(case.model, case.eta, case.init, case.alpha, dps=dps)
     extra = {"seed": case.init_spec.get("seed"), "alpha": curve.alpha.tolist(), "eta_max": curve.eta_max}
     if dps is None:
@@ -239,7 +238,7 @@ def cmd_asymptotics(args) -> int:
 
     case = load_case(args.case, require_init=False, require_alpha=False)
     output = checked_output(args.output, RESULT_OUTPUTS)
-    dps = COMMITTEE.default("dps") if args.dps is None else check_dps(args.dps)
+    dps = case_dps(args, case, COMMITTEE.default("dps"))
     result = late_asymptotics(case.model, case.eta, dps=dps)
     result.evaluation.require("late-phase rates")
     payload = {**result.as_dict(), "exponent_convention": EXPONENT_CONVENTION}
@@ -274,7 +273,8 @@ def cmd_plateau(args) -> int:
             raise CaseError("certify", "certified plateaus are for the infinite-N teacher: drop init")
         require_certifiable_plateau(case.model, certify_prec(args))
     teacher = case.init.t if case.init is not None else None
-    plateau = find_plateau(case.model, case.eta, teacher=teacher, dps=check_dps(args.dps))
+    dps = case_dps(args, case)
+    plateau = find_plateau(case.model, case.eta, teacher=teacher, dps=dps)
     finite = lambda values: None if values is None else [float(v) if np.isfinite(v) else None for v in values]  # noqa: E731
     extra = {
         "R": plateau.R,
@@ -305,7 +305,7 @@ def cmd_plateau(args) -> int:
             "alpha_esc": plateau.escape_time(delta0),
             "delta0_rule": "sigma_J / sqrt(N)",
         }
-    if args.dps is not None:
+    if dps is not None:
         evaluation = plateau.precise.evaluation.require("plateau")
         names = ("R", "Q", "C", "eps_g", "escape_rate")
         strings = dict(zip(names, evaluation.strings()))

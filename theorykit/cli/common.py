@@ -16,6 +16,15 @@ def load_case(path: str, require_init: bool = True, require_alpha: bool = True):
     return parse_case(raw, require_init=require_init, require_alpha=require_alpha)
 
 
+def case_dps(args, case, default: int | None = None) -> int | None:
+    """Digits of a high-precision command: ``--dps``, else the case file's ``dps``, else ``default``."""
+    from ..core.precision import check_dps
+
+    if args.dps is not None:
+        return check_dps(args.dps)
+    return default if case.dps is None else case.dps
+
+
 def certify_prec(args) -> int:
     """Bits of the ball arithmetic: ``--prec`` or the default."""
     return DEFAULT_PREC if args.prec is None else args.prec

@@ -57,6 +57,7 @@ class CommitteeCase:
     solver: SolverConfig
     simulation: dict
     raw: dict
+    dps: int | None = None  # digits of the high-precision commands, when the file sets them
 
 
 def read_case_file(path: str | Path) -> dict:
@@ -134,7 +135,8 @@ def parse_case(data: dict, require_init: bool = True, require_alpha: bool = True
     tables onto the model classes, which check their arguments there.
     """
     data = table(data, "CASE")
-    reject_unknown(data, COMMITTEE.section("") - {"dps"}, "")
+    reject_unknown(data, COMMITTEE.section(""), "")
+    dps = COMMITTEE.check("dps", data["dps"]) if "dps" in data else None
     small_lr = _field(data, "small_lr", "")
     spectrum = parse_spectrum(require(data, "spectrum", ""))
     model = parse_model(require(data, "model", ""), spectrum, small_lr)
@@ -154,7 +156,7 @@ def parse_case(data: dict, require_init: bool = True, require_alpha: bool = True
     else:
         init, init_spec = None, {}
     alpha = check_alpha(require(data, "alpha", "")) if require_alpha or "alpha" in data else None
-    return CommitteeCase(model, eta, init, init_spec, alpha, solver, simulation, data)
+    return CommitteeCase(model, eta, init, init_spec, alpha, solver, simulation, data, dps)
 
 
 def default_case() -> dict:

@@ -89,6 +89,11 @@ COMMITTEE = Schema(
         "simulation.backend": Field(
             OneOf(SGD_BACKENDS), "SGD backend ('auto' picks torch on CUDA, else numba)", "auto"
         ),
-        "dps": Field(DPS_RULE, "decimal digits of the high-precision evaluations (linear, plateau, asymptotics)", 30),
+        "dps": Field(
+            DPS_RULE,
+            "decimal digits of the high-precision evaluations: linear and plateau (double precision without it), "
+            "asymptotics (its default); --dps overrides it",
+            30,
+        ),
     },
 )
