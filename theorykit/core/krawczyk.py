@@ -65,22 +65,26 @@ def certify_root(
     n = len(start)
     x = [arb(v).mid() if isinstance(v, arb) else arb(float(v)) for v in start]
     bits = flint.ctx.prec
+    # every size below is an arb: at thousands of bits 2^-bits is far below the float range
+    ulp = arb(2) ** (-bits)
+
+    def size(v: list):
+        return sum((abs(a) for a in v), arb(0)).upper()
+
     for _ in range(newton_steps):
         step = arb_mat(J(x)).solve(arb_mat([[v] for v in F(x)]))
-        x_new = [(xi - step[i, 0]).mid() for i, xi in enumerate(x)]
-        moved = max(abs(float((a - b).mid())) / max(abs(float(a.mid())), 1e-300) for a, b in zip(x, x_new))
-        x = x_new
-        if moved < 2.0 ** (8 - bits):
+        x = [(xi - step[i, 0]).mid() for i, xi in enumerate(x)]
+        if size([step[i, 0].mid() for i in range(n)]) <= size(x) * 2**8 * ulp + ulp:
             break
     else:
         raise NumericalFailure(f"{what}: Newton did not settle at {bits} bits")
     Y = arb_mat([[v.mid() for v in row] for row in arb_mat(J(x)).inv().tolist()])
     correction = Y * arb_mat([[v] for v in F(x)])
-    scale = max(max(abs(float(correction[i, 0].mid())) + float(correction[i, 0].rad()) for i in range(n)), 0.0)
-    base = max(scale * 4, max(abs(float(v.mid())) for v in x) * 2.0 ** (16 - bits), 2.0 ** (-bits))
+    reach = max((abs(correction[i, 0].mid()) + correction[i, 0].rad()).upper() for i in range(n))
+    base = max((4 * reach).upper(), (size(x) * 2**16 * ulp).upper(), ulp)
     eye = arb_mat([[1 if i == j else 0 for j in range(n)] for i in range(n)])
     for inflation in INFLATIONS:
-        radius = base * inflation
+        radius = (base * inflation).upper()
         X = [arb(xi, radius) for xi in x]
         spread = arb_mat([[Xi - xi] for Xi, xi in zip(X, x)])
         image = (eye - Y * arb_mat(J(X))) * spread
