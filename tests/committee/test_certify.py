@@ -237,6 +237,9 @@ def test_krawczyk_proves_a_root_and_refuses_a_double_one():
         assert root[0].overlaps(sqrt2) and root[1].overlaps(sqrt2**3) and root[0].rad() < 1e-55
         with pytest.raises(NumericalFailure):  # x^2 = 0: a double root, no box can be proven
             certify_root(lambda v: [v[0] ** 2], lambda v: [[2 * v[0]]], [1e-3], "double root")
+    with flint.ctx.workprec(4000):  # far below the float range: every size is a ball
+        (root,) = certify_root(lambda v: [v[0] ** 2 - 2], lambda v: [[2 * v[0]]], [1.4], "4000 bits")
+        assert root.overlaps(flint.arb(2).sqrt()) and root.rad() < flint.arb(2) ** -3980
 
 
 def test_eigen_enclosure_on_a_known_spectrum():
