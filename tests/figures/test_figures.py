@@ -94,3 +94,29 @@ def test_late_overlay_follows_the_ode_after_specialisation():
     assert late is not None and 2000 < late["start"] < 6000
     ode = sol.eps_g[alpha >= late["start"]]
     assert np.max(np.abs(late["eps_g"] / ode - 1)) < 0.03
+
+
+def test_sgd_bars_stay_positive_on_log_axes():
+    """fig2/fig3's SGD bars span the seeds' range: with a wide spread, mean - std < 0 would run
+    to zero on a log axis; the drawn lower ends are the smallest seed values, all positive."""
+    from types import SimpleNamespace
+
+    from theorykit.committee.figures.linear_figures import _sim_numbers, _sim_points
+    from theorykit.core.output import new_figure
+
+    eps = np.array([[1e-3, 0.2, 1e-4], [0.5, 0.01, 2e-4], [1e-3, 0.02, 1e-4]])  # seeds x alpha
+    sim = SimpleNamespace(
+        alpha=np.array([1.0, 10.0, 100.0]),
+        eps_g=eps,
+        mean=lambda name: eps.mean(axis=0),
+        spread=lambda name: eps.std(axis=0, ddof=1),
+    )
+    numbers = _sim_numbers(sim)
+    assert np.any(numbers["sim_mean"] - numbers["sim_std"] < 0)  # the case the old bars got wrong
+    fig, ax = new_figure()
+    _sim_points(ax, sim, "C0", "SGD")
+    (container,) = ax.containers
+    lower_ends = container.lines[2][0].get_segments()
+    # mean - (mean - min): the smallest seed value, to rounding
+    np.testing.assert_allclose([segment[0][1] for segment in lower_ends], eps.min(axis=0), rtol=1e-12)
+    assert "range over seeds" in ax.get_legend_handles_labels()[1][0]

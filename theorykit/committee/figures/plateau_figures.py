@@ -186,6 +186,8 @@ def fig5(out_dir, full: bool = False):
     right = [_lengths(K_right, Spectrum.power_law(L, beta), eta, N_right, sigma_J, seeds) for L in Ls]
 
     fig, (ax_k, ax_l) = new_figure(2, width=5.0)
+    from matplotlib.ticker import NullLocator
+
     for ax, xs, rows, xlabel, paper in (
         (ax_k, np.array(Ks, float), left, "K = M", lambda x: x**2),
         (ax_l, np.array(Ls, float), right, "L", lambda x: 1 / x),
@@ -203,6 +205,9 @@ def fig5(out_dir, full: bool = False):
         ref = paper(xs) * (ode[good][0] / paper(xs[good][0]) if good.any() else 1)
         ax.plot(xs, ref, "C7--", lw=1, label=r"paper's $K^2/L$ scaling")
         ax.set(xscale="log", yscale="log", xlabel=xlabel, ylabel="plateau length (alpha)")
+        # a few values on a log axis: label them, not the decades (K = 2..5 showed no readable tick)
+        ax.set_xticks(xs, [f"{x:g}" for x in xs])
+        ax.xaxis.set_minor_locator(NullLocator())
         ax.legend(frameon=False, fontsize=7)
     ax_k.set_title(rf"Fig. 5 left: $L = N = {N_left}$, $\eta = {eta}$, $\beta = {beta}$")
     ax_l.set_title(rf"Fig. 5 right: $K = M = {K_right}$, $N = {N_right}$")
