@@ -120,3 +120,21 @@ def test_sgd_bars_stay_positive_on_log_axes():
     # mean - (mean - min): the smallest seed value, to rounding
     np.testing.assert_allclose([segment[0][1] for segment in lower_ends], eps.min(axis=0), rtol=1e-12)
     assert "range over seeds" in ax.get_legend_handles_labels()[1][0]
+
+
+def test_matched_split_follows_the_final_pairing():
+    """fig4's matched/unmatched overlaps: student i ends on teacher (i + 1) mod K; the matched mean
+    must follow those pairs at every time, the unmatched mean the rest (the old K x M average mixed them)."""
+    from theorykit.committee.figures.plateau_figures import _matched_split
+
+    K, L, T = 3, 2, 4
+    rng = np.random.default_rng(0)
+    r = rng.uniform(0.0, 0.1, size=(T, L, K, K))
+    pairs = [(i, (i + 1) % K) for i in range(K)]
+    for i, m in pairs:
+        r[-1, :, i, m] = 0.9
+    matched, other = _matched_split(r, np.array([0.7, 0.3]))
+    expected = np.mean([r[:, :, i, m] for i, m in pairs], axis=0)
+    rest = [(i, m) for i in range(K) for m in range(K) if (i, m) not in pairs]
+    np.testing.assert_allclose(matched, expected, rtol=1e-14)
+    np.testing.assert_allclose(other, np.mean([r[:, :, i, m] for i, m in rest], axis=0), rtol=1e-14)

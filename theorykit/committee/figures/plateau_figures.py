@@ -39,6 +39,22 @@ def _normalised_orders(r_or_q: np.ndarray, lam: np.ndarray, t_diag: np.ndarray, 
     return out
 
 
+def _matched_split(r: np.ndarray, lam: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    r"""Per-mode overlaps (T, L) of matched and of unmatched student-teacher pairs, ``r`` (T, L, K, M).
+
+    Student ``i`` is matched to the teacher of the assignment that maximises the final aggregated
+    :math:`\sum_i R^{(1)}_{i\pi(i)}` (K = M); both averages are over students, at every time.
+    """
+    from scipy.optimize import linear_sum_assignment
+
+    K = r.shape[2]
+    final = np.einsum("k,kim->im", lam, r[-1])
+    students, teachers = linear_sum_assignment(-final)
+    matched = r[:, :, students, teachers].mean(axis=2)
+    other = (r.sum(axis=(2, 3)) - r[:, :, students, teachers].sum(axis=2)) / (K * r.shape[3] - K)
+    return matched, other
+
+
 def fig4(out_dir, full: bool = False):
     """Plateau order parameters: K = M = 4, L = 10, sigma_J = 0.01, eta = 0.1, O(eta) ODE vs SGD."""
     K, L, eta, sigma_J, beta = 4, 10, 0.1, 0.01, 1.0
@@ -67,41 +83,35 @@ def fig4(out_dir, full: bool = False):
         label=f"SGD, N = {N}, {seeds} seeds",
     )
     ax_eps.axhline(plateau.eps_g, color="k", ls=":", label=rf"plateau $\varepsilon_g$ = {plateau.eps_g:.4g}")
-    ax_eps.set(
-        yscale="log",
-        xlabel=r"$\alpha$",
-        ylabel=r"$\varepsilon_g$",
-        title=rf"Fig. 4: $K = M = {K}$, $L = {L}$, $\eta = {eta}$",
-    )
+    ax_eps.set(yscale="log", xlabel=r"$\alpha$", ylabel=r"$\varepsilon_g$", title=rf"Fig. 4: $K = M = {K}$, $L = {L}$")
     ax_eps.legend(frameon=False, fontsize=8)
 
+    # Averaged over all K x M pairs, R hides the specialisation (matched pairs -> 1, the others -> 0
+    # average to 1/K): each student is paired with the teacher it ends closest to, and the matched
+    # and unmatched overlaps are drawn apart.
     lam = model_ode.spectrum.lam
     t_diag = np.mean(np.diagonal(init.t, axis1=1, axis2=2), axis=1)
-    orders = (1, 2, 5, L)
-    R_ode = _normalised_orders(ode.r.mean(axis=(2, 3)), lam, t_diag, orders)
+    orders = (1, L)
+    ode_match, ode_other = _matched_split(ode.r, lam)
+    R_ode = _normalised_orders(ode_match, lam, t_diag, orders)
+    R_ode_other = _normalised_orders(ode_other, lam, t_diag, orders)
     Q_ode = _normalised_orders(np.einsum("akii->ak", ode.q) / K, lam, t_diag, orders)
-    R_sim = _normalised_orders(sim.r.mean(axis=(0, 3, 4)), lam, t_diag, orders)
+    sim_split = [_matched_split(r, lam) for r in sim.r]  # each seed its own pairing
+    R_sim = _normalised_orders(np.mean([m for m, _ in sim_split], axis=0), lam, t_diag, orders)
+    R_sim_other = _normalised_orders(np.mean([o for _, o in sim_split], axis=0), lam, t_diag, orders)
     T_l = {order: float(np.dot(lam**order, t_diag)) for order in orders}
     for c, order in enumerate(orders):
-        height = plateau.heights_R[order - 1] / T_l[order]
-        ax_ord.axhline(height, color=f"C{c}", ls=":", lw=1.5)
-        ax_ord.plot(
-            ode.alpha, R_ode[order], f"C{c}", label=rf"$R^{{({order})}}/T^{{({order})}}$ (dotted: predicted plateau)"
-        )
+        ax_ord.axhline(plateau.heights_R[order - 1] / T_l[order], color=f"C{c}", ls=":", lw=1.5)
+        ax_ord.plot(ode.alpha, R_ode[order], f"C{c}", label=rf"$l = {order}$: matched $R^{{(l)}}/T^{{(l)}}$")
+        ax_ord.plot(ode.alpha, R_ode_other[order], f"C{c}-.", lw=1)
         ax_ord.plot(ode.alpha, Q_ode[order], f"C{c}--", lw=1)
         ax_ord.plot(sim.alpha, R_sim[order], "o", color=f"C{c}", ms=3)
-    ax_ord.axhline(
-        symmetric.R,
-        color="k",
-        ls="-.",
-        lw=1,
-        label=f"infinite-N teacher: R = {symmetric.R:.4f}, Q = {symmetric.Q:.4f} (closed form)",
-    )
-    ax_ord.set(
-        xlabel=r"$\alpha$",
-        ylabel="overlap / teacher's",
-        title=f"R (solid), Q (dashed), SGD (dots); teacher drawn at N = {N}",
-    )
+        ax_ord.plot(sim.alpha, R_sim_other[order], "x", color=f"C{c}", ms=3)
+    ax_ord.plot([], [], "k-.", lw=1, label="unmatched R (mean)")
+    ax_ord.plot([], [], "k--", lw=1, label=r"$Q^{(l)}/T^{(l)}$")
+    ax_ord.plot([], [], "k:", lw=1.5, label="predicted plateau height")
+    ax_ord.plot([], [], "ko", ms=3, label=f"SGD, N = {N} (x: unmatched)")
+    ax_ord.set(xlabel=r"$\alpha$", ylabel="overlap / teacher's", title="order parameters (ODE lines)")
     ax_ord.legend(frameon=False, fontsize=7)
     fig.tight_layout()
     numbers = {
@@ -120,8 +130,12 @@ def fig4(out_dir, full: bool = False):
         "finite_N_teacher_split": plateau.teacher_split,
         "finite_N_heights_R_over_T": [float(plateau.heights_R[o - 1] / T_l[o]) for o in orders],
         "escape_rate": plateau.escape_rate,
-        "R_over_T_ode": {str(k): v for k, v in R_ode.items()},
-        "R_over_T_sgd": {str(k): v for k, v in R_sim.items()},
+        "orders": list(orders),
+        "R_matched_over_T_ode": {str(k): v for k, v in R_ode.items()},
+        "R_unmatched_over_T_ode": {str(k): v for k, v in R_ode_other.items()},
+        "Q_over_T_ode": {str(k): v for k, v in Q_ode.items()},
+        "R_matched_over_T_sgd": {str(k): v for k, v in R_sim.items()},
+        "R_unmatched_over_T_sgd": {str(k): v for k, v in R_sim_other.items()},
         "seeds": sim.seeds,
     }
     settings = {"K": K, "M": K, "L": L, "beta": beta, "eta": eta, "sigma_J": sigma_J, "N": N, "full": full}
