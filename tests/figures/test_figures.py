@@ -138,3 +138,27 @@ def test_matched_split_follows_the_final_pairing():
     rest = [(i, m) for i in range(K) for m in range(K) if (i, m) not in pairs]
     np.testing.assert_allclose(matched, expected, rtol=1e-14)
     np.testing.assert_allclose(other, np.mean([r[:, :, i, m] for i, m in rest], axis=0), rtol=1e-14)
+
+
+def test_plot_learning_curve_returns_its_figure_and_draws_the_overlap_estimate():
+    """A new Axes by default, the Figure returned; SGD drawn from the measured overlaps (no
+    test-set noise) with the seeds' range shaded, positive on the log axis."""
+    from types import SimpleNamespace
+
+    from theorykit.committee.plotting import plot_learning_curve
+
+    alpha = np.array([0.0, 1.0, 10.0])
+    overlaps = np.array([[0.2, 0.1, 0.01], [0.3, 0.05, 0.02]])
+    sim = SimpleNamespace(
+        alpha=alpha, eps_g=overlaps * 3, eps_g_overlaps=overlaps, N=100, seeds=[0, 1], mean=None, spread=None
+    )
+    fig = plot_learning_curve(simulation=sim, label="x")
+    (ax,) = fig.axes
+    drawn = ax.lines[0].get_ydata()
+    np.testing.assert_allclose(drawn, overlaps.mean(axis=0))
+    band = ax.collections[0].get_paths()[0].vertices[:, 1]
+    assert band.min() >= overlaps.min() - 1e-15 and band.max() <= overlaps.max() + 1e-15
+    fig = plot_learning_curve(simulation=sim, estimate="test_set")
+    np.testing.assert_allclose(fig.axes[0].lines[0].get_ydata(), (overlaps * 3).mean(axis=0))
+    with pytest.raises(ValueError, match="estimate"):
+        plot_learning_curve(simulation=sim, estimate="mc")
