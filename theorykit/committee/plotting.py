@@ -65,11 +65,8 @@ def plot_learning_curve(
         threshold = max(1e-2, _first_positive(solution, simulation))
         ax.set_xscale("symlog", linthresh=threshold)
         # 0, then the decades beyond the linear stretch (a decade tick inside it crowds the 0)
-        top = (
-            max(float(np.max(r.alpha)) for r in (solution, simulation) if r is not None)
-            if (solution or simulation)
-            else 1.0
-        )
+        drawn = [r for r in (solution, simulation) if r is not None]
+        top = max(float(np.max(r.alpha)) for r in drawn) if drawn else 1.0
         first = int(np.ceil(np.log10(threshold)))
         ax.set_xticks([0.0] + [10.0**k for k in range(first, int(np.ceil(np.log10(max(top, threshold)))) + 1)])
     if logy:
