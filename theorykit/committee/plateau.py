@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..core.errors import CaseError, NumericalFailure
+from ..core.output import ReprAsHTML
 from ..core.precision import check_dps, lift, two_precisions
 from .compiled import compile_model
 from .model import CommitteeModel
@@ -50,7 +51,7 @@ class PrecisePlateau:
 
 
 @dataclass(frozen=True)
-class Plateau:
+class Plateau(ReprAsHTML):
     """A symmetric (or, with a finite-N teacher, student-symmetric) fixed point.
 
     Attributes
@@ -123,11 +124,6 @@ class Plateau:
             f"Plateau(K={self.model.K}, M={self.model.M}, L={self.model.spectrum.L}, eta={self.eta:g}: "
             f"R={self.R:.6g}, Q={self.Q:.6g}{C}, eps_g={self.eps_g:.6g}, escape_rate={self.escape_rate:.6g})"
         )
-
-    def _repr_html_(self) -> str:
-        import html
-
-        return f"<pre>{html.escape(repr(self))}</pre>"
 
     def to_xarray(self):
         """The plateau as an :class:`xarray.Dataset`.

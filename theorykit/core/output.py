@@ -12,6 +12,15 @@ from .._version import __version__
 from .atomic import write_text_atomic
 
 
+class ReprAsHTML:
+    """Mixin: notebooks show the object's compact ``repr`` (preformatted), not a default dump."""
+
+    def _repr_html_(self) -> str:
+        import html
+
+        return f"<pre>{html.escape(repr(self))}</pre>"
+
+
 def write_json(path: str | Path, payload: dict) -> None:
     """Write JSON atomically; refuses NaN/inf (a result with them is a failure, not data)."""
     text = json.dumps(payload, indent=1, allow_nan=False, default=_jsonable)

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ...core.errors import CaseError, NumericalFailure
+from ...core.output import ReprAsHTML
 from ...core.progress import Progress
 from ..compiled import compile_model
 from ..derive.activations import get_activation
@@ -33,7 +34,7 @@ from .backends import make_steps, resolve_backend
 
 
 @dataclass(frozen=True)
-class SimulationResult:
+class SimulationResult(ReprAsHTML):
     """SGD trajectories for ``S`` seeds at ``T`` output times.
 
     Attributes
@@ -66,11 +67,6 @@ class SimulationResult:
             f"{len(self.seeds)} seeds, {len(self.alpha)} times in alpha [{self.alpha[0]:g}, {self.alpha[-1]:g}], "
             f"mean eps_g at the end {self.mean()[-1]:.4g}, backend {self.backend!r})"
         )
-
-    def _repr_html_(self) -> str:
-        import html
-
-        return f"<pre>{html.escape(repr(self))}</pre>"
 
     def to_xarray(self):
         """The trajectories as an :class:`xarray.Dataset`: dimensions ``seed``, ``alpha``, ``mode``,

@@ -15,6 +15,7 @@ import numpy as np
 from scipy.integrate import solve_ivp
 
 from ...core.errors import NumericalFailure
+from ...core.output import ReprAsHTML
 from ...core.progress import Progress
 from ..model import CommitteeModel
 from ..schema import COMMITTEE, SOLVER_METHODS
@@ -103,7 +104,7 @@ class SolverConfig:
 
 
 @dataclass(frozen=True)
-class Solution:
+class Solution(ReprAsHTML):
     """Learning curve and order parameters.
 
     Attributes
@@ -167,11 +168,6 @@ class Solution:
             f"Solution(status={self.status!r}, method={self.method!r}, flavour={self.flavour!r}, "
             f"K={m.K}, M={m.M}, L={m.spectrum.L}, eta={self.eta:g}, {span}{last})"
         )
-
-    def _repr_html_(self) -> str:
-        import html
-
-        return f"<pre>{html.escape(repr(self))}</pre>"
 
     def to_xarray(self):
         r"""The trajectory as an :class:`xarray.Dataset`.
