@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..core.errors import CaseError, NumericalFailure
+from ..core.output import labelled_dataset
 from ..core.precision import Precise, lift, two_precisions
 from ..core.schema import EXPONENT_CONVENTION
 from .compiled import compile_model
@@ -173,10 +174,6 @@ class LateAsymptotics:
         precise strings and closed forms as JSON attributes."""
         import json
 
-        import xarray as xr
-
-        from .._version import __version__
-
         nan = float("nan")
         data = {
             "exponent": ((), nan if self.exponent is None else self.exponent, {"long_name": "eps_g ~ alpha^-exponent"}),
@@ -195,9 +192,8 @@ class LateAsymptotics:
             "regimes": json.dumps(self.regimes, default=float),
             "precise": json.dumps(self.precise, default=str),
             "closed_form": json.dumps(self.closed_form, default=str),
-            "theorykit_version": __version__,
         }
-        return xr.Dataset({k: (d, v, a) for k, (d, v, a) in data.items()}, attrs=attrs)
+        return labelled_dataset(data, attrs=attrs)
 
     def as_dict(self) -> dict:
         return {

@@ -16,6 +16,7 @@ from functools import cache
 import numpy as np
 
 from ..core.errors import CaseError
+from ..core.output import labelled_dataset
 from ..core.precision import Precise, check_dps, lift, two_precisions
 from .model import CommitteeModel
 from .solve.initial import Overlaps
@@ -109,21 +110,17 @@ class LinearCurve:
         """The curve as an :class:`xarray.Dataset` over ``alpha``: ``eps_g``, its O(eta) form
         ``eps_g_small_eta`` and, with ``dps``, ``eps_g_decimal`` (strings to ``dps`` digits, with
         ``agreement_digits`` in the attributes); ``eta_max`` and the version as attributes."""
-        import xarray as xr
-
-        from .._version import __version__
-
         data = {
             "eps_g": (("alpha",), self.eps_g, {"long_name": "generalisation error (exact linear solution)"}),
             "eps_g_small_eta": (("alpha",), self.small_eta, {"long_name": "its O(eta) form"}),
         }
-        attrs = {"eta_max": float(self.eta_max), "theorykit_version": __version__}
+        attrs = {"eta_max": float(self.eta_max)}
         if self.precise is not None:
             strings = np.array(self.precise.strings(), dtype=str)
             data["eps_g_decimal"] = (("alpha",), strings, {"long_name": f"eps_g to {self.dps} digits"})
             attrs["agreement_digits"] = float(self.agreement_digits)
         coords = {"alpha": ("alpha", np.asarray(self.alpha, dtype=float), {"long_name": "alpha = SGD steps / N"})}
-        return xr.Dataset({k: (d, v, a) for k, (d, v, a) in data.items()}, coords=coords, attrs=attrs)
+        return labelled_dataset(data, coords, attrs)
 
 
 def linear_learning_curve(

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..core.errors import CaseError, NumericalFailure
-from ..core.output import ReprAsHTML
+from ..core.output import ReprAsHTML, labelled_dataset
 from ..core.precision import check_dps, lift, two_precisions
 from .compiled import compile_model
 from .model import CommitteeModel
@@ -137,10 +137,6 @@ class Plateau(ReprAsHTML):
         """
         import json
 
-        import xarray as xr
-
-        from .._version import __version__
-
         nan = float("nan")
         C_l = np.full(len(self.heights_R), nan) if self.heights_C is None else self.heights_C
         data = {
@@ -165,7 +161,6 @@ class Plateau(ReprAsHTML):
             "eta": float(self.eta),
             "model": json.dumps(self.model.settings()),
             "stability": "saddle" if self.is_unstable else "not unstable",
-            "theorykit_version": __version__,
         }
         if self.precise is not None:
             strings = self.precise.evaluation.strings()  # printed to the digits asked for, not float's 15
@@ -174,7 +169,7 @@ class Plateau(ReprAsHTML):
                     data[f"{name}_decimal"] = ((), value, {"long_name": f"{name} to {self.precise.dps} digits"})
             attrs["agreement_digits"] = float(self.precise.agreement_digits)
         coords = {"order": ("order", np.arange(1, len(self.heights_R) + 1), {"long_name": "moment order l"})}
-        return xr.Dataset({k: (d, v, a) for k, (d, v, a) in data.items()}, coords=coords, attrs=attrs)
+        return labelled_dataset(data, coords, attrs)
 
     def escape_time(self, delta0: float, delta_end: float = 1.0) -> float:
         r"""Plateau length :math:`\alpha_{esc} = \mu^{-1}\ln(\Delta_{end}/\Delta_0)`.

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from .._version import __version__
-from .atomic import write_text_atomic
+from .atomic import replaced_atomically, write_text_atomic
 
 
 class ReprAsHTML:
@@ -74,20 +74,18 @@ def provenance_attrs(command: str, case: dict, extra: dict) -> dict:
 
 
 def write_netcdf(dataset, path: str | Path) -> None:
-    """Write an :class:`xarray.Dataset` as NetCDF-4 (h5netcdf), atomically: a temporary file in
-    the same folder, then renamed, so a reader never sees half a file."""
-    import os
-    import tempfile
-
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".nc.tmp")
-    os.close(fd)
-    try:
+    """Write an :class:`xarray.Dataset` as NetCDF-4 (h5netcdf), atomically
+    (:func:`~theorykit.core.atomic.replaced_atomically`): a reader never sees half a file."""
+    with replaced_atomically(path) as tmp:
         dataset.to_netcdf(tmp, engine="h5netcdf")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+
+
+def labelled_dataset(data: dict, coords: dict | None = None, attrs: dict | None = None):
+    """The :class:`xarray.Dataset` of a result's ``to_xarray``: variables ``{name: (dims, values,
+    attrs)}``, coordinates, attributes, stamped with the theorykit version."""
+    import xarray as xr
+
+    return xr.Dataset(data, coords=coords or {}, attrs={**(attrs or {}), "theorykit_version": __version__})
 
 
 def new_figure(ncols: int = 1, width: float = 5.5):

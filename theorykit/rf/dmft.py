@@ -25,6 +25,7 @@ import mpmath
 import numpy as np
 
 from ..core.errors import CaseError, NumericalFailure
+from ..core.output import labelled_dataset
 from ..core.precision import Precise, lift, two_precisions
 from . import laplace
 from .decoupled import decoupled_terms
@@ -81,10 +82,6 @@ class RFTheory:
         ``agreement_digits`` and its info as attributes."""
         import json
 
-        import xarray as xr
-
-        from .._version import __version__
-
         data = {
             "eps_g": (("time",), self.eps_g, {"long_name": "generalisation error (DMFT)"}),
             "bias": (("time",), self.bias, {"long_name": "bias part of eps_g"}),
@@ -95,12 +92,11 @@ class RFTheory:
         attrs = {
             "method": self.method,
             "info": json.dumps(self.info, default=lambda o: o.tolist() if hasattr(o, "tolist") else str(o)),
-            "theorykit_version": __version__,
         }
         if self.dps is not None:
             attrs.update(dps=int(self.dps), agreement_digits=float(self.agreement_digits))
         coords = {"time": ("time", np.asarray(self.times, dtype=float), {"long_name": "training time t"})}
-        return xr.Dataset({k: (d, v, a) for k, (d, v, a) in data.items()}, coords=coords, attrs=attrs)
+        return labelled_dataset(data, coords, attrs)
 
     def as_dict(self) -> dict:
         return {

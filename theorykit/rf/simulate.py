@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..core.output import labelled_dataset
 from ..core.progress import Progress
 from .model import RandomFeatureModel, check_times
 from .schema import RANDOM_FEATURES
@@ -64,10 +65,6 @@ class RFSimulation:
 
     def to_xarray(self):
         """The averages as an :class:`xarray.Dataset` over ``time`` (and ``draw`` for ``per_draw``)."""
-        import xarray as xr
-
-        from .._version import __version__
-
         data = {
             "eps_g": (("time",), self.eps_g, {"long_name": "generalisation error, mean over data sets"}),
             "eps_g_se": (("time",), self.eps_g_se, {"long_name": "standard error of eps_g over the draws"}),
@@ -75,9 +72,9 @@ class RFSimulation:
             "variance": (("time",), self.variance, {"long_name": "eps_g - bias"}),
             "per_draw": (("draw", "time"), self.per_draw, {"long_name": "eps_g of each data set"}),
         }
-        attrs = {"draws": int(self.draws), "seed": int(self.seed), "theorykit_version": __version__}
+        attrs = {"draws": int(self.draws), "seed": int(self.seed)}
         coords = {"time": ("time", np.asarray(self.times, dtype=float), {"long_name": "training time t"})}
-        return xr.Dataset({k: (d, v, a) for k, (d, v, a) in data.items()}, coords=coords, attrs=attrs)
+        return labelled_dataset(data, coords, attrs)
 
 
 def _langevin_weight(lam: np.ndarray, times: np.ndarray) -> np.ndarray:

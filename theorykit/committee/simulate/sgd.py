@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ...core.errors import CaseError, NumericalFailure
-from ...core.output import ReprAsHTML
+from ...core.output import ReprAsHTML, labelled_dataset
 from ...core.progress import Progress
 from ..compiled import compile_model
 from ..derive.activations import get_activation
@@ -75,10 +75,6 @@ class SimulationResult(ReprAsHTML):
         attributes: the model, eta, N, the backend and the theorykit version."""
         import json
 
-        import xarray as xr
-
-        from ..._version import __version__
-
         data = {
             "eps_g": (("seed", "alpha"), self.eps_g, {"long_name": "generalisation error on a test set"}),
             "eps_g_overlaps": (
@@ -99,9 +95,8 @@ class SimulationResult(ReprAsHTML):
             "N": int(self.N),
             "backend": self.backend,
             "model": json.dumps(self.model.settings()),
-            "theorykit_version": __version__,
         }
-        return xr.Dataset({k: (d, v, a) for k, (d, v, a) in data.items()}, coords=coords, attrs=attrs)
+        return labelled_dataset(data, coords, attrs)
 
     def spread(self, name: str = "eps_g") -> np.ndarray:
         """Standard deviation over seeds (0 for a single seed)."""

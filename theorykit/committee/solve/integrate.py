@@ -15,7 +15,7 @@ import numpy as np
 from scipy.integrate import solve_ivp
 
 from ...core.errors import NumericalFailure
-from ...core.output import ReprAsHTML
+from ...core.output import ReprAsHTML, labelled_dataset
 from ...core.progress import Progress
 from ..model import CommitteeModel
 from ..schema import COMMITTEE, SOLVER_METHODS
@@ -182,10 +182,6 @@ class Solution(ReprAsHTML):
         """
         import json
 
-        import xarray as xr
-
-        from ..._version import __version__
-
         lam, f = self.model.spectrum.lam, self.model.spectrum.f
         R = np.einsum("k,akin->ain", lam, self.r)
         Q = np.einsum("k,akij->aij", lam, self.q)
@@ -226,10 +222,9 @@ class Solution(ReprAsHTML):
             "model": json.dumps(m.settings()),
             "solver_stats": json.dumps(self.solver_stats, default=float),
             "time_origin": "alpha is absolute: the initial state holds at alpha = 0",
-            "theorykit_version": __version__,
         }
         coords = {"alpha": ("alpha", self.alpha, {"long_name": "alpha = SGD steps / N"})}
-        return xr.Dataset({k: (d, v, a) for k, (d, v, a) in data.items()}, coords=coords, attrs=attrs)
+        return labelled_dataset(data, coords, attrs)
 
     def eps_g_json(self) -> list[float | None]:
         """``eps_g`` as JSON values: ``null`` where it lies below ``eps_resolution``."""
