@@ -10,7 +10,7 @@ from .._version import __version__
 from ..committee.schema import COMMITTEE
 from ..core.atomic import write_text_atomic
 from ..core.errors import CaseError
-from ..core.output import provenance, provenance_attrs, write_json, write_netcdf
+from ..core.output import provenance, write_json
 from ..core.schema import EXPONENT_CONVENTION
 from .common import case_dps, certify_prec, checked_output, load_case, write_result
 from .parser import RESULT_OUTPUTS, SOLVE_OUTPUTS
@@ -35,8 +35,7 @@ def cmd_solve(args) -> int:
     solution.raise_for_status()
     dataset = solution.to_xarray()
     if output.suffix == ".nc":
-        dataset.attrs.update(provenance_attrs("solve", case.raw, {"seed": case.init_spec.get("seed")}))
-        write_netcdf(dataset, output)
+        write_result("solve", case, output, {"seed": case.init_spec.get("seed")}, solution, dataset)
     elif output.suffix == ".csv":
         table = dataset[["eps_g", "eps_resolution"]].to_dataframe()
         for name in ("R", "Q"):  # one column per overlap: R_0_1 is R[i=0, n=1]
@@ -77,8 +76,6 @@ def _solve_payload(case, solver, solution, dataset) -> dict:
         },
     )
 
-    return 0
-
 
 def cmd_simulate(args) -> int:
     from ..committee.simulate.sgd import simulate
@@ -108,21 +105,19 @@ def cmd_simulate(args) -> int:
         n_test=sim_cfg["n_test"],
         backend=sim_cfg["backend"],
     )
-    extra = dict(
-        {
-            "seeds": seeds,
-            "teacher_seed": teacher_seed,
-            "N": sim_cfg["N"],
-            "n_test": sim_cfg["n_test"],
-            "backend": result.backend,
-            "alpha": result.alpha,
-            "eps_g": result.mean("eps_g"),
-            "eps_g_std": result.spread("eps_g"),
-            "eps_g_per_seed": result.eps_g,
-            "eps_g_from_overlaps": result.mean("eps_g_overlaps"),
-            "final": {"r": result.r[:, -1].mean(0), "q": result.q[:, -1].mean(0)},
-        }
-    )
+    extra = {
+        "seeds": seeds,
+        "teacher_seed": teacher_seed,
+        "N": sim_cfg["N"],
+        "n_test": sim_cfg["n_test"],
+        "backend": result.backend,
+        "alpha": result.alpha,
+        "eps_g": result.mean("eps_g"),
+        "eps_g_std": result.spread("eps_g"),
+        "eps_g_per_seed": result.eps_g,
+        "eps_g_from_overlaps": result.mean("eps_g_overlaps"),
+        "final": {"r": result.r[:, -1].mean(0), "q": result.q[:, -1].mean(0)},
+    }
     write_result("simulate", case, output, extra, result)
     print(f"wrote {output}: {len(seeds)} seeds, N = {sim_cfg['N']}")
     return 0

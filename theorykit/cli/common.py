@@ -38,13 +38,14 @@ def checked_output(name: str, formats: tuple) -> Path:
     return output
 
 
-def write_result(command: str, case, output: Path, extra: dict, result) -> None:
-    """``extra`` as the JSON document, or ``result.to_xarray()`` as NetCDF carrying ``extra``'s
-    other entries (closed forms, enclosures, ...) as attributes."""
+def write_result(command: str, case, output: Path, extra: dict, result, dataset=None) -> None:
+    """``extra`` as the JSON document, or ``result.to_xarray()`` (``dataset`` when the caller has
+    built it already) as NetCDF carrying ``extra``'s other entries (closed forms, enclosures, ...)
+    as attributes."""
     from ..core.output import provenance, provenance_attrs, write_json, write_netcdf
 
     if output.suffix == ".nc":
-        dataset = result.to_xarray()
+        dataset = result.to_xarray() if dataset is None else dataset
         rest = {k: v for k, v in extra.items() if k not in dataset.variables and k not in dataset.attrs}
         dataset.attrs.update(provenance_attrs(command, case.raw, rest))
         write_netcdf(dataset, output)
