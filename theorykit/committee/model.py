@@ -200,11 +200,9 @@ class CommitteeModel:
 
     def readout_exact(self) -> tuple:
         """``(c_K, c_M)`` as exact SymPy numbers (``1/sqrt(K)`` a radical, not a float)."""
-        import sympy as sp
+        from .derive.odes import exact_readout
 
-        if self.normalization == "sqrt":
-            return 1 / sp.sqrt(self.K), 1 / sp.sqrt(self.M)
-        return sp.Integer(1), sp.Integer(1)
+        return exact_readout(self.K, self.M, self.normalization)
 
     @property
     def readout_weights(self) -> np.ndarray:

@@ -15,7 +15,7 @@ import sympy as sp
 from ...core.errors import DerivationError
 from .activations import get_activation
 from .kernels import KERNELS
-from .odes import K_, KERNEL_FUNCTIONS, G, Om, W, c_K, derive_index_system, eta, frac, lam, n_, w
+from .odes import K_, KERNEL_FUNCTIONS, G, Om, W, c_K, derive_index_system, eta, exact_readout, frac, lam, n_, w
 from .odes import i as idx_i
 from .odes import j as idx_j
 from .odes import y as idx_y
@@ -144,7 +144,7 @@ def _expanded_coefficients(
     activation = get_activation(activation_name)
     system = derive_index_system(small_lr)
     n = K + M
-    cK, cM = (1 / sp.sqrt(K), 1 / sp.sqrt(M)) if normalization == "sqrt" else (sp.Integer(1), sp.Integer(1))
+    cK, cM = exact_readout(K, M, normalization)
     weights = [-cK] * K + [cM] * M
     kernels = {name: activation.kernel_expr(KERNELS[name]) for name in system.kernels_used()}
 

@@ -50,6 +50,16 @@ frac = sp.IndexedBase("f")  # eigenvalue multiplicity fractions
 G = sp.IndexedBase("G")  # <d delta_i / d u_x>, shape (K, n)
 W = sp.IndexedBase("W")  # <delta_i delta_j>, shape (K, K)
 eta, c_K, s2 = sp.symbols("eta c_K s2", positive=True)
+
+
+def exact_readout(K, M, normalization: str) -> tuple:
+    """``(c_K, c_M)`` of a normalisation, exact: ``1/sqrt(K), 1/sqrt(M)`` as radicals (``K``, ``M``
+    integers or symbols) for ``"sqrt"``, else ``1, 1``."""
+    if normalization == "sqrt":
+        return 1 / sp.sqrt(K), 1 / sp.sqrt(M)
+    return sp.Integer(1), sp.Integer(1)
+
+
 nu = sp.Symbol("nu", real=True)  # output noise, variance s2
 g = sp.Function("g")
 

@@ -40,7 +40,24 @@ import sympy as sp
 from ...core.errors import DerivationError
 from .activations import get_activation
 from .kernels import KERNELS
-from .odes import INDEX_RANGE, K_, KERNEL_FUNCTIONS, L_, G, Om, W, c_K, derive_index_system, eta, frac, lam, n_, s2, w
+from .odes import (
+    INDEX_RANGE,
+    K_,
+    KERNEL_FUNCTIONS,
+    L_,
+    G,
+    Om,
+    W,
+    c_K,
+    derive_index_system,
+    eta,
+    exact_readout,
+    frac,
+    lam,
+    n_,
+    s2,
+    w,
+)
 from .odes import i as idx_i
 from .odes import j as idx_j
 from .odes import y as idx_y
@@ -196,7 +213,7 @@ class SymmetricSystem:
 
     def for_model(self, K_value: int, M_value: int, normalization: str, noise: float = 0) -> SymmetricSystem:
         """Substitute K, M, the normalisation's read-out weights and the noise variance."""
-        cK, cM = (1 / sp.sqrt(K_value), 1 / sp.sqrt(M_value)) if normalization == "sqrt" else (1, 1)
+        cK, cM = exact_readout(K_value, M_value, normalization)
         subs = {K: K_value, M: M_value, c_K: cK, c_M: cM, s2: sp.nsimplify(noise) ** 2}
         return SymmetricSystem(*(sp.sympify(getattr(self, f)).xreplace(subs) for f in _EXPR_FIELDS), self.small_lr)
 
@@ -352,7 +369,7 @@ def closed_form_plateau(
         Kv = Mv = K
     else:
         Kv, Mv = sp.Integer(K_value), sp.Integer(M_value)
-    cK, cM = (1 / sp.sqrt(Kv), 1 / sp.sqrt(Mv)) if normalization == "sqrt" else (sp.Integer(1), sp.Integer(1))
+    cK, cM = exact_readout(Kv, Mv, normalization)
     subs = {K: Kv, M: Mv, c_K: cK, c_M: cM, T: sp.Integer(1)}
     equations = [e.xreplace(subs) for e in system.fixed_point_equations()]
     Q_of_R = ratio_q.xreplace(subs) * R**2
