@@ -272,3 +272,33 @@ def test_rf_stationary_enclosure_contains_the_dmft_long_time_value(tmp_path):
     assert enclosure.contains(data["info"]["precise"]["eps_g"][0]) and enclosure.relative_width() < 1e-38
     path.write_text(json.dumps({**case, "T": 0.1}))
     assert main(["rf", str(path), "-o", str(out), "--certify"]) == 2
+
+
+def test_krawczyk_plateau_solves_saad_and_sollas_published_equations_in_plain_mpmath():
+    """Finite eta = 0.3, K = 2 != M = 3, sum normalisation, L = 1: the certified plateau (no closed
+    form) put into Saad & Solla's published isotropic ODEs, evaluated in plain mpmath at 60 digits
+    from the decimals written -- a route that shares nothing with the derived equations the
+    certificate solves.  Both right-hand sides vanish to the 40 printed digits; a point 1e-6 away
+    does not (so the check can fail)."""
+    import mpmath
+    import numpy as np
+
+    import theorykit as tk
+    from theorykit.committee.certify import plateau_enclosures
+    from theorykit.committee.saad_solla import isotropic_rhs
+
+    model = tk.CommitteeModel(2, 3, tk.Spectrum.power_law(1, 0.3), normalization="sum")
+    proof = plateau_enclosures(model, 0.3)
+    assert proof["certified_by"]["R, Q, C"].startswith("Krawczyk")
+
+    def residual(shift) -> float:
+        with mpmath.workdps(60):
+            R, Q, C = (mpmath.mpf(proof["enclosures"][name][0]) + shift for name in ("R", "Q", "C"))
+            Qm = np.array([[Q, C], [C, Q]], dtype=object)
+            Rm = np.array([[R] * 3] * 2, dtype=object)
+            T = np.array([[mpmath.mpf(int(a == b)) for b in range(3)] for a in range(3)], dtype=object)
+            dR, dQ = isotropic_rhs(Qm, Rm, T, mpmath.mpf("0.3"))
+            return float(max(abs(v) for v in [*dR.ravel(), *dQ.ravel()]))
+
+    assert residual(0) < 1e-38
+    assert residual(mpmath.mpf("1e-6")) > 1e-9
