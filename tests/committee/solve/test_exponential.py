@@ -145,6 +145,9 @@ def test_slow_mode_series_matches_matrix_exponential(h, layout):
         z = expm(h * aug) @ np.append(omega.ravel(), 1.0)
         expected += prop.lam[k] * z[:-1].reshape(n, n)
     np.testing.assert_allclose(series, expected, rtol=0, atol=1e-12 * np.abs(expected).max())
+    # a trial G that is not finite (an iterate outside erf's domain) is outside the series' range:
+    # None, so the caller rejects the step, never a crash (fig1 of reproduce --quick hit it)
+    assert SlowModeSeries(*args).covariance(np.full_like(G, np.nan)) is None
 
 
 @pytest.mark.parametrize("N", [8 * 128, 128])

@@ -201,6 +201,8 @@ class SlowModeSeries:
         """:math:`\\sum_{k\\,\\text{slow}}\\lambda_k\\Omega^{(k)}(h)` (``n x n``), or None when ``G`` is too large."""
         K = self.K
         top = generator(G, self.n)[:K]
+        if not np.all(np.isfinite(top)):  # an iterate outside the covariances G is defined on
+            return None
         norm = _norm_of_top(top)
         if norm > GROWTH * self.bound:
             return None

@@ -675,6 +675,9 @@ def _midpoint_step(
         Cm = x.reshape(C.shape)
         G = prop.coefficients(0.5 * (Cm + Cm.T))
         stats.g_evaluations += 1
+        if not np.all(np.isfinite(G)):  # an iterate outside the covariances G is defined on: a shorter step
+            acc.restart(keep=False)
+            return None
         C_trial = end_covariance(G)
         gx = (0.5 * (C + C_trial)).ravel()
         if not np.all(np.isfinite(gx)):
