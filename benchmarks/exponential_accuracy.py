@@ -26,7 +26,7 @@ from theorykit.committee.linear_network import linear_learning_curve
 from theorykit.committee.solve.initial import random_overlaps
 from theorykit.committee.solve.integrate import AUTO_DENSE_LIMIT, SolverConfig, solve
 
-ALPHA = np.array([1.0, 10.0, 100.0, 1e3, 1e4])
+ALPHA = np.array([1.0, 10.0, 100.0, 1e3, 1e4, 1e5])
 
 
 def reference(model, init, eta):
@@ -43,6 +43,7 @@ def main() -> None:
     parser.add_argument("--rtol", type=float, nargs="+", default=[1e-6, 1e-8])
     parser.add_argument("--L", type=int, default=64)
     parser.add_argument("--eta", type=float, default=0.1)
+    parser.add_argument("--atol", type=float, default=1e-30, help="absolute tolerance (tiny: relative accuracy through the tail)")
     parser.add_argument("--json")
     args = parser.parse_args()
     rows = []
@@ -54,7 +55,7 @@ def main() -> None:
             ref, ref_name = reference(model, init, args.eta)
             for rtol in args.rtol:
                 t0 = time.perf_counter()
-                run = solve(model, args.eta, init, ALPHA, SolverConfig("exponential", rtol, 1e-14))
+                run = solve(model, args.eta, init, ALPHA, SolverConfig("exponential", rtol, args.atol))
                 wall = time.perf_counter() - t0
                 error = np.abs(run.eps_g / ref - 1)
                 row = {

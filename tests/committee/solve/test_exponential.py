@@ -220,7 +220,7 @@ def _tight_run_at_L_equals_N(L: int, seed: int, alpha_max: float, points: int):
     config = exponential.ExponentialConfig(rtol=1e-6, atol=1e-10, iteration_tolerance=1e-8)
 
     def run():
-        ys, status, _, stats = exponential.integrate_exponential(system, y0, alpha, config)
+        ys, status, _, stats, *_ = exponential.integrate_exponential(system, y0, alpha, config)
         assert status == "success"
         return ys, stats
 

@@ -55,15 +55,17 @@ tolerance is tested on reduced cases and measured in ``benchmarks/``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
 from ...core.threads import in_parallel
 from ._closed_forms import advance_numpy, divided_difference2, hold_response_numpy, phi1, phi2  # noqa: F401  (public here)
+from ._deviation import FIT_ACCURACY, Specialised
 from ._mode_frame import TeacherFrame
 from ._slow_series import SlowModeSeries, lyapunov_bound, split_modes
-from .eigenmode import EigenmodeSystem, eps_resolution
+from .eigenmode import EPS_ROUNDOFF, EigenmodeSystem, eps_resolution
 
 
 @dataclass(frozen=True)
@@ -110,6 +112,8 @@ class ExponentialStats:
     at the corrected end because the correction was not small.  ``frame_rank`` is the number of teacher-side coordinates
     kept per mode (:class:`~theorykit.committee.solve._mode_frame.TeacherFrame`; ``M`` when none could
     be saved) and ``frame_dropped`` the largest relative component the frame left out.
+    ``deviation_alpha`` is where the state was moved into deviation coordinates about the
+    specialised fixed point (:mod:`theorykit.committee.solve._deviation`; None: never).
     """
 
     steps: int = 0
@@ -121,8 +125,35 @@ class ExponentialStats:
     series_evaluations: int = 0
     fast_mode_steps: int = 0
     series_mismatch: float = 0.0
+    deviation_alpha: float | None = None
     frame_rank: int = 0
     frame_dropped: float = 0.0
+
+
+class ExponentialRun(NamedTuple):
+    """What :func:`integrate_exponential` returns.
+
+    Attributes
+    ----------
+    ys : ndarray (size, T)
+        Packed states at the output times; fewer columns than requested when the integration
+        failed part way.
+    status : str
+        ``"success"`` or ``"solver_failed"``.
+    message : str
+    stats : ExponentialStats
+    eps_g, eps_floor : ndarray (len(alpha),)
+        :math:`\varepsilon_g` and its round-off resolution at the outputs reached in deviation
+        coordinates, evaluated there without cancellation; NaN at the others (evaluate those from
+        the overlaps).
+    """
+
+    ys: np.ndarray
+    status: str
+    message: str
+    stats: ExponentialStats
+    eps_g: np.ndarray
+    eps_floor: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -177,6 +208,9 @@ class ModePropagator:
         self._workspace = _Workspace(self.L, self.K, self.frame.rho)
         self.by_rate = np.argsort(-self.a, kind="stable")
         self.rate_ordered = bool(np.all(np.diff(self.a) <= 0))  # power-law spectra come sorted
+        #: The specialised fixed point once the state is held in deviation coordinates about it
+        #: (:mod:`theorykit.committee.solve._deviation`); None: the overlaps themselves.
+        self.reference: Specialised | None = None
 
     def assemble(self, R: np.ndarray, Q: np.ndarray) -> np.ndarray:
         """Covariance ``[[Q, R], [R^T, T]]`` from the aggregated student blocks."""
@@ -188,11 +222,67 @@ class ModePropagator:
         C[K:, K:] = self.T
         return C
 
+    # -- functions of the aggregated covariance: in deviation coordinates once ``reference`` is set
     def coefficients(self, C: np.ndarray) -> np.ndarray:
-        return self.sys.G(C)
+        r"""``G`` (``K x n``) at the aggregated covariance; :math:`[G_s\,|\,S]` in deviation coordinates."""
+        if self.reference is None:
+            return self.sys.G(C)
+        return self.reference.coefficients(self.sys.G, C)
 
     def noise(self, C: np.ndarray) -> np.ndarray | None:
-        return self.sys.W(C)
+        if self.reference is None or self.sys.model.small_lr:
+            return self.sys.W(C)
+        return self.reference.evaluate(self.sys.W, C, order=2)
+
+    def eps(self, C: np.ndarray) -> float:
+        """:math:`\varepsilon_g` at the aggregated covariance (without cancellation in deviation coordinates)."""
+        if self.reference is None:
+            return float(self.sys.eps_of_covariance(C))
+        return float(self.reference.evaluate(self.sys.eps_of_covariance, C, order=2))
+
+    def eps_floor(self, C: np.ndarray) -> float:
+        r"""Round-off resolution of :meth:`eps`: :func:`eps_resolution` of the covariance, or, in
+        deviation coordinates, the same rule with the deviations' scale :math:`\sigma^2` for ``max|C|``."""
+        if self.reference is None:
+            return eps_resolution(C)
+        return EPS_ROUNDOFF * self.n * self.reference.scale(C) ** 2
+
+    def noise_accuracy(self, C: np.ndarray, W: np.ndarray) -> float:
+        """How far an evaluation of ``W`` at ``C`` may be off (round-off; in deviation coordinates
+        the fit's accuracy, :data:`~theorykit.committee.solve._deviation.FIT_ACCURACY` of ``max|W|``)."""
+        if self.reference is None:
+            return eps_resolution(C)
+        return FIT_ACCURACY * float(np.abs(W).max()) + self.eps_floor(C)
+
+    def error_weights(self, C: np.ndarray, rtol: float, atol: float, floor: float = 0.0) -> np.ndarray:
+        """``1 / (atol + rtol * scale + floor * scale)`` per entry of ``C`` (``n x n``).
+
+        The scale is ``max|C|`` in the overlaps' coordinates; in deviation coordinates each block
+        has its own (``max|E|``, ``max|d|``, ``max|T|``): ``E`` is the square of ``d``, and a
+        tolerance relative to ``d`` would leave ``E``, and so :math:`\varepsilon_g`, uncontrolled.
+        """
+        if self.reference is None:
+            scale = np.full(C.shape, float(np.abs(C).max()))
+        else:
+            K = self.K
+            scale = np.full(C.shape, float(np.abs(C[K:, K:]).max()))
+            scale[:K, :K] = np.abs(C[:K, :K]).max()
+            scale[:K, K:] = scale[K:, :K] = np.abs(C[:K, K:]).max()
+        return 1.0 / (atol + (rtol + floor) * scale + 1e-300)
+
+    def to_deviations(self, state: ModeState, reference: Specialised, buffers) -> ModeState:
+        """Switch to deviation coordinates about ``reference``: the same modes as (d, E)."""
+        r, q = self.overlaps(state, buffers)
+        d, E = reference.deviations(r, q, self.t)
+        self.reference = reference
+        return self.state_of(d, E)
+
+    def original_overlaps(self, state: ModeState, out: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """Every mode's ``r`` and ``q`` in the original coordinates, whichever coordinates the state is in."""
+        r, q = self.overlaps(state, out)
+        if self.reference is None:
+            return r, q
+        return self.reference.overlaps(r, q, self.t)
 
     def aggregate(self, r: np.ndarray, q: np.ndarray) -> np.ndarray:
         """:math:`C = \\sum_k\\lambda_k\\Omega^{(k)}` from per-mode ``r`` (L,K,M) and ``q`` (L,K,K)."""
@@ -423,6 +513,9 @@ def _integrate(system, y0, alpha, config: ExponentialConfig, progress):
     # touch every page of it at every output -- 600 MB and a tenth of the run at Fig. 6 size)
     out = np.empty((alpha.size, y0.size))
     out[0] = system.pack(r, q)
+    # eps_g and its resolution at the outputs reached in deviation coordinates (NaN: from the overlaps)
+    eps, floors = np.full(alpha.size, np.nan), np.full(alpha.size, np.nan)
+    switchable = Specialised.applies_to(system.model)
     a_now = float(alpha[0])
     h = config.first_step
     C = prop.aggregate(r, q)
@@ -441,7 +534,9 @@ def _integrate(system, y0, alpha, config: ExponentialConfig, progress):
                 h = step / 2
                 stats.rejected += 1
                 if h < 1e-12 * max(1.0, a_now):
-                    return out[:col].T, "solver_failed", f"step size underflow at alpha = {a_now:.6g}", stats
+                    return ExponentialRun(
+                        out[:col].T, "solver_failed", f"step size underflow at alpha = {a_now:.6g}", stats, eps, floors
+                    )
                 continue
             moved, C1, G1, end_covariance = result
             err = err_G = _trapezoid_error(prop, end_covariance, C1, G_now, G1, config)
@@ -457,7 +552,9 @@ def _integrate(system, y0, alpha, config: ExponentialConfig, progress):
                 h = step / 4
                 stats.rejected += 1
                 if h < 1e-12 * max(1.0, a_now):
-                    return out[:col].T, "solver_failed", f"non-finite state at alpha = {a_now:.6g}", stats
+                    return ExponentialRun(
+                        out[:col].T, "solver_failed", f"non-finite state at alpha = {a_now:.6g}", stats, eps, floors
+                    )
                 continue
             # midpoint and trapezoid rules differ by O(h^3); the noise hold's estimate is O(h^3) in the
             # slow modes and lower in the fast ones (quasi-static: h / mu^2; measured h^2 to h^3)
@@ -482,10 +579,21 @@ def _integrate(system, y0, alpha, config: ExponentialConfig, progress):
             previous = (a_now, C)
             C, G_now = C1, G1
             a_now += step
+            if switchable and prop.reference is None:
+                reference = Specialised.near(C, prop.K)
+                if reference is not None:  # the tail: hold the deviations from the fixed point instead
+                    state = prop.to_deviations(state, reference, in_original)
+                    C = prop.aggregate(*prop.overlaps(state, in_original))
+                    G_now = prop.coefficients(C)
+                    guess = previous = None
+                    anderson.restart(keep=False)
+                    stats.deviation_alpha = a_now
             if progress is not None:
                 progress(a_now)
-        out[col] = system.pack(*prop.overlaps(state, in_original))
-    return out.T, "success", "integration finished", stats
+        out[col] = system.pack(*prop.original_overlaps(state, in_original))
+        if prop.reference is not None:
+            eps[col], floors[col] = prop.eps(C), prop.eps_floor(C)
+    return ExponentialRun(out.T, "success", "integration finished", stats, eps, floors)
 
 
 class _NoiseHold:
@@ -557,7 +665,7 @@ class _NoiseHold:
             # the line W_n + s (W_1 - W_n)/h less the frozen W_used, plus the parabola's d2 s (s - h)
             D0, D1, D2 = rotate(W_n - W_used), rotate(W_1 - W_n), rotate(d2)
             aggregated, weight = _hold_response(moved.nu, h, w, moved.lam, D0, D1, D2, y)
-            return U @ aggregated @ U.T, weight, D2
+            return U @ aggregated @ U.T, weight, d2
 
         # W_1 should be W at the *corrected* end: the correction moves C_{n+1} by eta^2 m_2 h times
         # the extrapolation error.  Where that move is far below the local tolerance (most steps)
@@ -565,21 +673,34 @@ class _NoiseHold:
         C_end = C1.copy()
         W_1 = self._evaluate(C1)
         y_before = moved.y.copy()  # 2 ms at Fig. 6 size: cheaper than a second pass of the kernel
-        correction, weight, D2 = hold(W_1, moved.y)
+        correction, weight, d2 = hold(W_1, moved.y)
         if np.abs(correction).max() > self.REEVALUATE_ABOVE * tolerance:
             self.stats.w_reevaluations += 1
             C_end[:K, :K] = C1[:K, :K] + correction
             W_1 = self._evaluate(C_end)
             moved.y[...] = y_before
-            correction, weight, D2 = hold(W_1, moved.y)
+            correction, weight, d2 = hold(W_1, moved.y)
         C_end[:K, :K] = C1[:K, :K] + correction
-        # the parabola's own term, what a line would have missed: the hold's error estimate
-        error = U @ (weight * D2) @ U.T if curved else None
-        return C_end, W_1, error
+        if not curved:
+            return C_end, W_1, None
+        # the parabola's own term, what a line would have missed: the hold's error estimate -- of
+        # the curvature that W's evaluation resolves: values each within delta of W move the
+        # divided difference by up to delta sum_i 1 / prod_j |a_i - a_j|, which is noise, not
+        # curvature (left in, it grows as the step shrinks and stalls the step-size control)
+        points = [*self.history, (a_n + h, W_1)][-3:]
+        noise = prop.noise_accuracy(C_end, W_1) * _noise_gain(points)
+        resolved = np.sign(d2) * np.maximum(np.abs(d2) - noise, 0.0)
+        return C_end, W_1, U @ (weight * rotate(resolved)) @ U.T
 
     def accept(self, alpha: float, W: np.ndarray | None) -> None:
         if W is not None:
             self.history = [*self.history, (alpha, W)][-2:]
+
+
+def _noise_gain(points: list[tuple[float, np.ndarray]]) -> float:
+    """Largest change of the highest divided difference of ``points`` per unit change of each value."""
+    alphas = [a for a, _ in points]
+    return sum(1.0 / abs(np.prod([a - b for j, b in enumerate(alphas) if j != i])) for i, a in enumerate(alphas))
 
 
 def _newton_coefficients(points: list[tuple[float, np.ndarray]]) -> list[np.ndarray]:
@@ -670,7 +791,11 @@ def _midpoint_step(
     end_covariance = _EndCovariance(prop, state, W, h, G_start, stats, results.scratch)
     x = (C if guess is None else guess).ravel()
     acc.restart()
-    tol = config.iteration_tolerance * (config.atol + config.rtol * np.abs(C).max()) + 1e-15
+    # the covariance is iterated to iteration_tolerance of the local tolerance (down to round-off,
+    # 1e-15 relative), block by block in deviation coordinates; Anderson runs on the scaled entries
+    weights = prop.error_weights(
+        C, config.iteration_tolerance * config.rtol, config.iteration_tolerance * config.atol, 1e-15
+    ).ravel()
     for _ in range(config.max_iterations):
         Cm = x.reshape(C.shape)
         G = prop.coefficients(0.5 * (Cm + Cm.T))
@@ -683,7 +808,7 @@ def _midpoint_step(
         if not np.all(np.isfinite(gx)):
             acc.restart(keep=False)
             return None
-        if np.abs(gx - x).max() <= tol:
+        if np.abs((gx - x) * weights).max() <= 1.0:
             moved = prop.propagate(state, G, W, h, out=results.step)
             stats.propagations += 1
             C_end = moved.covariance()
@@ -694,7 +819,7 @@ def _midpoint_step(
             G_end = prop.coefficients(C_end)
             stats.g_evaluations += 1
             return moved, C_end, G_end, end_covariance
-        x = acc.step(x, gx)
+        x = acc.step(x * weights, gx * weights) / weights
     acc.restart(keep=False)
     return None
 
@@ -713,9 +838,8 @@ def _scaled_error(prop, C1, difference, config: ExponentialConfig) -> float:
     E = np.zeros_like(C1)
     k = difference.shape[0]
     E[:k, :k] = difference
-    err_C = np.abs(E).max() / (config.atol + config.rtol * np.abs(C1).max())
-    system = prop.sys
-    e1, e_other = float(system.eps_of_covariance(C1)), float(system.eps_of_covariance(C1 + E))
-    # relative to eps_g down to the round-off its evaluation from C allows, not below
-    err_e = abs(e1 - e_other) / (config.atol + config.rtol * abs(e1) + eps_resolution(C1))
+    err_C = np.abs(E * prop.error_weights(C1, config.rtol, config.atol)).max()
+    e1, e_other = prop.eps(C1), prop.eps(C1 + E)
+    # relative to eps_g down to the round-off its evaluation allows, not below
+    err_e = abs(e1 - e_other) / (config.atol + config.rtol * abs(e1) + prop.eps_floor(C1))
     return max(err_C, err_e)
