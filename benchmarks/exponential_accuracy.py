@@ -43,7 +43,9 @@ def main() -> None:
     parser.add_argument("--rtol", type=float, nargs="+", default=[1e-6, 1e-8])
     parser.add_argument("--L", type=int, default=64)
     parser.add_argument("--eta", type=float, default=0.1)
-    parser.add_argument("--atol", type=float, default=1e-30, help="absolute tolerance (tiny: relative accuracy through the tail)")
+    parser.add_argument(
+        "--atol", type=float, default=1e-30, help="absolute tolerance (tiny: relative accuracy through the tail)"
+    )
     parser.add_argument("--json")
     args = parser.parse_args()
     rows = []
