@@ -42,6 +42,15 @@ per-mode teacher frame (:mod:`theorykit.committee.solve._mode_frame`): when an e
 directions than the teacher has units (one each at L = N), their rows span only that many
 dimensions for all times, and the per-mode products shrink accordingly.
 
+*The tail.*  Once a K = M committee with analytic kernels is within
+:data:`~theorykit.committee.solve._deviation.SWITCH` of a specialised fixed point, the state moves
+to deviation coordinates about it (:mod:`theorykit.committee.solve._deviation`:
+:math:`d_k = r_k - Pt_k` and the Gram matrix :math:`E_k` of the weight deviations, which obey
+equations of the same form with :math:`G_t \to S = G_sP + G_t`), and :math:`\varepsilon_g`,
+``W`` and ``S`` are evaluated there without cancellation; the error weights become blockwise
+(``E`` relative to ``E``).  The tolerance stays what the user asked for: with an absolute
+``atol`` above the tail's values it is absolute there.
+
 *Accuracy control.*  The companion step freezes ``G`` at the average of its values at the two
 ends of the step (trapezoidal rule instead of midpoint rule; one more propagation, no
 iteration).  Both are second order and differ by :math:`O(h^3)`.  The noise hold's error is
