@@ -128,9 +128,9 @@ def test_only_analytic_noise_free_committees_with_k_equal_m_switch():
 def test_tail_of_a_run_against_the_exact_linear_solution():
     """K = M = 1, linear, L = 64: eps_g falls from 4.4e-3 to 2.2e-21 between alpha = 100 and 2e4.
     Held as overlaps the integrator lost it below ~1e-15 (NaN) and was 1e-3 off at 1e-12; in
-    deviation coordinates every point is resolved, within 1e-4 of the exact solution at rtol
-    1e-6 (measured 1.3e-6 before the switch and 1.4e-5 .. 3e-5 after it: the global error of a
-    second-order method over ~1900 steps, above the 1e-5 the issue asks for)."""
+    deviation coordinates every point is resolved and within 10x rtol of the exact solution (the
+    issue's target; measured 5e-7 .. 1.1e-6 at rtol 1e-6: before W was evaluated again at the
+    corrected step ends in these coordinates, 3e-5)."""
     from theorykit.committee.linear_network import linear_learning_curve
 
     model = CommitteeModel(1, 1, Spectrum.power_law(64, 1.0), activation="linear")
@@ -141,4 +141,4 @@ def test_tail_of_a_run_against_the_exact_linear_solution():
     assert run.solver_stats["deviation_alpha"] is not None
     assert exact[-1] < 1e-18 * exact[0]  # from 4.4e-3 at alpha = 100 to 2.2e-21
     assert np.all(np.isfinite(run.eps_g)) and np.all(run.eps_g > 0)
-    np.testing.assert_allclose(run.eps_g, exact, rtol=1e-4)
+    np.testing.assert_allclose(run.eps_g, exact, rtol=1e-5)

@@ -551,7 +551,10 @@ def _integrate(system, y0, alpha, config: ExponentialConfig, progress):
             err = err_G = _trapezoid_error(prop, end_covariance, C1, G_now, G1, config)
             W1, err_W = None, 0.0
             if np.isfinite(err) and err <= 1.0 and W is not None:
-                tolerance = config.atol + config.rtol * np.abs(C1).max()
+                # the local tolerance of the student block (in deviation coordinates that of E, far
+                # below max|C|: W is then evaluated again at the corrected end, or the stored ends
+                # would jump by W' x correction and the hold's curvature estimate would stall)
+                tolerance = 1.0 / prop.error_weights(C1, config.rtol, config.atol)[: prop.K, : prop.K].min()
                 C1, W1, hold_error = noise.complete(moved, C1, W, step, tolerance)
                 G1 = prop.coefficients(C1)
                 stats.g_evaluations += 1
