@@ -249,12 +249,14 @@ class ModePropagator:
             return float(self.sys.eps_of_covariance(C))
         return float(self.reference.evaluate(self.sys.eps_of_covariance, C, order=2))
 
-    def eps_floor(self, C: np.ndarray) -> float:
-        r"""Round-off resolution of :meth:`eps`: :func:`eps_resolution` of the covariance, or, in
-        deviation coordinates, the same rule with the deviations' scale :math:`\sigma^2` for ``max|C|``."""
+    def eps_floor(self, C: np.ndarray, atol: float = 0.0) -> float:
+        r"""Resolution of :meth:`eps`: :func:`eps_resolution` of the covariance (its round-off), or,
+        in deviation coordinates, the same rule with the deviations' scale :math:`\sigma^2` for
+        ``max|C|`` -- and not below ``atol``, to which ``E`` (and so :math:`\varepsilon_g`) is
+        controlled only absolutely there."""
         if self.reference is None:
             return eps_resolution(C)
-        return EPS_ROUNDOFF * self.n * self.reference.scale(C) ** 2
+        return max(EPS_ROUNDOFF * self.n * self.reference.scale(C) ** 2, atol)
 
     def noise_accuracy(self, C: np.ndarray, W: np.ndarray) -> float:
         """How far an evaluation of ``W`` at ``C`` may be off (round-off; in deviation coordinates
@@ -604,7 +606,7 @@ def _integrate(system, y0, alpha, config: ExponentialConfig, progress):
                 progress(a_now)
         out[col] = system.pack(*prop.original_overlaps(state, in_original))
         if prop.reference is not None:
-            eps[col], floors[col] = prop.eps(C), prop.eps_floor(C)
+            eps[col], floors[col] = prop.eps(C), prop.eps_floor(C, config.atol)
     return ExponentialRun(out.T, "success", "integration finished", stats, eps, floors)
 
 

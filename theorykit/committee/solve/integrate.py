@@ -115,7 +115,9 @@ class Solution(ReprAsHTML):
     eps_resolution : ndarray (T,)
         The smallest eps_g the overlaps resolve in double precision at each alpha
         (:func:`~theorykit.committee.solve.eigenmode.eps_resolution`: eps_g near perfect learning is a
-        small difference of order-one overlaps).
+        small difference of order-one overlaps); where the exponential integrator held the
+        deviations from the specialised fixed point instead, their round-off, and not below
+        ``atol`` (:meth:`~theorykit.committee.solve.exponential.ModePropagator.eps_floor`).
     r, q : ndarray (T, L, K, M), (T, L, K, K)
         Per-mode overlaps at each output alpha.
     t : ndarray (L, M, M)
@@ -233,7 +235,7 @@ class Solution(ReprAsHTML):
     def eps_g_text(self, index: int = -1) -> str:
         """One value of ``eps_g`` for a message, or what is known of it when it is unresolved."""
         e = self.eps_g[index]
-        return f"< {self.eps_resolution[index]:.2g} (round-off)" if np.isnan(e) else f"{e:.6g}"
+        return f"< {self.eps_resolution[index]:.2g} (unresolved)" if np.isnan(e) else f"{e:.6g}"
 
     def raise_for_status(self) -> Solution:
         """Raise :class:`~theorykit.core.errors.NumericalFailure` unless the run succeeded."""
@@ -487,14 +489,14 @@ def _collect(
         floor = float(tail[1][col]) if given else eps_resolution(C)
         rs.append(r)
         qs.append(q)
-        eps.append(e if e >= floor else np.nan)  # below round-off: not even its sign is known
+        eps.append(e if e >= floor else np.nan)  # below its resolution: not even its sign is known
         floors.append(floor)
     T = len(eps)
     unresolved = np.isnan(np.asarray(eps, dtype=float))
     if unresolved.any() and status == "success":
         first = int(np.argmax(unresolved))
         message = (
-            f"{message}; eps_g fell below the round-off resolution of the overlaps "
+            f"{message}; eps_g fell below its resolution "
             f"({floors[first]:.2g}) at alpha = {alpha[first]:.6g}: reported as NaN there"
         )
     L, K, M = model.spectrum.L, model.K, model.M
