@@ -152,9 +152,9 @@ class ExponentialRun(NamedTuple):
     message : str
     stats : ExponentialStats
     eps_g, eps_floor : ndarray (len(alpha),)
-        :math:`\varepsilon_g` and its round-off resolution at the outputs reached in deviation
-        coordinates, evaluated there without cancellation; NaN at the others (evaluate those from
-        the overlaps).
+        :math:`\varepsilon_g` and its resolution (:meth:`ModePropagator.eps_floor`: round-off,
+        not below ``atol``) at the outputs reached in deviation coordinates, evaluated there
+        without cancellation; NaN at the others (evaluate those from the overlaps).
     """
 
     ys: np.ndarray
