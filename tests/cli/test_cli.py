@@ -278,6 +278,41 @@ def test_plateau_and_linear_write_netcdf_with_their_json_numbers(tmp_path):
     assert main(["plateau", path, "-o", str(tmp_path / "p.csv")]) == 2  # refused before any work
 
 
+def test_curves_write_csv_tables_with_the_netcdf_numbers(tmp_path):
+    """simulate, linear and rf write ``.csv``: one row per output time, the same numbers as the
+    ``.nc`` of the same run (per seed for the simulation, the decimal strings for ``--dps``)."""
+    import csv
+
+    import xarray as xr
+
+    def both(command, path, *options):
+        for suffix in ("nc", "csv"):
+            assert main([command, path, "-o", str(tmp_path / f"{command}.{suffix}"), *options]) == 0
+        with xr.open_dataset(tmp_path / f"{command}.nc", engine="h5netcdf") as ds:
+            return ds.load(), list(csv.DictReader((tmp_path / f"{command}.csv").open()))
+
+    linear = {**BASE, "model": {"K": 2, "M": 3, "activation": "linear"}, "eta": 0.3, "alpha": [0.5, 3.0, 20.0]}
+    ds, rows = both("linear", _case(tmp_path, linear), "--dps", "25")
+    assert [float(r["alpha"]) for r in rows] == [0.5, 3.0, 20.0]
+    assert [r["eps_g_decimal"] for r in rows] == list(ds["eps_g_decimal"].values)
+    assert [float(r["eps_g"]) for r in rows] == list(ds["eps_g"].values)
+
+    sim = {**BASE, "alpha": [0.0, 1.0, 2.0], "simulation": {"N": 40, "seeds": 2}}
+    ds, rows = both("simulate", _case(tmp_path, sim))
+    assert [float(r["alpha"]) for r in rows] == [0.0, 1.0, 2.0]
+    for seed in range(2):
+        assert [float(r[f"eps_g_{seed}"]) for r in rows] == list(ds["eps_g"].values[seed])
+    # per-mode overlaps (2 seeds x 4 modes x 2 x 2 = 32 per point) flattened with alpha moved first
+    assert [float(r["r_1_3_0_1"]) for r in rows] == list(ds["r"].values[1, :, 3, 0, 1])
+
+    rf = {"N": 40, "P": 20, "a": 0.5, "gamma": 0.1, "T": 0.0, "noise": 0.1, "times": [0.5, 2.0]}
+    ds, rows = both("rf", _case(tmp_path, rf))
+    assert [float(r["time"]) for r in rows] == [0.5, 2.0]
+    assert [float(r["bias"]) for r in rows] == list(ds["bias"].values)
+    asym = {"model": {"K": 2, "M": 2}, "spectrum": {"kind": "power_law", "L": 4, "beta": 1.0}, "eta": 0.1}
+    assert main(["asymptotics", _case(tmp_path, asym), "-o", str(tmp_path / "a.csv")]) == 2  # not a curve
+
+
 def test_simulate_asymptotics_and_rf_write_netcdf(tmp_path):
     """The same numbers in ``-o .nc`` as in ``-o .json`` for the other result commands."""
     import numpy as np

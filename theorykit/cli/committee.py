@@ -8,12 +8,11 @@ import numpy as np
 
 from .._version import __version__
 from ..committee.schema import COMMITTEE
-from ..core.atomic import write_text_atomic
 from ..core.errors import CaseError
 from ..core.output import provenance, write_json
 from ..core.schema import EXPONENT_CONVENTION
 from .common import case_dps, certify_prec, checked_output, load_case, write_result
-from .parser import RESULT_OUTPUTS, SOLVE_OUTPUTS
+from .parser import OUTPUTS
 
 
 def cmd_solve(args) -> int:
@@ -30,20 +29,14 @@ def cmd_solve(args) -> int:
         from dataclasses import replace
 
         solver = replace(solver, **overrides)  # re-validated by SolverConfig.__post_init__
-    output = checked_output(args.output, SOLVE_OUTPUTS)
+    output = checked_output(args.output, OUTPUTS["solve"])
     solution = solve(case.model, case.eta, case.init, case.alpha, solver)
     solution.raise_for_status()
     dataset = solution.to_xarray()
     if output.suffix == ".nc":
         write_result("solve", case, output, {"seed": case.init_spec.get("seed")}, solution, dataset)
     elif output.suffix == ".csv":
-        table = dataset[["eps_g", "eps_resolution"]].to_dataframe()
-        for name in ("R", "Q"):  # one column per overlap: R_0_1 is R[i=0, n=1]
-            block = dataset[name].values
-            for i in range(block.shape[1]):
-                for j in range(block.shape[2]):
-                    table[f"{name}_{i}_{j}"] = block[:, i, j]
-        write_text_atomic(output, table.to_csv())
+        write_result("solve", case, output, {}, solution, dataset)
     else:
         write_json(output, _solve_payload(case, solver, solution, dataset))
     print(f"wrote {output}: {len(solution.alpha)} points, eps_g({solution.alpha[-1]:g}) = {solution.eps_g_text()}")
@@ -81,7 +74,7 @@ def cmd_simulate(args) -> int:
     from ..committee.simulate.sgd import simulate
 
     case = load_case(args.case, require_init=False)
-    output = checked_output(args.output, RESULT_OUTPUTS)
+    output = checked_output(args.output, OUTPUTS["simulate"])
     sim_cfg = dict(case.simulation)
     if args.N is not None:
         sim_cfg["N"] = args.N
@@ -196,7 +189,7 @@ def cmd_linear(args) -> int:
     from ..committee.solve.linear_exact import slowest_rate
 
     case = load_case(args.case)
-    output = checked_output(args.output, RESULT_OUTPUTS)
+    output = checked_output(args.output, OUTPUTS["linear"])
     dps = case_dps(args, case)
     curve = linear_learning_curve(case.model, case.eta, case.init, case.alpha, dps=dps)
     extra = {"seed": case.init_spec.get("seed"), "alpha": curve.alpha.tolist(), "eta_max": curve.eta_max}
@@ -236,7 +229,7 @@ def cmd_asymptotics(args) -> int:
     from ..committee.late_phase import late_asymptotics
 
     case = load_case(args.case, require_init=False, require_alpha=False)
-    output = checked_output(args.output, RESULT_OUTPUTS)
+    output = checked_output(args.output, OUTPUTS["asymptotics"])
     dps = case_dps(args, case, COMMITTEE.default("dps"))
     result = late_asymptotics(case.model, case.eta, dps=dps)
     result.evaluation.require("late-phase rates")
@@ -264,7 +257,7 @@ def cmd_plateau(args) -> int:
     from ..committee.plateau import find_plateau, initial_asymmetry
 
     case = load_case(args.case, require_init=False, require_alpha=False)
-    output = checked_output(args.output, RESULT_OUTPUTS)
+    output = checked_output(args.output, OUTPUTS["plateau"])
     if args.certify:  # refuse before the plateau's work, not after it
         from ..committee.certify import require_certifiable_plateau
 

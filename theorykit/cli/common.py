@@ -42,12 +42,18 @@ def write_result(command: str, case, output: Path, extra: dict, result, dataset=
     """``extra`` as the JSON document, or ``result.to_xarray()`` (``dataset`` when the caller has
     built it already) as NetCDF carrying ``extra``'s other entries (closed forms, enclosures, ...)
     as attributes."""
-    from ..core.output import provenance, provenance_attrs, write_json, write_netcdf
+    from ..core.atomic import write_text_atomic
+    from ..core.output import curve_table, provenance, provenance_attrs, write_json, write_netcdf
+    from .parser import TABLE_ROWS
 
     if output.suffix == ".nc":
         dataset = result.to_xarray() if dataset is None else dataset
         rest = {k: v for k, v in extra.items() if k not in dataset.variables and k not in dataset.attrs}
         dataset.attrs.update(provenance_attrs(command, case.raw, rest))
         write_netcdf(dataset, output)
+    elif output.suffix == ".csv":
+        dataset = result.to_xarray() if dataset is None else dataset
+        dim = TABLE_ROWS[command]
+        write_text_atomic(output, curve_table(dataset, dim, flatten=("R", "Q") if command == "solve" else ()))
     else:
         write_json(output, provenance(command, case.raw, extra))

@@ -24,16 +24,28 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{self.prog}: {message}")
 
 
-#: Formats of ``theorykit solve -o``, by extension.
-SOLVE_OUTPUTS = (".json", ".nc", ".csv")
-#: Formats of ``-o`` of linear, plateau, simulate, asymptotics and rf: the JSON document, or the result's
-#: dataset (``to_xarray``) as NetCDF with the rest of the document in its attributes.
-RESULT_OUTPUTS = (".json", ".nc")
+#: Formats of each command's ``-o``, by extension: the JSON document with provenance; the result's
+#: dataset (``to_xarray``) as NetCDF with the rest of the document in its attributes; and, where the
+#: result is a curve, a CSV table along its axis (:data:`TABLE_ROWS`, :func:`theorykit.core.output.curve_table`).
+OUTPUTS = {
+    "solve": (".json", ".nc", ".csv"),
+    "simulate": (".json", ".nc", ".csv"),
+    "linear": (".json", ".nc", ".csv"),
+    "rf": (".json", ".nc", ".csv"),
+    "plateau": (".json", ".nc"),
+    "asymptotics": (".json", ".nc"),
+}
+#: The axis along which a command's ``.csv`` table runs (one row per point).
+TABLE_ROWS = {"solve": "alpha", "simulate": "alpha", "linear": "alpha", "rf": "time"}
 _FORMAT_NAMES = {".json": ".json (with provenance)", ".nc": ".nc (xarray/NetCDF)", ".csv": ".csv (a table)"}
 
 
 def _formats(formats: tuple) -> str:
     return ", ".join(_FORMAT_NAMES[f] for f in formats)
+
+
+def _output_help(command: str) -> str:
+    return f"output, its format by extension: {_formats(OUTPUTS[command])}"
 
 
 def add_certify(p: argparse.ArgumentParser, what: str) -> None:
@@ -75,7 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
         "-o",
         "--output",
         required=True,
-        help=f"output, its format by extension: {_formats(SOLVE_OUTPUTS)}",
+        help=_output_help("solve"),
     )
     p.add_argument(
         "--method",
@@ -91,7 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("simulate", help="run SGD of the finite-N model for a case")
     p.add_argument("case", help="case file (.json or .toml); init optional")
-    p.add_argument("-o", "--output", required=True, help=f"output, its format by extension: {_formats(RESULT_OUTPUTS)}")
+    p.add_argument("-o", "--output", required=True, help=_output_help("simulate"))
     p.add_argument("--N", type=int, help=f"overrides simulation.N: {COMMITTEE['simulation.N'].meaning}")
     p.add_argument("--seeds", type=int, help=f"overrides simulation.seeds: {COMMITTEE['simulation.seeds'].meaning}")
     p.add_argument(
@@ -108,21 +120,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("linear", help="exact learning curve of a linear network (any precision)")
     p.add_argument("case", help="case file (.json or .toml), activation 'linear'")
-    p.add_argument("-o", "--output", required=True, help=f"output, its format by extension: {_formats(RESULT_OUTPUTS)}")
+    p.add_argument("-o", "--output", required=True, help=_output_help("linear"))
     p.add_argument("--dps", type=int, help=dps_help + "; values written as strings")
     add_certify(p, "also rigorous enclosures [lo, hi] in ball arithmetic")
     p.set_defaults(func=".committee:cmd_linear")
 
     p = sub.add_parser("plateau", help="symmetric plateau: fixed point, heights, escape rate (closed form where found)")
     p.add_argument("case", help="case file; init optional (a random init gives a finite-N teacher and an escape time)")
-    p.add_argument("-o", "--output", required=True, help=f"output, its format by extension: {_formats(RESULT_OUTPUTS)}")
+    p.add_argument("-o", "--output", required=True, help=_output_help("plateau"))
     p.add_argument("--dps", type=int, help=dps_help)
     add_certify(p, "also rigorous enclosures of R, Q, C, eps_g and the escape rate (infinite-N teacher)")
     p.set_defaults(func=".committee:cmd_plateau")
 
     p = sub.add_parser("asymptotics", help="late phase after specialisation: rates, power-law exponent, window")
     p.add_argument("case", help="case file (K = M); init and alpha are not needed")
-    p.add_argument("-o", "--output", required=True, help=f"output, its format by extension: {_formats(RESULT_OUTPUTS)}")
+    p.add_argument("-o", "--output", required=True, help=_output_help("asymptotics"))
     p.add_argument("--dps", type=int, help=dps_help + f" (default {COMMITTEE.default('dps')})")
     add_certify(p, "also rigorous enclosures of nu_slow, nu_fast, the decoupled and dense decay rates and the exponent")
     p.set_defaults(func=".committee:cmd_asymptotics")
@@ -161,7 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("rf", help="random-feature regression: DMFT (or --simulate) eps_g, bias, variance over time")
     p.add_argument("case", help="case file: N, P, a, gamma, T, noise, times, ...")
-    p.add_argument("-o", "--output", required=True, help=f"output, its format by extension: {_formats(RESULT_OUTPUTS)}")
+    p.add_argument("-o", "--output", required=True, help=_output_help("rf"))
     p.add_argument("--method", choices=RF_METHODS, help=f"overrides method: {RANDOM_FEATURES['method'].meaning}")
     p.add_argument("--dps", type=int, help=dps_help + " (Laplace route)")
     p.add_argument("--simulate", action="store_true", help="exact simulation of the finite model instead of the DMFT")

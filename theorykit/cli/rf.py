@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .common import certify_prec, checked_output, write_result
-from .parser import RESULT_OUTPUTS
+from .parser import OUTPUTS
 
 
 def cmd_rf(args) -> int:
@@ -12,7 +12,7 @@ def cmd_rf(args) -> int:
     from ..rf.case import parse_rf_case
 
     case = parse_rf_case(read_case_file(args.case))
-    output = checked_output(args.output, RESULT_OUTPUTS)
+    output = checked_output(args.output, OUTPUTS["rf"])
     method = args.method or case.method
     dps = args.dps if args.dps is not None else case.dps
     draws = args.draws if args.draws is not None else case.draws

@@ -80,6 +80,37 @@ def write_netcdf(dataset, path: str | Path) -> None:
         dataset.to_netcdf(tmp, engine="h5netcdf")
 
 
+#: A variable along the table's rows with more than this many values per row is left to .nc / .json.
+TABLE_COLUMNS_PER_VARIABLE = 64
+
+
+def curve_table(dataset, dim: str, flatten: tuple[str, ...] = ()) -> str:
+    """CSV text of a result's dataset along one dimension (``alpha`` or ``time``): one row per
+    point, the coordinate first, then every variable along ``dim`` -- one column for a curve,
+    ``name_i_j`` for each entry of a variable with more dimensions, ``dim`` moved first
+    (``R_0_1`` is ``R[:, 0, 1]``; ``eps_g_2`` of a simulation is seed 2)
+    when it has at most :data:`TABLE_COLUMNS_PER_VARIABLE` entries per point or is named in
+    ``flatten``.  Decimal strings stay strings.  Attributes (provenance) are not part of a table:
+    they are in the ``.json`` and ``.nc`` outputs.
+    """
+    import pandas as pd
+
+    table = pd.DataFrame(index=pd.Index(dataset[dim].values, name=dim))
+    for name, variable in dataset.data_vars.items():
+        if dim not in variable.dims:
+            continue
+        values = variable.transpose(dim, ...).values
+        if values.ndim == 1:
+            table[name] = values
+            continue
+        per_point = int(np.prod(values.shape[1:]))
+        if per_point > TABLE_COLUMNS_PER_VARIABLE and name not in flatten:
+            continue
+        for index in np.ndindex(*values.shape[1:]):
+            table["_".join([name, *map(str, index)])] = values[(slice(None), *index)]
+    return table.to_csv()
+
+
 def labelled_dataset(data: dict, coords: dict | None = None, attrs: dict | None = None):
     """The :class:`xarray.Dataset` of a result's ``to_xarray``: variables ``{name: (dims, values,
     attrs)}``, coordinates, attributes, stamped with the theorykit version."""
