@@ -70,6 +70,11 @@ def test_grid_dataset_matches_the_api_point_by_point(tmp_path, cache):
             got = ds["eps_g"].sel(eta=eta, **{"spectrum.L": L}).values
             np.testing.assert_allclose(got, curve.eps_g, rtol=1e-14)
     assert json.loads(ds.attrs["base_case"])["model"]["M"] == 3 and ds.attrs["command"] == "linear"
+    # every axis says what it is, from the same schema as the docs and the errors
+    from theorykit.committee.schema import COMMITTEE
+
+    for axis in ("eta", "spectrum.L", "alpha"):
+        assert ds[axis].attrs["long_name"] == COMMITTEE[axis].meaning
 
 
 def test_a_failing_point_is_recorded_and_the_sweep_goes_on(tmp_path, cache):
@@ -103,6 +108,7 @@ def test_zip_axis_and_bad_sweep_files(tmp_path, cache):
     )
     ds = run_sweep(read_sweep(_sweep_file(tmp_path, text)))
     assert ds["eps_g"].dims == ("eta|spectrum.L", "alpha") and ds.sizes["eta|spectrum.L"] == 2
+    assert ds["eta|spectrum.L"].attrs["long_name"].startswith("eta: learning rate")
     for bad, field in [
         (LINEAR.replace('command = "linear"', 'command = "rm"'), "command"),
         (LINEAR.replace("eta = [0.3, 0.05]", "eta = []"), "grid.eta"),

@@ -359,6 +359,7 @@ def assemble(sweep: Sweep, records: dict):
                     array[index] = float(v)
             data_vars[name] = (dims, array)
     coords.update({axis: np.asarray(values, dtype=float) for axis, values in shared.items()})
+    coords = {name: (name, values, _axis_attrs(sweep.command, name)) for name, values in coords.items()}
     attrs = {
         "command": sweep.command,
         "base_case": json.dumps(sweep.case),
@@ -366,6 +367,23 @@ def assemble(sweep: Sweep, records: dict):
         "theorykit_version": __version__,
     }
     return xr.Dataset(data_vars, coords=coords, attrs=attrs)
+
+
+def _axis_attrs(command: str, name: str) -> dict:
+    """``long_name`` of a sweep axis (``a|b`` for a zipped group) from the case schema of the
+    command -- what each field means, with its units and conventions (one source with the docs
+    and the errors); the output-time axes are the case's ``alpha`` / ``times``."""
+    if command == "rf":
+        from .rf.schema import RANDOM_FEATURES as schema
+    else:
+        from .committee.schema import COMMITTEE as schema
+    parts = name.split("|")
+    meanings = [
+        f"{part}: {schema[part].meaning}" if len(parts) > 1 else schema[part].meaning
+        for part in parts
+        if part in schema
+    ]
+    return {"long_name": "; ".join(meanings)} if meanings else {}
 
 
 def _numbers(result: dict, prefix: str = "") -> dict:
