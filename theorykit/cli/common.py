@@ -41,10 +41,10 @@ def checked_output(name: str, formats: tuple) -> Path:
 def write_result(command: str, case, output: Path, extra: dict, result, dataset=None) -> None:
     """``extra`` as the JSON document, or ``result.to_xarray()`` (``dataset`` when the caller has
     built it already) as NetCDF carrying ``extra``'s other entries (closed forms, enclosures, ...)
-    as attributes."""
+    as attributes, or as a CSV table along the command's axis (:data:`~theorykit.cli.parser.TABLE_ROWS`)."""
     from ..core.atomic import write_text_atomic
     from ..core.output import curve_table, provenance, provenance_attrs, write_json, write_netcdf
-    from .parser import TABLE_ROWS
+    from .parser import TABLE_COLUMNS, TABLE_ROWS
 
     if output.suffix == ".nc":
         dataset = result.to_xarray() if dataset is None else dataset
@@ -53,7 +53,6 @@ def write_result(command: str, case, output: Path, extra: dict, result, dataset=
         write_netcdf(dataset, output)
     elif output.suffix == ".csv":
         dataset = result.to_xarray() if dataset is None else dataset
-        dim = TABLE_ROWS[command]
-        write_text_atomic(output, curve_table(dataset, dim, flatten=("R", "Q") if command == "solve" else ()))
+        write_text_atomic(output, curve_table(dataset, TABLE_ROWS[command], TABLE_COLUMNS.get(command, ())))
     else:
         write_json(output, provenance(command, case.raw, extra))

@@ -37,6 +37,8 @@ OUTPUTS = {
 }
 #: The axis along which a command's ``.csv`` table runs (one row per point).
 TABLE_ROWS = {"solve": "alpha", "simulate": "alpha", "linear": "alpha", "rf": "time"}
+#: Variables a command's table always spreads over columns, however many entries they have per point.
+TABLE_COLUMNS = {"solve": ("R", "Q")}
 _FORMAT_NAMES = {".json": ".json (with provenance)", ".nc": ".nc (xarray/NetCDF)", ".csv": ".csv (a table)"}
 
 
