@@ -213,3 +213,25 @@ def test_cli_plateau_rejects_bad_input(tmp_path, capsys):
     )
     assert main(["plateau", str(path), "-o", str(tmp_path / "o.json")]) == 2
     assert "eta" in capsys.readouterr().err
+
+
+def test_closed_form_strings_are_cached_as_data_and_a_damaged_entry_is_derived_again(monkeypatch, tmp_path):
+    """The closed forms are derived once per recipe (activation definition, K, M, normalisation)
+    and read back as JSON: the same strings as a fresh derivation; an altered file counts as missing."""
+    from theorykit.committee import plateau as module
+    from theorykit.core import code_cache
+
+    monkeypatch.setenv("THEORYKIT_CACHE_DIR", str(tmp_path))
+    model = CommitteeModel(2, 3, Spectrum.power_law(4, 1.0), normalization="sum")
+    fresh = module._derive_closed_form(model)
+    assert fresh is not None and "R" in fresh
+    first = module._closed_form(model)  # derives and stores
+    (stored,) = tmp_path.glob("derived_*.json")
+    derived = []
+    monkeypatch.setattr(module, "_derive_closed_form", lambda m: derived.append(m) or fresh)
+    assert module._closed_form(model) == first == fresh and not derived  # read back, not derived
+    stored.write_text(stored.read_text().replace('"R"', '"X"', 1))  # body no longer matches its hash
+    assert code_cache.derived_lookup(module._closed_form_recipe(model)) == (False, None)
+    assert module._closed_form(model) == fresh and len(derived) == 1
+    other = CommitteeModel(2, 2, Spectrum.power_law(4, 1.0), normalization="sum")
+    assert module._closed_form_recipe(other) != module._closed_form_recipe(model)

@@ -388,15 +388,58 @@ def _heights(system: EigenmodeSystem, state: np.ndarray):
 
 
 def _closed_form(model: CommitteeModel) -> dict | None:
-    """SymPy closed forms (strings and LaTeX) of R, Q, C and, for L = 1, the escape rate."""
+    """SymPy closed forms (strings and LaTeX) of R, Q, C and, for L = 1, the escape rate.
+
+    The derivation (seconds of SymPy: the Gaussian kernels, then the symmetric system) depends only
+    on the activation's definition, K, M, the normalisation and whether the escape rate is asked
+    for; its strings are cached on disk under that recipe (:func:`~theorykit.core.code_cache.derived_lookup`:
+    data, never evaluated), so that a sweep's worker processes and later commands do not derive
+    it again.
+    """
+    from ..core.code_cache import derived_lookup, derived_store
+
+    if abs(float(np.dot(model.spectrum.lam, model.spectrum.f)) - 1) > 1e-12:
+        return None  # the closed form is derived for T^(1) = 1
+    recipe = _closed_form_recipe(model)
+    if recipe is not None:
+        found, value = derived_lookup(recipe)
+        if found:
+            return value
+    out = _derive_closed_form(model)
+    if recipe is not None:
+        derived_store(recipe, out)
+    return out
+
+
+def _closed_form_recipe(model: CommitteeModel) -> str | None:
+    """What the closed forms are derived from, as text: the activation's SymPy definition (its
+    given kernels, or g(z)), K, M, normalisation, escape rate or not; None for an activation
+    without a symbolic definition of its own."""
+    import sympy as sp
+
+    from .derive.activations import ClosedFormActivation, SymbolicActivation, get_activation
+
+    activation = get_activation(model.activation)
+    if isinstance(activation, SymbolicActivation):
+        definition = f"g = {sp.srepr(activation.g)}"
+    elif isinstance(activation, ClosedFormActivation):
+        definition = "; ".join(f"{k} = {sp.srepr(v)}" for k, v in sorted(activation.closed_forms.items()))
+    else:
+        return None
+    escape = model.spectrum.L == 1 and model.K + model.M <= 8
+    return (
+        f"closed_form_plateau v1\nactivation {activation.name}: {definition}\n"
+        f"K = {model.K}, M = {model.M}, normalization = {model.normalization}, escape_rate = {escape}"
+    )
+
+
+def _derive_closed_form(model: CommitteeModel) -> dict | None:
     from .derive.activations import get_activation
     from .derive.expanded import closed_form_escape_rate
     from .derive.symmetric import closed_form_plateau
 
     if not get_activation(model.activation).is_fully_symbolic(("dgdg", "d2g_g")):
         return None
-    if abs(float(np.dot(model.spectrum.lam, model.spectrum.f)) - 1) > 1e-12:
-        return None  # the closed form is derived for T^(1) = 1
     found = closed_form_plateau(model.activation_name, model.K, model.M, model.normalization)
     if found is None:
         return None

@@ -144,6 +144,32 @@ def recipe_store(recipe: str, path: Path, notes: dict) -> None:
     write_text_atomic(_recipe_path(recipe), json.dumps({"module": path.name, "notes": notes}))
 
 
+def _derived_path(recipe: str) -> Path:
+    key = hashlib.sha256((_versions() + "\n" + recipe).encode()).hexdigest()
+    return cache_dir() / f"derived_{key[:40]}.json"
+
+
+def derived_lookup(recipe: str) -> tuple[bool, object]:
+    """``(True, value)`` when JSON data derived from ``recipe`` (by these versions) is cached, else
+    ``(False, None)``.  Data only -- read with ``json``, never evaluated; a file whose body does not
+    match its hash, or that was stored for another recipe, counts as missing."""
+    path = _derived_path(recipe)
+    if not _valid(path):
+        return False, None
+    try:
+        record = json.loads(path.read_text().partition("\n")[2])
+    except (OSError, ValueError):
+        return False, None
+    if not isinstance(record, dict) or record.get("recipe") != recipe or "value" not in record:
+        return False, None
+    return True, record["value"]
+
+
+def derived_store(recipe: str, value) -> None:
+    """Cache JSON ``value`` as what ``recipe`` derives (atomically, with its hash)."""
+    _write_atomic(_derived_path(recipe), json.dumps({"recipe": recipe, "value": value}))
+
+
 def _import(path: Path, injected: dict | None) -> types.ModuleType:
     spec = importlib.util.spec_from_file_location(path.stem, path)
     module = importlib.util.module_from_spec(spec)
