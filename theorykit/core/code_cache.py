@@ -118,9 +118,10 @@ def load_source(fingerprint: str, make_source, injected: dict | None = None) -> 
     return _import(path, injected), path, hit
 
 
-def _recipe_path(recipe: str) -> Path:
+def _recipe_path(recipe: str, kind: str = "recipe") -> Path:
+    """The cache file of ``kind`` (``recipe`` records, ``derived`` data) for a recipe and these versions."""
     key = hashlib.sha256((_versions() + "\n" + recipe).encode()).hexdigest()
-    return cache_dir() / f"recipe_{key[:40]}.json"
+    return cache_dir() / f"{kind}_{key[:40]}.json"
 
 
 def recipe_lookup(recipe: str) -> tuple[types.ModuleType, Path, dict] | None:
@@ -144,16 +145,11 @@ def recipe_store(recipe: str, path: Path, notes: dict) -> None:
     write_text_atomic(_recipe_path(recipe), json.dumps({"module": path.name, "notes": notes}))
 
 
-def _derived_path(recipe: str) -> Path:
-    key = hashlib.sha256((_versions() + "\n" + recipe).encode()).hexdigest()
-    return cache_dir() / f"derived_{key[:40]}.json"
-
-
 def derived_lookup(recipe: str) -> tuple[bool, object]:
     """``(True, value)`` when JSON data derived from ``recipe`` (by these versions) is cached, else
     ``(False, None)``.  Data only -- read with ``json``, never evaluated; a file whose body does not
     match its hash, or that was stored for another recipe, counts as missing."""
-    path = _derived_path(recipe)
+    path = _recipe_path(recipe, "derived")
     if not _valid(path):
         return False, None
     try:
@@ -167,7 +163,7 @@ def derived_lookup(recipe: str) -> tuple[bool, object]:
 
 def derived_store(recipe: str, value) -> None:
     """Cache JSON ``value`` as what ``recipe`` derives (atomically, with its hash)."""
-    _write_atomic(_derived_path(recipe), json.dumps({"recipe": recipe, "value": value}))
+    _write_atomic(_recipe_path(recipe, "derived"), json.dumps({"recipe": recipe, "value": value}))
 
 
 def _import(path: Path, injected: dict | None) -> types.ModuleType:
