@@ -33,12 +33,10 @@ def cmd_solve(args) -> int:
     solution = solve(case.model, case.eta, case.init, case.alpha, solver)
     solution.raise_for_status()
     dataset = solution.to_xarray()
-    if output.suffix == ".nc":
-        write_result("solve", case, output, {"seed": case.init_spec.get("seed")}, solution, dataset)
-    elif output.suffix == ".csv":
-        write_result("solve", case, output, {}, solution, dataset)
-    else:
+    if output.suffix == ".json":
         write_json(output, _solve_payload(case, solver, solution, dataset))
+    else:  # the dataset as NetCDF, or its table
+        write_result("solve", case, output, {"seed": case.init_spec.get("seed")}, solution, dataset)
     print(f"wrote {output}: {len(solution.alpha)} points, eps_g({solution.alpha[-1]:g}) = {solution.eps_g_text()}")
     return 0
 
