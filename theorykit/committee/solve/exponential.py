@@ -281,12 +281,13 @@ class ModePropagator:
             scale[:K, K:] = scale[K:, :K] = np.abs(C[:K, K:]).max()
         return 1.0 / (atol + (rtol + floor) * scale + 1e-300)
 
-    def to_deviations(self, state: ModeState, reference: Specialised, buffers) -> ModeState:
-        """Switch to deviation coordinates about ``reference``: the same modes as (d, E)."""
+    def to_deviations(self, state: ModeState, reference: Specialised, buffers) -> tuple[ModeState, np.ndarray]:
+        """Switch to deviation coordinates about ``reference``: the same modes as (d, E), and their
+        aggregated covariance ``[[E, d], [d^T, T]]``."""
         r, q = self.overlaps(state, buffers)
         d, E = reference.deviations(r, q, self.t)
         self.reference = reference
-        return self.state_of(d, E)
+        return self.state_of(d, E), self.aggregate(d, E)
 
     def original_overlaps(self, state: ModeState, out: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         """Every mode's ``r`` and ``q`` in the original coordinates, whichever coordinates the state is in."""
@@ -596,8 +597,7 @@ def _integrate(system, y0, alpha, config: ExponentialConfig, progress):
             if switchable and prop.reference is None:
                 reference = Specialised.near(C, prop.K)
                 if reference is not None:  # the tail: hold the deviations from the fixed point instead
-                    state = prop.to_deviations(state, reference, in_original)
-                    C = prop.aggregate(*prop.overlaps(state, in_original))
+                    state, C = prop.to_deviations(state, reference, in_original)
                     G_now = prop.coefficients(C)
                     guess = previous = None
                     anderson.restart(keep=False)
