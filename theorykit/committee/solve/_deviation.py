@@ -136,13 +136,10 @@ class Specialised:
 
     def deviation_blocks(self, C: np.ndarray) -> np.ndarray:
         """The aggregated deviation covariance ``[[E, d], [d^T, T]]`` of a covariance ``C`` (for the switch)."""
-        K, P = self.K, self.P
+        K = self.K
+        d, E = self.deviations(C[None, :K, K:], C[None, :K, :K], C[None, K:, K:])
         out = C.copy()
-        R, Q = C[:K, K:], C[:K, :K]
-        RP = R @ P.T
-        out[:K, :K] = Q - RP - RP.T + self.star[:K, :K]
-        out[:K, K:] = R - self.star[:K, K:]
-        out[K:, :K] = out[:K, K:].T
+        out[:K, :K], out[:K, K:], out[K:, :K] = E[0], d[0], d[0].T
         return out
 
     def scale(self, C_dev: np.ndarray) -> float:
