@@ -20,6 +20,45 @@ def test_fig2_left(tmp_path):
     assert data["theorykit_version"] and len(data["eps_g_exact"]) == len(data["alpha"])
 
 
+def test_a_figure_draws_into_given_axes_and_again_from_its_json(tmp_path):
+    """Computed once: drawn into a caller's Axes (the Figure returned, nothing saved), and drawn
+    again from the saved JSON with the same lines -- the picture shows the JSON's numbers."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from theorykit.figures import FIGURES, load_figure
+
+    data = FIGURES["fig2_left"]()
+    fig, ax = plt.subplots()
+    assert data.draw(ax) is fig and not list(tmp_path.iterdir())
+    first = [line.get_ydata() for line in ax.lines]
+    assert len(first) >= 2
+    np.testing.assert_array_equal(first[0], data.numbers["eps_g_exact"][1:])
+    paths = data.save(tmp_path)
+    again = load_figure(paths[2])
+    assert again.settings == data.settings
+    redrawn = again.draw()
+    for old, new in zip(first, (line.get_ydata() for line in redrawn.axes[0].lines), strict=True):
+        np.testing.assert_array_equal(old, new)
+    with pytest.raises(ValueError, match="1 panel"):
+        data.draw([ax, ax])
+    plt.close("all")
+
+
+def test_saved_numbers_keep_integers_and_missing_values():
+    """The saved form: integer lists stay integer, ``None`` is NaN in an array and ``null`` again
+    in the JSON; NaN itself is refused (a result with NaN is a failure, not data)."""
+    from theorykit.core.figure_data import _as_json, as_saved
+
+    saved = as_saved({"seeds": [0, 1], "eps": [0.5, None], "rows": [{"w": [1, 2]}], "ragged": [[1], [2, 3]]})
+    assert saved["seeds"].dtype.kind == "i" and np.isnan(saved["eps"][1])
+    assert _as_json(saved) == {"seeds": [0, 1], "eps": [0.5, None], "rows": [{"w": [1, 2]}], "ragged": [[1], [2, 3]]}
+    with pytest.raises(ValueError):
+        as_saved({"eps": [float("nan")]})
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["fig1", "fig2_right", "fig3_left", "fig4", "fig5", "fig6"])
 def test_slow_figures(tmp_path, name):
@@ -102,6 +141,7 @@ def test_sgd_bars_stay_positive_on_log_axes():
     from types import SimpleNamespace
 
     from theorykit.committee.figures.linear_figures import _sim_numbers, _sim_points
+    from theorykit.core.figure_data import as_saved
     from theorykit.core.output import new_figure
 
     eps = np.array([[1e-3, 0.2, 1e-4], [0.5, 0.01, 2e-4], [1e-3, 0.02, 1e-4]])  # seeds x alpha
@@ -111,10 +151,10 @@ def test_sgd_bars_stay_positive_on_log_axes():
         mean=lambda name: eps.mean(axis=0),
         spread=lambda name: eps.std(axis=0, ddof=1),
     )
-    numbers = _sim_numbers(sim)
+    numbers = as_saved(_sim_numbers(sim))
     assert np.any(numbers["sim_mean"] - numbers["sim_std"] < 0)  # the case the old bars got wrong
     fig, ax = new_figure()
-    _sim_points(ax, sim, "C0", "SGD")
+    _sim_points(ax, sim.alpha, numbers, "C0", "SGD")
     (container,) = ax.containers
     lower_ends = container.lines[2][0].get_segments()
     # mean - (mean - min): the smallest seed value, to rounding

@@ -325,7 +325,7 @@ def test_rf_figures_write_png_pdf_json(tmp_path):
     from theorykit.figures import FIGURES
 
     for name in ("rf_bias_variance", "rf_pareto"):
-        paths = FIGURES[name](tmp_path)
+        paths = FIGURES[name]().save(tmp_path)
         assert all(p.exists() and p.stat().st_size > 0 for p in paths)
         data = json.loads(paths[2].read_text())
         assert data["theorykit_version"] and "case" in data

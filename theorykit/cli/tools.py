@@ -8,7 +8,7 @@ import math
 def cmd_figure(args) -> int:
     from ..figures import FIGURES
 
-    paths = FIGURES[args.name](args.output, full=args.full)
+    paths = FIGURES[args.name](full=args.full).save(args.output)
     print("wrote " + ", ".join(str(p) for p in paths))
     return 0
 

@@ -1,14 +1,21 @@
-"""Paper-figure reproductions: each writes PNG, PDF and the JSON numbers behind it.
+"""Paper-figure reproductions: numbers computed once, drawn onto any Axes, saved as PNG, PDF, JSON.
 
-:data:`FIGURES` maps a figure's name to its function.  The names and where each function lives
-are listed here once; a figure's module (and with it the solvers and matplotlib) is imported
-only when the figure is looked up, so the CLI can offer the names without loading them.
+:data:`FIGURES` maps a figure's name to its function: ``FIGURES["fig2_left"](full=False)``
+computes the numbers and returns a :class:`~theorykit.core.figure_data.FigureData`, whose
+``draw(ax=None)`` returns the matplotlib Figure and ``save(dir)`` writes ``NAME.png``, ``.pdf``
+and ``.json``.  :func:`load_figure` reads a saved ``NAME.json`` back, to draw it again (restyled,
+or into a figure of one's own) without recomputing.
+
+The names and where each function lives are listed here once (its drawing function is
+``draw_NAME`` in the same module); a figure's module (and with it the solvers and matplotlib) is
+imported only when the figure is looked up, so the CLI can offer the names without loading them.
 """
 
 from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
 
 #: Figure name -> module (relative to :mod:`theorykit`) holding a function of that name.
 _WHERE = {
@@ -41,4 +48,21 @@ class _Registry(Mapping):
 
 FIGURES: Mapping[str, Callable] = _Registry()
 
-__all__ = ["FIGURES"]
+
+def load_figure(path: str | Path):
+    """The figure saved as ``path`` (``NAME.json`` from ``theorykit figure``/``reproduce`` or
+    :meth:`FigureData.save <theorykit.core.figure_data.FigureData.save>`), ready to draw.
+
+    Example: ``load_figure("figures/fig1.json").draw(ax)`` puts Fig. 1 into one's own Axes.
+    """
+    from ..core.errors import CaseError
+    from ..core.figure_data import FigureData
+
+    name = Path(path).stem
+    if name not in _WHERE:
+        raise CaseError("path", f"{str(path)!r} is not a saved figure: its name must be one of {sorted(_WHERE)}")
+    module = importlib.import_module(f"theorykit.{_WHERE[name]}")
+    return FigureData.from_json(path, getattr(module, f"draw_{name}"))
+
+
+__all__ = ["FIGURES", "load_figure"]

@@ -62,7 +62,7 @@ def reproduce(
             continue
         start = time.monotonic()
         with Progress(1, f"{name:18s}", enabled=progress) as bar:
-            paths = FIGURES[name](out, full=full)
+            paths = FIGURES[name](full=full).save(out)
             bar.update(1)
         write_text_atomic(key_file, key + "\n")
         report[name] = {"status": "made", "paths": paths, "seconds": time.monotonic() - start}

@@ -11,14 +11,15 @@ same axes, and two late-phase predictions (:mod:`theorykit.committee.late_phase`
   and the window are predictions, the height is not.
 
 Reduced defaults finish in minutes on 2 cores; ``full=True`` uses the paper's sizes (hours of
-SGD on a CPU; the SGD backend takes a GPU when PyTorch sees one).
+SGD on a CPU; the SGD backend takes a GPU when PyTorch sees one).  Each figure function returns a
+:class:`~theorykit.core.figure_data.FigureData`; ``draw_figN`` draws its numbers and nothing else.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ...core.output import new_figure, save_figure
+from ...core.figure_data import FigureData, layout
 from ..late_phase import align_students, late_asymptotics, late_phase_curve
 from ..model import CommitteeModel, Spectrum
 from ..simulate.sgd import simulate
@@ -166,10 +167,9 @@ def _draw(ax, row, color, label):
         )
 
 
-def _finish(fig, ax, title: str, note: str) -> None:
+def _finish(ax, title: str, note: str) -> None:
     ax.set(xscale="log", yscale="log", xlabel=r"$\alpha$", ylabel=r"$\varepsilon_g$", title=title)
     ax.legend(frameon=False, fontsize=7, title=note, title_fontsize=7)
-    fig.tight_layout()
 
 
 NOTE = (
@@ -178,7 +178,7 @@ NOTE = (
 )
 
 
-def fig1(out_dir, full: bool = False):
+def fig1(full: bool = False) -> FigureData:
     """Several L at K = M = 2, eta = 0.1, beta = 1, sigma_J = 0.01 (N = 1024 full, 256 reduced)."""
     K, eta, beta, sigma_J = 2, 0.1, 1.0, 0.01
     if full:
@@ -188,16 +188,22 @@ def fig1(out_dir, full: bool = False):
     alpha = np.concatenate([[0.0], np.geomspace(0.1, alpha_max, 240)])
     sim_alpha = np.concatenate([[0.0], np.geomspace(1.0, sim_max, 16)])
     rows = [_curve(K, L, beta, eta, N, sigma_J, alpha, sim_alpha, seeds) for L in Ls]
-    fig, ax = new_figure()
-    for c, row in enumerate(rows):
+    settings = {"K": K, "M": K, "eta": eta, "beta": beta, "sigma_J": sigma_J, "N": N, "L": list(Ls), "full": full}
+    return FigureData.create("fig1", {"curves": rows}, settings, draw_fig1)
+
+
+@layout()
+def draw_fig1(data: FigureData, axes) -> None:
+    """:func:`fig1`'s numbers onto one Axes."""
+    (ax,) = axes
+    s = data.settings
+    for c, row in enumerate(data.numbers["curves"]):
         _draw(ax, row, f"C{c}", f"L = {row['L']}")
     ax.set_ylim(bottom=1e-7)  # the finite-L exponential tails fall to round-off; the phases of interest lie above
-    _finish(fig, ax, rf"Fig. 1: $K = M = {K}$, $\eta = {eta}$, $\beta = {beta:g}$, $N = {N}$", NOTE)
-    settings = {"K": K, "M": K, "eta": eta, "beta": beta, "sigma_J": sigma_J, "N": N, "L": list(Ls), "full": full}
-    return save_figure(fig, out_dir, "fig1", {"curves": rows}, settings)
+    _finish(ax, rf"Fig. 1: $K = M = {s['K']}$, $\eta = {s['eta']:g}$, $\beta = {s['beta']:g}$, $N = {s['N']}$", NOTE)
 
 
-def fig6(out_dir, full: bool = False):
+def fig6(full: bool = False) -> FigureData:
     """Late phase for several beta: K = M = 40, eta = 0.01, sigma_J = 1e-6, L = N = 512 (reduced: K = 4, N = 256)."""
     eta, sigma_J = 0.01, 1e-6
     if full:
@@ -208,9 +214,16 @@ def fig6(out_dir, full: bool = False):
     alpha = np.concatenate([[0.0], np.geomspace(1.0, alpha_max, 200)])
     sim_alpha = np.concatenate([[0.0], np.geomspace(10.0, sim_max, 14)])
     rows = [_curve(K, N, beta, eta, N, sigma_J, alpha, sim_alpha, seeds) for beta in betas]
-    fig, ax = new_figure()
-    for c, row in enumerate(rows):
-        _draw(ax, row, f"C{c}", rf"$\beta = {row['beta']:g}$: slope {-row['exponent']:.3f}")
-    _finish(fig, ax, rf"Fig. 6: $K = M = {K}$, $L = N = {N}$, $\eta = {eta}$, $\sigma_J = 10^{{-6}}$", NOTE)
     settings = {"K": K, "M": K, "eta": eta, "sigma_J": sigma_J, "N": N, "L": N, "beta": list(betas), "full": full}
-    return save_figure(fig, out_dir, "fig6", {"curves": rows}, settings)
+    return FigureData.create("fig6", {"curves": rows}, settings, draw_fig6)
+
+
+@layout()
+def draw_fig6(data: FigureData, axes) -> None:
+    """:func:`fig6`'s numbers onto one Axes."""
+    (ax,) = axes
+    s = data.settings
+    for c, row in enumerate(data.numbers["curves"]):
+        _draw(ax, row, f"C{c}", rf"$\beta = {row['beta']:g}$: slope {-row['exponent']:.3f}")
+    sigma = f"10^{{{np.log10(s['sigma_J']):.0f}}}"
+    _finish(ax, rf"Fig. 6: $K = M = {s['K']}$, $L = N = {s['N']}$, $\eta = {s['eta']:g}$, $\sigma_J = {sigma}$", NOTE)

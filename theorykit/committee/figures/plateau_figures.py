@@ -1,14 +1,16 @@
 """Worschech & Rosenow, Figs. 4 and 5: plateau heights and plateau lengths.
 
 Reduced defaults finish in a few minutes on 2 cores; ``full=True`` uses the paper's sizes
-(N = 7000 for Fig. 4, L = N = 512 and eta = 0.01 for Fig. 5: hours of SGD on a CPU).
+(N = 7000 for Fig. 4, L = N = 512 and eta = 0.01 for Fig. 5: hours of SGD on a CPU).  Each
+figure function returns a :class:`~theorykit.core.figure_data.FigureData`; ``draw_figN`` draws
+its numbers and nothing else.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ...core.output import new_figure, save_figure
+from ...core.figure_data import FigureData, layout
 from ..model import CommitteeModel, Spectrum
 from ..plateau import find_plateau, initial_asymmetry
 from ..simulate.sgd import simulate
@@ -55,7 +57,7 @@ def _matched_split(r: np.ndarray, lam: np.ndarray) -> tuple[np.ndarray, np.ndarr
     return matched, other
 
 
-def fig4(out_dir, full: bool = False):
+def fig4(full: bool = False) -> FigureData:
     """Plateau order parameters: K = M = 4, L = 10, sigma_J = 0.01, eta = 0.1, O(eta) ODE vs SGD."""
     K, L, eta, sigma_J, beta = 4, 10, 0.1, 0.01, 1.0
     N = 7000 if full else 500
@@ -71,21 +73,6 @@ def fig4(out_dir, full: bool = False):
     sim_alpha = np.linspace(0, a_max, 41)
     sim = simulate(model_sgd, eta, sim_alpha, N, seeds=seeds, init=None, sigma_J=sigma_J, teacher_seed=0, n_test=1000)
 
-    fig, (ax_eps, ax_ord) = new_figure(2, width=5.0)
-    ax_eps.plot(ode.alpha, ode.eps_g, "C0", label=r"ODE, $O(\eta)$")
-    ax_eps.errorbar(
-        sim.alpha,
-        sim.mean("eps_g_overlaps"),
-        yerr=sim.spread("eps_g_overlaps"),
-        fmt="o",
-        ms=3,
-        color="C3",
-        label=f"SGD, N = {N}, {seeds} seeds",
-    )
-    ax_eps.axhline(plateau.eps_g, color="k", ls=":", label=rf"plateau $\varepsilon_g$ = {plateau.eps_g:.4g}")
-    ax_eps.set(yscale="log", xlabel=r"$\alpha$", ylabel=r"$\varepsilon_g$", title=rf"Fig. 4: $K = M = {K}$, $L = {L}$")
-    ax_eps.legend(frameon=False, fontsize=8)
-
     # Averaged over all K x M pairs, R hides the specialisation (matched pairs -> 1, the others -> 0
     # average to 1/K): each student is paired with the teacher it ends closest to, and the matched
     # and unmatched overlaps are drawn apart.
@@ -100,20 +87,6 @@ def fig4(out_dir, full: bool = False):
     R_sim = _normalised_orders(np.mean([m for m, _ in sim_split], axis=0), lam, t_diag, orders)
     R_sim_other = _normalised_orders(np.mean([o for _, o in sim_split], axis=0), lam, t_diag, orders)
     T_l = {order: float(np.dot(lam**order, t_diag)) for order in orders}
-    for c, order in enumerate(orders):
-        ax_ord.axhline(plateau.heights_R[order - 1] / T_l[order], color=f"C{c}", ls=":", lw=1.5)
-        ax_ord.plot(ode.alpha, R_ode[order], f"C{c}", label=rf"$l = {order}$: matched $R^{{(l)}}/T^{{(l)}}$")
-        ax_ord.plot(ode.alpha, R_ode_other[order], f"C{c}-.", lw=1)
-        ax_ord.plot(ode.alpha, Q_ode[order], f"C{c}--", lw=1)
-        ax_ord.plot(sim.alpha, R_sim[order], "o", color=f"C{c}", ms=3)
-        ax_ord.plot(sim.alpha, R_sim_other[order], "x", color=f"C{c}", ms=3)
-    ax_ord.plot([], [], "k-.", lw=1, label="unmatched R (mean)")
-    ax_ord.plot([], [], "k--", lw=1, label=r"$Q^{(l)}/T^{(l)}$")
-    ax_ord.plot([], [], "k:", lw=1.5, label="predicted plateau height")
-    ax_ord.plot([], [], "ko", ms=3, label=f"SGD, N = {N} (x: unmatched)")
-    ax_ord.set(xlabel=r"$\alpha$", ylabel="overlap / teacher's", title="order parameters (ODE lines)")
-    ax_ord.legend(frameon=False, fontsize=7)
-    fig.tight_layout()
     numbers = {
         "alpha_ode": ode.alpha,
         "eps_g_ode": ode.eps_g_json(),
@@ -128,6 +101,7 @@ def fig4(out_dir, full: bool = False):
             "closed_form": symmetric.closed_form,
         },
         "finite_N_teacher_split": plateau.teacher_split,
+        "finite_N_plateau_eps_g": plateau.eps_g,
         "finite_N_heights_R_over_T": [float(plateau.heights_R[o - 1] / T_l[o]) for o in orders],
         "escape_rate": plateau.escape_rate,
         "orders": list(orders),
@@ -139,8 +113,45 @@ def fig4(out_dir, full: bool = False):
         "seeds": sim.seeds,
     }
     settings = {"K": K, "M": K, "L": L, "beta": beta, "eta": eta, "sigma_J": sigma_J, "N": N, "full": full}
-    paths = save_figure(fig, out_dir, "fig4", numbers, settings)
-    return paths
+    return FigureData.create("fig4", numbers, settings, draw_fig4)
+
+
+@layout(panels=2, width=5.0)
+def draw_fig4(data: FigureData, axes) -> None:
+    """:func:`fig4`'s numbers onto two Axes: eps_g, and the order parameters against their plateau heights."""
+    ax_eps, ax_ord = axes
+    n, s = data.numbers, data.settings
+    ax_eps.plot(n["alpha_ode"], n["eps_g_ode"], "C0", label=r"ODE, $O(\eta)$")
+    seeds = len(n["seeds"])
+    ax_eps.errorbar(
+        n["sim_alpha"],
+        n["eps_g_sgd_mean"],
+        yerr=n["eps_g_sgd_std"],
+        fmt="o",
+        ms=3,
+        color="C3",
+        label=f"SGD, N = {s['N']}, {seeds} seeds",
+    )
+    eps_plateau = n["finite_N_plateau_eps_g"]
+    ax_eps.axhline(eps_plateau, color="k", ls=":", label=rf"plateau $\varepsilon_g$ = {eps_plateau:.4g}")
+    title = rf"Fig. 4: $K = M = {s['K']}$, $L = {s['L']}$"
+    ax_eps.set(yscale="log", xlabel=r"$\alpha$", ylabel=r"$\varepsilon_g$", title=title)
+    ax_eps.legend(frameon=False, fontsize=8)
+    for c, (order, height) in enumerate(zip(n["orders"], n["finite_N_heights_R_over_T"])):
+        key = str(order)
+        ax_ord.axhline(height, color=f"C{c}", ls=":", lw=1.5)
+        label = rf"$l = {order}$: matched $R^{{(l)}}/T^{{(l)}}$"
+        ax_ord.plot(n["alpha_ode"], n["R_matched_over_T_ode"][key], f"C{c}", label=label)
+        ax_ord.plot(n["alpha_ode"], n["R_unmatched_over_T_ode"][key], f"C{c}-.", lw=1)
+        ax_ord.plot(n["alpha_ode"], n["Q_over_T_ode"][key], f"C{c}--", lw=1)
+        ax_ord.plot(n["sim_alpha"], n["R_matched_over_T_sgd"][key], "o", color=f"C{c}", ms=3)
+        ax_ord.plot(n["sim_alpha"], n["R_unmatched_over_T_sgd"][key], "x", color=f"C{c}", ms=3)
+    ax_ord.plot([], [], "k-.", lw=1, label="unmatched R (mean)")
+    ax_ord.plot([], [], "k--", lw=1, label=r"$Q^{(l)}/T^{(l)}$")
+    ax_ord.plot([], [], "k:", lw=1.5, label="predicted plateau height")
+    ax_ord.plot([], [], "ko", ms=3, label=f"SGD, N = {s['N']} (x: unmatched)")
+    ax_ord.set(xlabel=r"$\alpha$", ylabel="overlap / teacher's", title="order parameters (ODE lines)")
+    ax_ord.legend(frameon=False, fontsize=7)
 
 
 def _lengths(K, spectrum, eta, N, sigma_J, seeds):
@@ -181,7 +192,7 @@ def _finite_or_none(values) -> list:
     return [float(v) if np.isfinite(v) else None for v in values]
 
 
-def fig5(out_dir, full: bool = False):
+def fig5(full: bool = False) -> FigureData:
     """Plateau lengths: left, several K at L = N; right, several L at K = M fixed (beta = 0.25, sigma_J = 1e-6)."""
     beta, sigma_J = 0.25, 1e-6
     if full:
@@ -199,33 +210,6 @@ def fig5(out_dir, full: bool = False):
     left = [_lengths(K, Spectrum.power_law(N_left, beta), eta, N_left, sigma_J, seeds) for K in Ks]
     right = [_lengths(K_right, Spectrum.power_law(L, beta), eta, N_right, sigma_J, seeds) for L in Ls]
 
-    fig, (ax_k, ax_l) = new_figure(2, width=5.0)
-    from matplotlib.ticker import NullLocator
-
-    for ax, xs, rows, xlabel, paper in (
-        (ax_k, np.array(Ks, float), left, "K = M", lambda x: x**2),
-        (ax_l, np.array(Ls, float), right, "L", lambda x: 1 / x),
-    ):
-        ode = np.array([np.nan if r["ode_length"] is None else r["ode_length"] for r in rows])
-        inv_mu = np.array([1 / r["escape_rate"] for r in rows])
-        sgd = np.array([np.nan if r["sgd_length_mean"] is None else r["sgd_length_mean"] for r in rows])
-        sgd_err = np.array([0.0 if r["sgd_length_std"] is None else r["sgd_length_std"] for r in rows])
-        good = np.isfinite(ode)
-        # one constant (the log of the amplification) fitted to the ODE lengths; the shape is 1/mu(K, L)
-        scale = float(np.exp(np.mean(np.log(ode[good] / inv_mu[good])))) if good.any() else 1.0
-        ax.plot(xs, scale * inv_mu, "k-", label=rf"$c/\mu$ (linearisation; c = {scale:.2f} fitted)")
-        ax.plot(xs, ode, "s", color="C0", label=r"$O(\eta)$ ODE from random init")
-        ax.errorbar(xs, sgd, yerr=sgd_err, fmt="o", color="C3", ms=4, label=f"SGD, {seeds} seeds")
-        ref = paper(xs) * (ode[good][0] / paper(xs[good][0]) if good.any() else 1)
-        ax.plot(xs, ref, "C7--", lw=1, label=r"paper's $K^2/L$ scaling")
-        ax.set(xscale="log", yscale="log", xlabel=xlabel, ylabel="plateau length (alpha)")
-        # a few values on a log axis: label them, not the decades (K = 2..5 showed no readable tick)
-        ax.set_xticks(xs, [f"{x:g}" for x in xs])
-        ax.xaxis.set_minor_locator(NullLocator())
-        ax.legend(frameon=False, fontsize=7)
-    ax_k.set_title(rf"Fig. 5 left: $L = N = {N_left}$, $\eta = {eta}$, $\beta = {beta}$")
-    ax_l.set_title(rf"Fig. 5 right: $K = M = {K_right}$, $N = {N_right}$")
-    fig.tight_layout()
     numbers = {"K": list(Ks), "left": left, "L": list(Ls), "right": right}
     settings = {
         "beta": beta,
@@ -237,5 +221,41 @@ def fig5(out_dir, full: bool = False):
         "seeds": seeds,
         "full": full,
     }
-    paths = save_figure(fig, out_dir, "fig5", numbers, settings)
-    return paths
+    return FigureData.create("fig5", numbers, settings, draw_fig5)
+
+
+def _length(value) -> float:
+    """A length from the JSON numbers: ``None`` (NaN once read) when the run never left the plateau."""
+    return np.nan if value is None else float(value)
+
+
+@layout(panels=2, width=5.0)
+def draw_fig5(data: FigureData, axes) -> None:
+    """:func:`fig5`'s numbers onto two Axes: plateau length against K, and against L."""
+    from matplotlib.ticker import NullLocator
+
+    ax_k, ax_l = axes
+    n, s = data.numbers, data.settings
+    for ax, xs, rows, xlabel, paper in (
+        (ax_k, np.asarray(n["K"], float), n["left"], "K = M", lambda x: x**2),
+        (ax_l, np.asarray(n["L"], float), n["right"], "L", lambda x: 1 / x),
+    ):
+        ode = np.array([_length(r["ode_length"]) for r in rows])
+        inv_mu = np.array([1 / r["escape_rate"] for r in rows])
+        sgd = np.array([_length(r["sgd_length_mean"]) for r in rows])
+        sgd_err = np.nan_to_num([_length(r["sgd_length_std"]) for r in rows])
+        good = np.isfinite(ode)
+        # one constant (the log of the amplification) fitted to the ODE lengths; the shape is 1/mu(K, L)
+        scale = float(np.exp(np.mean(np.log(ode[good] / inv_mu[good])))) if good.any() else 1.0
+        ax.plot(xs, scale * inv_mu, "k-", label=rf"$c/\mu$ (linearisation; c = {scale:.2f} fitted)")
+        ax.plot(xs, ode, "s", color="C0", label=r"$O(\eta)$ ODE from random init")
+        ax.errorbar(xs, sgd, yerr=sgd_err, fmt="o", color="C3", ms=4, label=f"SGD, {s['seeds']} seeds")
+        ref = paper(xs) * (ode[good][0] / paper(xs[good][0]) if good.any() else 1)
+        ax.plot(xs, ref, "C7--", lw=1, label=r"paper's $K^2/L$ scaling")
+        ax.set(xscale="log", yscale="log", xlabel=xlabel, ylabel="plateau length (alpha)")
+        # a few values on a log axis: label them, not the decades (K = 2..5 showed no readable tick)
+        ax.set_xticks(xs, [f"{x:g}" for x in xs])
+        ax.xaxis.set_minor_locator(NullLocator())
+        ax.legend(frameon=False, fontsize=7)
+    ax_k.set_title(rf"Fig. 5 left: $L = N = {s['N_left']}$, $\eta = {s['eta']:g}$, $\beta = {s['beta']:g}$")
+    ax_l.set_title(rf"Fig. 5 right: $K = M = {s['K_right']}$, $N = {s['N_right']}$")
