@@ -202,3 +202,15 @@ def test_plot_learning_curve_returns_its_figure_and_draws_the_overlap_estimate()
     np.testing.assert_allclose(fig.axes[0].lines[0].get_ydata(), (overlaps * 3).mean(axis=0))
     with pytest.raises(ValueError, match="estimate"):
         plot_learning_curve(simulation=sim, estimate="mc")
+
+
+def test_the_docs_name_every_registered_figure():
+    """The figure lists of the README and docs/cli.md are written by hand: they must stay complete."""
+    from pathlib import Path
+
+    from theorykit.figures import FIGURES
+
+    root = Path(__file__).resolve().parents[2]
+    for doc in ("README.md", "docs/cli.md"):
+        text = (root / doc).read_text()
+        assert "|".join(FIGURES) in text, doc
