@@ -2,12 +2,15 @@
 
     python benchmarks/sweeps.py [--json OUT.json]
 
-A 16-point plateau grid (eta x L, O(eta) erf, K = M = 2), as whole ``theorykit sweep``
-processes (start-up, worker start-up and all), its generated code already cached and the sweep
-cache emptied before each: on 1 worker (in the process), on a local pool of 2 processes and on a
-Dask LocalCluster of 2 processes; then the same sweep fully cached, in process, as the overhead
-per cached point.  The three datasets are compared (Dask's workers run BLAS on one thread, so
-round-off may differ).  All in one run.
+A 16-point plateau grid (eta x L, O(eta) erf, K = M = 2, points of 2-6 s), as whole
+``theorykit sweep`` processes (start-up, worker start-up and all), its generated code already
+cached and the sweep cache emptied before each: on 1 worker (in the process) with one BLAS
+thread -- as each pool or Dask worker runs -- and with the default threads, on a local pool of 2
+processes and on a Dask LocalCluster of 2 processes; then the same sweep fully cached, in
+process, as the overhead per cached point.  The speed-up of the pool is given over both 1-worker
+runs: over one thread it is what the scheduler delivers; over the default threads it is what a
+user gains when the points' linear algebra would already use both cores.  The datasets are
+compared (round-off may differ between one and several BLAS threads).  All in one run.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ GRID = """
 command = "plateau"
 [grid]
 eta = [0.01, 0.02, 0.05, 0.1]
-"spectrum.L" = [128, 160, 192, 224]
+"spectrum.L" = [256, 320, 384, 448]
 [case]
 eta = 0.05
 small_lr = true
@@ -50,7 +53,7 @@ def main() -> None:
         import numpy as np
         import xarray as xr
 
-        from theorykit.sweeps import read_sweep, run_sweep
+        from theorykit.sweeps import ONE_THREAD, read_sweep, run_sweep
 
         path = tmp / "grid.toml"
         path.write_text(GRID)
@@ -59,21 +62,23 @@ def main() -> None:
         base = [sys.executable, "-m", "theorykit", "--quiet", "sweep", str(path)]
         subprocess.run([*base, "-o", str(tmp / "warm.nc")], check=True)  # generates and caches the code
         times, datasets = {}, {}
-        for label, flags in [
-            ("1 worker", []),
-            ("local pool, 2 workers", ["--workers", "2"]),
-            ("dask LocalCluster, 2 workers", ["--workers", "2", "--scheduler", "dask"]),
+        for label, flags, env in [
+            ("1 worker, 1 thread", [], ONE_THREAD),
+            ("1 worker, default threads", [], {}),
+            ("local pool, 2 workers", ["--workers", "2"], {}),
+            ("dask LocalCluster, 2 workers", ["--workers", "2", "--scheduler", "dask"], {}),
         ]:
             shutil.rmtree(tmp / "cache" / "sweeps", ignore_errors=True)
             out = tmp / f"{len(times)}.nc"
             start = time.perf_counter()
-            subprocess.run([*base, "-o", str(out), *flags], check=True, capture_output=True)
+            command = [*base, "-o", str(out), *flags]
+            subprocess.run(command, check=True, capture_output=True, env={**os.environ, **env})
             times[label] = time.perf_counter() - start
             datasets[label] = xr.open_dataset(out, engine="h5netcdf").load()
         start = time.perf_counter()
         run_sweep(sweep)
         cached = (time.perf_counter() - start) / points
-    reference = datasets["1 worker"]
+    reference = datasets["1 worker, 1 thread"]
     difference = max(
         float(np.nanmax(np.abs(d[v].values - reference[v].values) / np.abs(reference[v].values)))
         for d in datasets.values()
@@ -84,7 +89,8 @@ def main() -> None:
     for label, seconds in times.items():
         print(f"{label:30s} {seconds:7.2f} s")
     pool, dask = times["local pool, 2 workers"], times["dask LocalCluster, 2 workers"]
-    print(f"speed-up of 2 workers over 1     {times['1 worker'] / pool:5.2f}x")
+    print(f"speed-up of 2 workers over 1, 1 thread        {times['1 worker, 1 thread'] / pool:5.2f}x")
+    print(f"speed-up of 2 workers over 1, default threads {times['1 worker, default threads'] / pool:5.2f}x")
     print(f"dask over the local pool         {dask / pool:5.2f}x the time")
     print(f"overhead per cached point        {1000 * cached:5.1f} ms")
     print(f"datasets: statuses equal {statuses_equal}, largest relative difference {difference:.1e}")

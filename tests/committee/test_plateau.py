@@ -97,6 +97,21 @@ def test_secular_equation_equals_dense_jacobian(small_lr):
     assert abs(secular(dense)) < 1e-8
 
 
+def test_arpack_route_equals_the_dense_spectrum():
+    """The ARPACK route (above escape.DENSE_LIMIT rows) against every eigenvalue of the dense
+    Jacobian on a system small enough for both: K = M = 2, L = 12 at eta = 0.3 (rel. 1e-8, ARPACK's
+    tolerance 1e-10 on an eigenvalue cluster)."""
+    from theorykit.committee.solve.escape import leading_eigenvalues_iterative
+
+    model = small_lr_model(2, L=12, beta=0.3, small_lr=True)
+    plateau = find_plateau(model, 0.3)
+    system = EigenmodeSystem(model, compile_model(model, "numpy"), 0.3, model.spectrum.f[:, None, None] * np.eye(2))
+    dense = dense_spectrum(system, plateau.state)
+    iterative = leading_eigenvalues_iterative(system, plateau.state, count=2)
+    assert iterative[0].real == pytest.approx(dense[0].real, rel=1e-8)
+    assert iterative[0].real == pytest.approx(plateau.escape_rate, rel=1e-8)
+
+
 def test_escape_rate_closed_form_at_L1():
     model = small_lr_model(2, L=1)
     plateau = find_plateau(model, 0.2, dps=25)

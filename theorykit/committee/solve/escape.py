@@ -18,8 +18,11 @@ from ...core.errors import NumericalFailure
 from .eigenmode import EigenmodeSystem
 from .fixed_point import AggregatedSystem
 
-#: Largest Jacobian (rows) diagonalised densely; beyond, ARPACK.
-DENSE_LIMIT = 1500
+#: Largest Jacobian (rows) diagonalised densely; beyond, ARPACK.  Measured at the symmetric
+#: plateau (K = M = 2, O(eta) erf, 2 cores): dense 1.8 s / 6.7 s / 19 s against ARPACK's 8 s /
+#: 28 s / 61 s at 1568 / 2800 / 4200 rows -- ARPACK needs ~15 Jacobian-vector products per row
+#: there (the leading eigenvalues cluster), more than the one per row that builds the matrix.
+DENSE_LIMIT = 5000
 
 
 def dense_spectrum(system: EigenmodeSystem, state: np.ndarray) -> np.ndarray:
