@@ -35,12 +35,15 @@ from .backends import make_steps, resolve_backend
 
 @dataclass(frozen=True)
 class SimulationResult(ReprAsHTML):
-    """SGD trajectories for ``S`` seeds at ``T`` output times.
+    r"""SGD trajectories for ``S`` seeds at ``T`` output times.
 
     Attributes
     ----------
-    alpha : (T,) ; eps_g, eps_g_overlaps : (S, T) ; r : (S, T, L, K, M) ; q : (S, T, L, K, K)
-    t : (S, L, M, M) -- teacher overlaps of each seed's teacher
+    alpha : (T,) ; eps_g, eps_g_overlaps : (S, T)
+    R : (S, T, K, M) ; Q : (S, T, K, K) -- the aggregated overlaps :math:`\sum_k \lambda_k r_k`,
+    :math:`\sum_k \lambda_k q_k` (the student blocks of the pre-activation covariance)
+    r : (S, T, L, K, M) ; q : (S, T, L, K, K) -- per mode; ``None`` unless recorded (``record_modes``)
+    t : (S, L, M, M) -- per-mode teacher overlaps of each seed's teacher; ``None`` unless recorded
     seeds : list of int ; N : int
     backend : str -- where the steps ran (``"numpy"``, ``"numba"`` or ``"torch"``)
     """
@@ -48,9 +51,11 @@ class SimulationResult(ReprAsHTML):
     alpha: np.ndarray
     eps_g: np.ndarray
     eps_g_overlaps: np.ndarray
-    r: np.ndarray
-    q: np.ndarray
-    t: np.ndarray
+    R: np.ndarray
+    Q: np.ndarray
+    r: np.ndarray | None
+    q: np.ndarray | None
+    t: np.ndarray | None
     seeds: list
     N: int
     model: CommitteeModel = field(repr=False)
@@ -71,8 +76,9 @@ class SimulationResult(ReprAsHTML):
     def to_xarray(self):
         """The trajectories as an :class:`xarray.Dataset`: dimensions ``seed``, ``alpha``, ``mode``,
         ``student``/``student2``, ``teacher``/``teacher2``; variables ``eps_g`` (test-set Monte
-        Carlo), ``eps_g_overlaps`` (from the measured overlaps), per-mode ``r``, ``q``, ``t``;
-        attributes: the model, eta, N, the backend and the theorykit version."""
+        Carlo), ``eps_g_overlaps`` (from the measured overlaps), the aggregated ``R``, ``Q`` and,
+        when recorded, per-mode ``r``, ``q``, ``t``; attributes: the model, eta, N, the backend and
+        the theorykit version."""
         import json
 
         data = {
@@ -82,10 +88,13 @@ class SimulationResult(ReprAsHTML):
                 self.eps_g_overlaps,
                 {"long_name": "generalisation error from the measured overlaps"},
             ),
-            "r": (("seed", "alpha", "mode", "student", "teacher"), self.r, {"long_name": "per-mode R"}),
-            "q": (("seed", "alpha", "mode", "student", "student2"), self.q, {"long_name": "per-mode Q"}),
-            "t": (("seed", "mode", "teacher", "teacher2"), self.t, {"long_name": "per-mode T of each teacher"}),
+            "R": (("seed", "alpha", "student", "teacher"), self.R, {"long_name": "sum_k lam_k r_k"}),
+            "Q": (("seed", "alpha", "student", "student2"), self.Q, {"long_name": "sum_k lam_k q_k"}),
         }
+        if self.r is not None:
+            data["r"] = (("seed", "alpha", "mode", "student", "teacher"), self.r, {"long_name": "per-mode R"})
+            data["q"] = (("seed", "alpha", "mode", "student", "student2"), self.q, {"long_name": "per-mode Q"})
+            data["t"] = (("seed", "mode", "teacher", "teacher2"), self.t, {"long_name": "per-mode T of each teacher"})
         coords = {
             "seed": ("seed", np.asarray(self.seeds)),
             "alpha": ("alpha", self.alpha, {"long_name": "alpha = SGD steps / N"}),
@@ -127,6 +136,27 @@ def weights_from_overlaps(ov: Overlaps, N: int, sizes: np.ndarray, rng: np.rando
     return X[:K], X[K:]
 
 
+#: Rows of a test set drawn at once.  A seed's test set is drawn again, from its own key, at every
+#: output time rather than held: ``n_test x N`` doubles per seed add up (1.6 GB for 200 seeds at
+#: Fig. 6 size, more than the weights), while drawing them again costs ~10 ms per seed and time.
+TEST_BLOCK = 512
+
+
+def held_out_error(seed: int, n_test: int, scale, J: np.ndarray, B: np.ndarray, g, cK: float, cM: float) -> float:
+    r""":math:`\tfrac12\langle(\sigma - \zeta)^2\rangle` over the fixed test set of ``seed``:
+    ``n_test`` inputs from the generator keyed ``[seed, 3]``, drawn in blocks of :data:`TEST_BLOCK`
+    rows (the same inputs at every call), without output noise."""
+    rng = np.random.default_rng([seed, 3])
+    N = J.shape[1]
+    total = 0.0
+    for start in range(0, n_test, TEST_BLOCK):
+        x = rng.standard_normal((min(TEST_BLOCK, n_test - start), N))
+        x *= scale
+        a, b = x @ J.T / np.sqrt(N), x @ B.T / np.sqrt(N)
+        total += float(np.sum((cK * g(a).sum(1) - cM * g(b).sum(1)) ** 2))
+    return 0.5 * total / n_test
+
+
 def simulate(
     model: CommitteeModel,
     eta: float,
@@ -140,6 +170,7 @@ def simulate(
     progress: bool | None = None,
     trained_dims: int | None = None,
     backend: str = "auto",
+    record_modes: bool = True,
 ) -> SimulationResult:
     """Run online SGD for several seeds at once.
 
@@ -167,6 +198,12 @@ def simulate(
         Where the steps run (:mod:`theorykit.committee.simulate.backends`): ``"auto"`` takes PyTorch on a
         GPU when one is visible, else the compiled numba loop when it can compile the
         activation, else NumPy.  Observables are always computed in NumPy.
+    record_modes : bool
+        Keep the per-mode overlaps ``r``, ``q``, ``t`` (default).  They take ``L K (K + M)``
+        doubles per seed and output time -- at Fig. 6 size (K = M = 40, L = 512) 6.5 MB, 40 times
+        the student's weights -- so for many seeds pass ``False``: the aggregated ``R``, ``Q``
+        and both errors are recorded either way, and the memory then grows with the weights
+        only (200 seeds at Fig. 6 size: under 2 GB, tested).
     """
     eta = check_eta(eta)
     alpha = check_alpha(alpha)
@@ -194,7 +231,6 @@ def simulate(
         for s, rng in enumerate(rngs):
             J[s], B[s] = weights_from_overlaps(init, N, sizes, rng, K)
     cK, cM, sqrtN = model.c_K, model.c_M, np.sqrt(N)
-    tests = [rng.standard_normal((n_test, N)) * scale for rng in rngs]
     if trained_dims is not None and not (isinstance(trained_dims, (int, np.integer)) and 1 <= trained_dims <= N):
         raise CaseError("trained_dims", f"must be an integer in [1, {N}], got {trained_dims!r}")
     mask = np.ones(N) if trained_dims is None else (np.arange(N) < trained_dims).astype(float)
@@ -210,23 +246,32 @@ def simulate(
     )
     compiled = compile_model(model, "numpy")
     targets = np.rint(alpha * N).astype(np.int64)
-    eps, eps_ov, rs, qs = [], [], [], []
-    t_over = overlaps_from_weights(J, B, sizes).t
-    # teachers do not learn: one system per seed, built once, gives eps_g from the overlaps
-    systems = [EigenmodeSystem(model, compiled, eta, t_over[s]) for s in range(S)]
+    lam = model.spectrum.lam
+    eps, eps_ov, Rs, Qs, rs, qs = [], [], [], [], [], []
+    teachers = []
 
     def record(J) -> None:
-        ov = overlaps_from_weights(J, B, sizes)
-        rs.append(ov.r)
-        qs.append(ov.q)
-        e_mc, e_ov = [], []
+        # one seed at a time: the per-mode overlaps of all seeds at once would take S times as much
+        e_mc, e_ov, R, Q, r, q = [], [], [], [], [], []
         for s in range(S):
-            a = tests[s] @ J[s].T / sqrtN
-            b = tests[s] @ B[s].T / sqrtN
-            e_mc.append(0.5 * np.mean((cK * g(a).sum(1) - cM * g(b).sum(1)) ** 2))
-            e_ov.append(float(systems[s].eps_g(systems[s].pack(ov.r[s], ov.q[s]))))
+            ov = overlaps_from_weights(J[s], B[s], sizes)
+            system = EigenmodeSystem(model, compiled, eta, ov.t)  # cheap: arrays, no code
+            e_ov.append(float(system.eps_g(system.pack(ov.r, ov.q))))
+            e_mc.append(held_out_error(seeds[s], n_test, scale, J[s], B[s], g, cK, cM))
+            R.append(np.tensordot(lam, ov.r, axes=1))
+            Q.append(np.tensordot(lam, ov.q, axes=1))
+            if record_modes:
+                r.append(ov.r)
+                q.append(ov.q)
+                if len(teachers) < S:
+                    teachers.append(ov.t)
         eps.append(e_mc)
         eps_ov.append(e_ov)
+        Rs.append(R)
+        Qs.append(Q)
+        if record_modes:
+            rs.append(r)
+            qs.append(q)
 
     step = 0
     with Progress(float(targets[-1]), "simulate", progress) as bar:
@@ -242,15 +287,15 @@ def simulate(
                 step += chunk
                 bar.update(step)
             record(steps.student())
-    T = len(targets)
-    L = model.spectrum.L
     return SimulationResult(
         alpha=alpha,
         eps_g=np.asarray(eps).T,
         eps_g_overlaps=np.asarray(eps_ov).T,
-        r=np.stack(rs, axis=1).reshape(S, T, L, K, M),
-        q=np.stack(qs, axis=1).reshape(S, T, L, K, K),
-        t=t_over,
+        R=np.swapaxes(np.asarray(Rs), 0, 1),
+        Q=np.swapaxes(np.asarray(Qs), 0, 1),
+        r=np.swapaxes(np.asarray(rs), 0, 1) if record_modes else None,
+        q=np.swapaxes(np.asarray(qs), 0, 1) if record_modes else None,
+        t=np.asarray(teachers) if record_modes else None,
         seeds=list(seeds),
         N=N,
         model=model,
