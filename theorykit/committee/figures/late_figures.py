@@ -167,6 +167,12 @@ def _draw(ax, row, color, label):
         )
 
 
+def _draw_rows(ax, data: FigureData, label) -> None:
+    """Every curve of Fig. 1 or 6 in its colour, labelled by ``label(row)``."""
+    for c, row in enumerate(data.numbers["curves"]):
+        _draw(ax, row, f"C{c}", label(row))
+
+
 def _finish(ax, title: str, note: str) -> None:
     ax.set(xscale="log", yscale="log", xlabel=r"$\alpha$", ylabel=r"$\varepsilon_g$", title=title)
     ax.legend(frameon=False, fontsize=7, title=note, title_fontsize=7)
@@ -197,8 +203,7 @@ def draw_fig1(data: FigureData, axes) -> None:
     """:func:`fig1`'s numbers onto one Axes."""
     (ax,) = axes
     s = data.settings
-    for c, row in enumerate(data.numbers["curves"]):
-        _draw(ax, row, f"C{c}", f"L = {row['L']}")
+    _draw_rows(ax, data, lambda row: f"L = {row['L']}")
     ax.set_ylim(bottom=1e-7)  # the finite-L exponential tails fall to round-off; the phases of interest lie above
     _finish(ax, rf"Fig. 1: $K = M = {s['K']}$, $\eta = {s['eta']:g}$, $\beta = {s['beta']:g}$, $N = {s['N']}$", NOTE)
 
@@ -223,7 +228,6 @@ def draw_fig6(data: FigureData, axes) -> None:
     """:func:`fig6`'s numbers onto one Axes."""
     (ax,) = axes
     s = data.settings
-    for c, row in enumerate(data.numbers["curves"]):
-        _draw(ax, row, f"C{c}", rf"$\beta = {row['beta']:g}$: slope {-row['exponent']:.3f}")
+    _draw_rows(ax, data, lambda row: rf"$\beta = {row['beta']:g}$: slope {-row['exponent']:.3f}")
     sigma = f"10^{{{np.log10(s['sigma_J']):.0f}}}"
     _finish(ax, rf"Fig. 6: $K = M = {s['K']}$, $L = N = {s['N']}$, $\eta = {s['eta']:g}$, $\sigma_J = {sigma}$", NOTE)
