@@ -26,7 +26,7 @@ from theorykit.core.schema import SHOWN_CHARS
 FUZZ = settings(max_examples=settings.default.max_examples * 10)  # parsing is cheap: 150 in CI
 
 VALID = {
-    "model": {"K": 2, "M": 1, "activation": "erf", "normalization": "sqrt", "noise": 0.0},
+    "model": {"K": 2, "M": 1, "activation": "erf", "normalization": "sqrt", "noise": 0.0, "weight_decay": 0.0},
     "spectrum": {"kind": "power_law", "L": 2, "beta": 1.0},
     "eta": 0.5,
     "small_lr": False,

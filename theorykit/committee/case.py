@@ -110,7 +110,8 @@ def parse_model(section, spectrum: Spectrum, small_lr: bool) -> CommitteeModel:
     activation = _field(section, "activation", "model.")
     normalization = section.get("normalization", COMMITTEE.default("model.normalization"))
     noise = section.get("noise", COMMITTEE.default("model.noise"))
-    return CommitteeModel(K, M, spectrum, activation, normalization, noise, small_lr)
+    decay = section.get("weight_decay", COMMITTEE.default("model.weight_decay"))
+    return CommitteeModel(K, M, spectrum, activation, normalization, noise, small_lr, decay)
 
 
 def parse_init(section, model: CommitteeModel) -> tuple[Overlaps, dict]:

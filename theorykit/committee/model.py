@@ -127,6 +127,11 @@ class CommitteeModel:
         Standard deviation ``s`` of the output noise added to the teacher's label.
     small_lr : bool
         Keep only the O(eta) terms of the equations.
+    weight_decay : float
+        :math:`\\kappa \\ge 0`: each SGD step also moves every student vector by
+        :math:`-(\\eta\\kappa/N) J_i`, which adds :math:`-\\eta\\kappa\\,r_k` and
+        :math:`-2\\eta\\kappa\\,q_k` to the per-mode equations (derived in
+        :mod:`theorykit.committee.derive.odes`).
     """
 
     K: int
@@ -136,11 +141,13 @@ class CommitteeModel:
     normalization: str = COMMITTEE.default("model.normalization")
     noise: float = COMMITTEE.default("model.noise")
     small_lr: bool = COMMITTEE.default("small_lr")
+    weight_decay: float = COMMITTEE.default("model.weight_decay")
 
     def __post_init__(self) -> None:
         for name, key in (("K", "model.K"), ("M", "model.M"), ("normalization", "model.normalization")):
             object.__setattr__(self, name, COMMITTEE.check(key, getattr(self, name)))
         object.__setattr__(self, "noise", COMMITTEE.check("model.noise", self.noise))
+        object.__setattr__(self, "weight_decay", COMMITTEE.check("model.weight_decay", self.weight_decay))
         object.__setattr__(self, "small_lr", COMMITTEE.check("small_lr", self.small_lr))
         if isinstance(self.activation, str):  # a registry name, checked without loading SymPy
             COMMITTEE.check("model.activation", self.activation)
@@ -188,8 +195,9 @@ class CommitteeModel:
         return mpmath.mpf(1), mpmath.mpf(1)
 
     def settings(self) -> dict:
-        """The model's scalar settings (K, M, activation, normalisation, noise, small_lr) for provenance."""
-        return {
+        """The model's scalar settings (K, M, activation, normalisation, noise, small_lr, and the
+        weight decay when there is one) for provenance."""
+        settings = {
             "K": self.K,
             "M": self.M,
             "activation": self.activation_name,
@@ -197,6 +205,9 @@ class CommitteeModel:
             "noise": self.noise,
             "small_lr": self.small_lr,
         }
+        if self.weight_decay:
+            settings["weight_decay"] = self.weight_decay
+        return settings
 
     def readout_exact(self) -> tuple:
         """``(c_K, c_M)`` as exact SymPy numbers (``1/sqrt(K)`` a radical, not a float)."""
@@ -208,6 +219,15 @@ class CommitteeModel:
     def readout_weights(self) -> np.ndarray:
         """Signed read-out weights ``w``: ``-c_K`` for students, ``+c_M`` for teachers."""
         return np.concatenate([np.full(self.K, -self.c_K), np.full(self.M, self.c_M)])
+
+    def require_no_weight_decay(self, what: str) -> None:
+        """Raise the one-line CaseError of a result that does not include weight decay yet."""
+        if self.weight_decay:
+            raise CaseError(
+                "model.weight_decay",
+                f"{what} does not include weight decay (kappa = {self.weight_decay:g}); it enters "
+                "'theorykit solve' (every method but 'exponential') and 'theorykit simulate'",
+            )
 
     @property
     def n_unknowns(self) -> int:

@@ -33,6 +33,9 @@ COMMITTEE = Schema(
             OneOf(("sqrt", "sum")), "second-layer weights 1/sqrt(K), 1/sqrt(M) or 1 (Saad & Solla)", "sqrt"
         ),
         "model.noise": Field(Number(0, 1e6), "standard deviation of the label noise", 0.0),
+        "model.weight_decay": Field(
+            Number(0, 1e6), "weight decay kappa: each SGD step also moves J_i by -(eta kappa / N) J_i", 0.0
+        ),
         "small_lr": Field(Flag(), "keep only the O(eta) terms", False),
         "spectrum.kind": Field(OneOf(("power_law", "explicit")), "how the input spectrum is given", "power_law"),
         "spectrum.L": Field(Integer(1, 10**6), "number of distinct eigenvalues (power law)"),

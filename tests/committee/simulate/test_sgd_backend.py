@@ -21,11 +21,11 @@ def test_auto_backend_without_a_gpu_is_compiled_when_it_can_be():
             resolve_backend("numba", NumericActivation("tanh", np.tanh))
 
 
-@pytest.mark.parametrize("activation", ["erf", "linear", "relu"])
-def test_numba_backend_reproduces_numpy_to_round_off(activation):
-    """Same random inputs, same arithmetic in a compiled loop: agreement to 1e-13."""
+@pytest.mark.parametrize("activation, kappa", [("erf", 0.0), ("linear", 0.0), ("relu", 0.0), ("erf", 0.4)])
+def test_numba_backend_reproduces_numpy_to_round_off(activation, kappa):
+    """Same random inputs, same arithmetic in a compiled loop: agreement to 1e-13 (weight decay too)."""
     pytest.importorskip("numba")
-    model = CommitteeModel(3, 2, Spectrum.power_law(3, 1.0), activation)
+    model = CommitteeModel(3, 2, Spectrum.power_law(3, 1.0), activation, weight_decay=kappa)
     runs = {
         b: simulate(model, 0.2, [0.0, 0.5, 2.0], 90, seeds=2, backend=b, progress=False) for b in ("numpy", "numba")
     }
@@ -40,14 +40,17 @@ def test_unknown_backend_is_a_clean_error():
         simulate(model, 0.1, [0.0, 0.1], 50, seeds=1, backend="jax")
 
 
-def test_one_numpy_step_is_the_sgd_update_written_out(rng):
-    """A single step against the update rule typed in directly (one seed, erf, K = 3, M = 2)."""
+@pytest.mark.parametrize("kappa", [0.0, 0.7])
+def test_one_numpy_step_is_the_sgd_update_written_out(rng, kappa):
+    """A single step against the update rule typed in directly (one seed, erf, K = 3, M = 2),
+    with and without weight decay J -> J (1 - eta kappa / N) (delta from the old J)."""
     K, M, N, eta = 3, 2, 40, 0.3
     J = rng.standard_normal((1, K, N))
     B = rng.standard_normal((1, M, N))
     scale = np.sqrt(rng.uniform(0.5, 2.0, N))
     mask = (np.arange(N) < 30).astype(float)
-    steps = NumpySteps(J, B, scale, mask, "erf", [7], (K**-0.5, M**-0.5, eta, np.sqrt(N), 0.0))
+    shrink = 1.0 - eta * kappa / N
+    steps = NumpySteps(J, B, scale, mask, "erf", [7], (K**-0.5, M**-0.5, eta, np.sqrt(N), 0.0, shrink))
     x = np.random.default_rng([7]).standard_normal((1, 1, N))[0, 0] * scale
     steps.advance(1)
     from scipy.special import erf
@@ -55,7 +58,7 @@ def test_one_numpy_step_is_the_sgd_update_written_out(rng):
     a, b = J[0] @ x / np.sqrt(N), B[0] @ x / np.sqrt(N)
     err = M**-0.5 * erf(b / np.sqrt(2)).sum() - K**-0.5 * erf(a / np.sqrt(2)).sum()
     delta = K**-0.5 * np.sqrt(2 / np.pi) * np.exp(-(a**2) / 2) * err
-    expected = J[0] + eta / np.sqrt(N) * np.outer(delta, x * mask)
+    expected = J[0] - eta * kappa / N * J[0] + eta / np.sqrt(N) * np.outer(delta, x * mask)
     assert np.allclose(steps.student()[0], expected, rtol=0, atol=1e-14)
 
 
@@ -99,7 +102,7 @@ def test_torch_and_numpy_steps_agree_for_the_same_inputs(torch, rng):
 
     K, M, N = 3, 3, 64
     J, B = 0.1 * rng.standard_normal((2, K, N)), rng.standard_normal((2, M, N))
-    args = (J, B, np.ones(N), np.ones(N), "erf", [1], (K**-0.5, M**-0.5, 0.2, np.sqrt(N), 0.0))
+    args = (J, B, np.ones(N), np.ones(N), "erf", [1], (K**-0.5, M**-0.5, 0.2, np.sqrt(N), 0.0, 1.0))
     cpu, tch = NumpySteps(*args), TorchSteps(*args, device="cpu")
     inputs = rng.standard_normal((300, 2, N))
     cpu.inputs = lambda size, it=iter([inputs]): next(it)

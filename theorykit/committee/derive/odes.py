@@ -50,6 +50,8 @@ frac = sp.IndexedBase("f")  # eigenvalue multiplicity fractions
 G = sp.IndexedBase("G")  # <d delta_i / d u_x>, shape (K, n)
 W = sp.IndexedBase("W")  # <delta_i delta_j>, shape (K, K)
 eta, c_K, s2 = sp.symbols("eta c_K s2", positive=True)
+kappa = sp.Symbol("kappa", nonnegative=True)  # weight decay
+N_inputs = sp.Symbol("N", positive=True)  # input dimension, for the N -> infinity limit of the decay
 
 
 def exact_readout(K, M, normalization: str) -> tuple:
@@ -238,6 +240,10 @@ class IndexSystem:
         Pre-activation covariance :math:`C_{xy} = \\sum_k\\lambda_k\\Omega^{(k)}_{xy}`.
     small_lr : bool
         Whether the :math:`O(\\eta^2)` term was dropped.
+    decay : sympy.Expr
+        Weight decay's change of :math:`\\Omega^{(k)}_{iy}` per unit time for student ``i``
+        (free ``k, i, y``): :math:`-\\eta\\kappa\\Omega^{(k)}_{iy}`; the student-student overlaps get
+        it from both students (:math:`-2\\eta\\kappa q`).  :attr:`decay_rate` is its factor.
     """
 
     G: sp.Expr
@@ -248,6 +254,12 @@ class IndexSystem:
     cov: sp.Expr
     small_lr: bool
     delta: sp.Expr
+    decay: sp.Expr
+
+    @property
+    def decay_rate(self) -> sp.Expr:
+        """The factor of :math:`\\Omega^{(k)}_{iy}` in :attr:`decay` (an expression in eta, kappa)."""
+        return sp.simplify(self.decay / Om[k, i, y])
 
     def kernels_used(self) -> tuple[str, ...]:
         names = set()
@@ -265,6 +277,8 @@ class IndexSystem:
             r"\frac{d\Omega^{(k)}_{iy}}{d\alpha}": sp.latex(self.drift)
             + (r" \;(+\, i\leftrightarrow y \text{ for student } y)"),
             r"\eta^2\text{-term of } \frac{dq^{(k)}_{ij}}{d\alpha}": sp.latex(self.dq_extra),
+            r"\text{weight decay in } \frac{d\Omega^{(k)}_{iy}}{d\alpha}": sp.latex(self.decay)
+            + r" \;(\text{from each student of the pair})",
             r"\varepsilon_g": sp.latex(self.eps_g),
             "C_{xy}": sp.latex(self.cov),
         }
@@ -284,4 +298,9 @@ def derive_index_system(small_lr: bool = False) -> IndexSystem:
     dq_extra = sp.Integer(0) if small_lr else eta**2 * lam[k] * frac[k] * W[i, j]
     eps_g = gaussian_average(sp.Rational(1, 2) * (readout - nu) ** 2)
     cov = sp.Sum(lam[k] * Om[k, x, y], (k, 0, L_ - 1))
-    return IndexSystem(G_expr, W_expr, drift, dq_extra, eps_g, cov, small_lr, delta_i)
+    # Weight decay J_i <- (1 - eta kappa / N) J_i (besides the gradient step) scales every overlap
+    # of student i by that factor per step; N steps make a unit of alpha.  Its products with the
+    # gradient step and its square are O(1/N^2) per step and vanish in the limit.
+    per_step = (1 - eta * kappa / N_inputs) - 1
+    decay = sp.limit(N_inputs * per_step, N_inputs, sp.oo) * Om[k, i, y]
+    return IndexSystem(G_expr, W_expr, drift, dq_extra, eps_g, cov, small_lr, delta_i, decay)

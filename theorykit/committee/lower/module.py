@@ -8,7 +8,7 @@ The module is plain, readable Python.  It defines
     the Stein coefficients and the generalisation error on a covariance ``C``;
 ``G_tan``, ``W_tan``
     their directional derivatives along ``dC`` (for the Jacobian);
-``drift_fn(G, Om, lam, eta)``, ``cov_fn(Om, lam)``
+``drift_fn(G, Om, lam, eta)``, ``cov_fn(Om, lam)``, ``decay_rate_fn(eta, kappa)``
     the index contractions with the per-mode overlaps.
 """
 
@@ -258,6 +258,8 @@ def module_source(system: IndexSystem, activation: Activation, flavour: str, cse
     drift_body = system.drift
     parts.append(einsum_function("drift_fn", drift_body, (k, i, y), ("G", "Om", "lam", "eta")))
     parts.append(einsum_function("cov_fn", system.cov, (x, y), ("Om", "lam")))
+    # the weight-decay factor of Omega_iy: a scalar expression in eta and kappa
+    parts.append(f"def decay_rate_fn(eta, kappa):\n    return {sp.pycode(system.decay_rate)}")
     return "\n\n\n".join(parts) + "\n"
 
 
@@ -272,7 +274,7 @@ def generator_fingerprint() -> str:
 def expression_fingerprint(system: IndexSystem, activation: Activation, flavour: str, cse: bool) -> str:
     """Canonical text of everything the module is generated from (hashed for the cache key)."""
     pieces = [generator_fingerprint(), flavour, f"cse={cse}", activation.name, sp.srepr(system.G), sp.srepr(system.W)]
-    pieces += [sp.srepr(system.drift), sp.srepr(system.eps_g), sp.srepr(system.cov)]
+    pieces += [sp.srepr(system.drift), sp.srepr(system.eps_g), sp.srepr(system.cov), sp.srepr(system.decay)]
     for name in system.kernels_used():
         expr = activation.kernel_expr(KERNELS[name])
         pieces.append(f"{name}:{'numeric' if expr is None else sp.srepr(expr)}")

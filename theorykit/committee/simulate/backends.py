@@ -4,7 +4,8 @@ One step for all ``S`` seeds at once (shapes ``J: (S, K, N)``, ``B: (S, M, N)``)
 
     a = J x / sqrt(N),  b = B x / sqrt(N)
     delta_i = c_K g'(a_i) (c_M sum_n g(b_n) [+ noise] - c_K sum_i g(a_i))
-    J += eta / sqrt(N) * delta x^T                (x restricted to the trained directions)
+    J += eta / sqrt(N) * delta x^T - (eta kappa / N) J   (x restricted to the trained directions;
+                                                          kappa the weight decay, delta from the old J)
 
 The chunk driver (:func:`_advance`) and the student update (:func:`_update_students`) are
 written once against the few array operations NumPy and PyTorch share; each backend supplies
@@ -85,7 +86,7 @@ def chunk_steps(chunk: int, seeds: int, N: int) -> int:
 
 def _advance(ops, n_steps: int, chunk: int) -> None:
     """``n_steps`` SGD steps of ``ops`` (a stepper) in place, ``chunk`` at a time."""
-    _, cM, _, sqrtN, noise = ops.coefficients
+    _, cM, _, sqrtN, noise, _ = ops.coefficients
     S, _, N = ops.J.shape
     chunk = chunk_steps(chunk, int(S), int(N))
     done = 0
@@ -107,12 +108,14 @@ def _advance(ops, n_steps: int, chunk: int) -> None:
 
 def _update_students(ops, x, target) -> None:
     """The student updates of one chunk, a step at a time (array operations; NumPy and PyTorch)."""
-    cK, _, eta, sqrtN, _ = ops.coefficients
+    cK, _, eta, sqrtN, _, shrink = ops.coefficients
     J, xm = ops.J, x if ops.trains_all else x * ops.mask  # no copy of the inputs when all are trained
     for step in range(x.shape[0]):
         a = (J @ x[step][..., None])[..., 0] / sqrtN  # (S, K)
         err = target[step] - cK * ops.g(a).sum(-1)
         delta = cK * ops.dg(a) * err[:, None]
+        if shrink != 1.0:  # weight decay: J (1 - eta kappa / N), after delta was taken from the old J
+            J *= shrink
         J += (eta / sqrtN) * delta[:, :, None] * xm[step][:, None, :]
 
 
@@ -167,8 +170,8 @@ class NumbaSteps(NumpySteps):
         self.loop = _student_loop(activation)
 
     def update_students(self, x, target) -> None:
-        cK, _, eta, sqrtN, _ = self.coefficients
-        self.loop(self.J, x, target, self.mask, cK, eta / sqrtN, 1.0 / sqrtN)
+        cK, _, eta, sqrtN, _, shrink = self.coefficients
+        self.loop(self.J, x, target, self.mask, cK, eta / sqrtN, 1.0 / sqrtN, shrink)
 
     def advance(self, n_steps: int, chunk: int = 1024) -> None:
         # larger chunks than NumPy's: one compiled call per chunk, nothing per step to amortise
@@ -244,7 +247,7 @@ def _student_loop(activation):
     g, dg = numba_activation(activation)
 
     @numba.njit(cache=False)
-    def loop(J, x, target, mask, cK, step_scale, inv_sqrtN):
+    def loop(J, x, target, mask, cK, step_scale, inv_sqrtN, shrink):
         size, S, N = x.shape
         K = J.shape[1]
         a = np.empty(K)
@@ -260,6 +263,9 @@ def _student_loop(activation):
                 err = target[step, s] - cK * sigma
                 for i in range(K):
                     d = cK * dg(a[i]) * err * step_scale
+                    if shrink != 1.0:  # weight decay, as in _update_students
+                        for n in range(N):
+                            J[s, i, n] *= shrink
                     for n in range(N):
                         J[s, i, n] += d * x[step, s, n] * mask[n]
 

@@ -242,7 +242,7 @@ def simulate(
         mask,
         model.activation,
         [seeds[0], S, 2],
-        (cK, cM, eta, sqrtN, model.noise),
+        (cK, cM, eta, sqrtN, model.noise, 1.0 - eta * model.weight_decay / N),
     )
     compiled = compile_model(model, "numpy")
     targets = np.rint(alpha * N).astype(np.int64)

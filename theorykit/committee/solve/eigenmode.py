@@ -92,6 +92,13 @@ class EigenmodeSystem:
         self.size_r = self.L * self.K * self.M
         self.size = self.size_r + self.L * len(self.iu[0])
         self._eta2_lam_f = (self.eta**2) * self.lam * self.f
+        # weight decay: the derived rate on every student-teacher entry, twice it on the
+        # student-student ones (both students decay); None without decay, so nothing changes
+        self._decay = None
+        if model.weight_decay:
+            rate = self.mod.decay_rate_fn(self.eta, conv(model.weight_decay))
+            per_entry = np.concatenate([np.full(self.size_r, 1), np.full(self.size - self.size_r, 2)])
+            self._decay = per_entry * rate if dtype is float else np.array([c * rate for c in per_entry], dtype=object)
         self.nfev = 0
         # numba flavour: the right-hand side in one (small systems) or three compiled calls
         self._fused = getattr(self.mod, "fused_prep", None) if dtype is float else None
@@ -192,6 +199,10 @@ class EigenmodeSystem:
 
     def rhs(self, alpha, state: np.ndarray) -> np.ndarray:
         """:math:`d(\\text{state})/d\\alpha`."""
+        derivative = self._rhs(state)
+        return derivative if self._decay is None else derivative + self._decay * state
+
+    def _rhs(self, state: np.ndarray) -> np.ndarray:
         self.nfev += 1
         if self._fused is not None:
             state = np.ascontiguousarray(state, dtype=float)
@@ -228,7 +239,8 @@ class EigenmodeSystem:
         if not self.model.small_lr:
             dW = self.mod.W_tan(C, dC, *args, self.s2)
             dq = dq + self._eta2_lam_f[:, None, None] * dW[None, :, :]
-        return self.pack(dY[:, :, K:], dq)
+        tangent = self.pack(dY[:, :, K:], dq)
+        return tangent if self._decay is None else tangent + self._decay * direction
 
     def jacobian(self, alpha, state: np.ndarray) -> np.ndarray:
         """Dense Jacobian (columns are :meth:`jvp` along unit vectors); for small systems."""

@@ -334,6 +334,7 @@ def solve(
     if config.method == "exponential":
         from .exponential import ExponentialConfig, integrate_exponential
 
+        model.require_no_weight_decay("the exponential integrator")
         with bar:
             run = integrate_exponential(
                 system,
