@@ -244,6 +244,10 @@ class IndexSystem:
         Weight decay's change of :math:`\\Omega^{(k)}_{iy}` per unit time for student ``i``
         (free ``k, i, y``): :math:`-\\eta\\kappa\\Omega^{(k)}_{iy}`; the student-student overlaps get
         it from both students (:math:`-2\\eta\\kappa q`).  :attr:`decay_rate` is its factor.
+    readout_drift : sympy.Expr or None
+        With per-student read-out weights (``per_unit_readout``): :math:`\\langle g(u_i)(\\zeta -
+        \\sigma)\\rangle = \\sum_x w_x \\langle g(u_i) g(u_x)\\rangle` (free ``i``), the drift of
+        :math:`v_i = -w_i` per unit time and unit read-out learning rate; ``None`` otherwise.
     """
 
     G: sp.Expr
@@ -255,6 +259,7 @@ class IndexSystem:
     small_lr: bool
     delta: sp.Expr
     decay: sp.Expr
+    readout_drift: sp.Expr | None = None
 
     @property
     def decay_rate(self) -> sp.Expr:
@@ -263,7 +268,9 @@ class IndexSystem:
 
     def kernels_used(self) -> tuple[str, ...]:
         names = set()
-        for expr in (self.G, self.W, self.eps_g):
+        for expr in (self.G, self.W, self.eps_g, self.readout_drift):
+            if expr is None:
+                continue
             for func in expr.atoms(sp.Function):
                 if func.func.__name__ in KERNELS:
                     names.add(func.func.__name__)
@@ -285,10 +292,17 @@ class IndexSystem:
 
 
 @cache
-def derive_index_system(small_lr: bool = False) -> IndexSystem:
-    """Derive the index-form equations from the SGD update (see the module docstring)."""
+def derive_index_system(small_lr: bool = False, per_unit_readout: bool = False) -> IndexSystem:
+    """Derive the index-form equations from the SGD update (see the module docstring).
+
+    ``per_unit_readout``: student ``i`` has its own read-out weight :math:`v_i = -w_i` (given, or
+    trained by :math:`v_i \\leftarrow v_i + (\\eta_v/N) g(a_i)(\\zeta - \\sigma)`), so
+    :math:`\\delta_i = v_i g'(a_i)(\\zeta - \\sigma)` with ``-w[i]`` in place of ``c_K``; the
+    system then also carries :attr:`IndexSystem.readout_drift`.
+    """
     readout = sp.Sum(w[v] * g(u[v]), (v, 0, n_ - 1)) + nu  # zeta - sigma
-    delta_i = c_K * sp.Derivative(g(u[i]), u[i]) * readout
+    student_weight = -w[i] if per_unit_readout else c_K
+    delta_i = student_weight * sp.Derivative(g(u[i]), u[i]) * readout
     delta_i = delta_i.doit()
     G_expr = gaussian_average(sp.diff(delta_i, u[x]))
     W_expr = sp.Integer(0) if small_lr else gaussian_average(delta_i * delta_i.subs(i, j))
@@ -303,4 +317,6 @@ def derive_index_system(small_lr: bool = False) -> IndexSystem:
     # gradient step and its square are O(1/N^2) per step and vanish in the limit.
     per_step = (1 - eta * kappa / N_inputs) - 1
     decay = sp.limit(N_inputs * per_step, N_inputs, sp.oo) * Om[k, i, y]
-    return IndexSystem(G_expr, W_expr, drift, dq_extra, eps_g, cov, small_lr, delta_i, decay)
+    # the read-out's SGD step is O(1/N) per example: N steps give a drift, its fluctuations vanish
+    readout_drift = gaussian_average(g(u[i]) * readout) if per_unit_readout else None
+    return IndexSystem(G_expr, W_expr, drift, dq_extra, eps_g, cov, small_lr, delta_i, decay, readout_drift)

@@ -110,10 +110,18 @@ def _einsum_statement(coef: str, operands, free: tuple[sp.Symbol, ...]) -> str:
     in_specs = ",".join("".join(letters[s] for s in op.indices) for op in operands)
     out_spec = "".join(letters[s] for s in free)
     arrays = [
-        f"_eye({_range(op.indices[0])}, {_range(op.indices[1])})" if op.name == "__delta__" else op.name
+        f"_eye({_range(op.indices[0])}, {_range(op.indices[1])})" if op.name == "__delta__" else _array(op)
         for op in operands
     ]
     return f"    _out = _out + ({coef}) * _einsum('{in_specs}->{out_spec}', {', '.join(arrays)})"
+
+
+def _array(op: Operand) -> str:
+    """The array an operand reads: the read-out weights ``w`` (length n, students first) indexed
+    by a student index are its first K entries (a per-student read-out weight ``w[i]``)."""
+    if op.name == "w" and len(op.indices) == 1 and _range(op.indices[0]) == "K":
+        return "w[:K]"
+    return op.name
 
 
 def _split_contraction(
@@ -203,7 +211,7 @@ def vectorised_function(
             spec_in = "".join(letters[s] for s in grid)
             w_specs = ",".join(letters[op.indices[0]] for op in weights)
             out_spec = "".join(letters[s] for s in kfree)
-            w_args = "".join(f", {op.name}" for op in weights)
+            w_args = "".join(f", {_array(op)}" for op in weights)
             einsum_spec = f"{spec_in}{',' if weights else ''}{w_specs}->{out_spec}"
             target = f"_k{t_no}[_c:_c + 1]" if chunk is not None else f"_k{t_no}"
             grid_vars = ", ".join(idx_vars[s] for s in grid)

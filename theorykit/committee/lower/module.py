@@ -239,6 +239,8 @@ def module_source(system: IndexSystem, activation: Activation, flavour: str, cse
     ]
     if not system.small_lr:
         functions.append(("W_fn", system.W, (i, j), ("c_K", "s2")))
+    if system.readout_drift is not None:
+        functions.append(("readout_fn", system.readout_drift, (i,), ()))
     for name, expr, free, params in functions:
         for tangent in (False, True):
             fname = name.replace("_fn", "_tan") if tangent else name
@@ -275,6 +277,8 @@ def expression_fingerprint(system: IndexSystem, activation: Activation, flavour:
     """Canonical text of everything the module is generated from (hashed for the cache key)."""
     pieces = [generator_fingerprint(), flavour, f"cse={cse}", activation.name, sp.srepr(system.G), sp.srepr(system.W)]
     pieces += [sp.srepr(system.drift), sp.srepr(system.eps_g), sp.srepr(system.cov), sp.srepr(system.decay)]
+    if system.readout_drift is not None:
+        pieces.append(sp.srepr(system.readout_drift))
     for name in system.kernels_used():
         expr = activation.kernel_expr(KERNELS[name])
         pieces.append(f"{name}:{'numeric' if expr is None else sp.srepr(expr)}")
