@@ -75,7 +75,11 @@ VALID_RANDOM = {
     "spectrum": {"kind": "explicit", "eigenvalues": [1.5, 0.5], "fractions": [0.5, 0.5]},
     "init": {"kind": "random", "N": 40, "sigma_J": 0.1, "seed": 3},
 }
-BASES = {"overlaps": VALID, "random": VALID_RANDOM}
+# ... and a per-unit read-out instead of the normalisation
+VALID_READOUT = copy.deepcopy(VALID_RANDOM)
+del VALID_READOUT["model"]["normalization"]
+VALID_READOUT["model"]["second_layer"] = {"student": [0.5, 1.0], "teacher": [0.7], "eta": 0.1}
+BASES = {"overlaps": VALID, "random": VALID_RANDOM, "readout": VALID_READOUT}
 
 
 def _leaves(case: dict) -> list[tuple[str, str | None]]:
@@ -212,9 +216,22 @@ def test_pathological_json_is_a_clean_error(text, tmp_path, capsys):
     assert err.count("\n") == 1 and "Traceback" not in err and len(err) < 600
 
 
+@FUZZ
+@given(st.sampled_from(["student", "teacher", "eta"]), JUNK)
+def test_any_second_layer_field_replaced_by_junk_gives_a_clean_case_error(key, junk):
+    case = copy.deepcopy(VALID_READOUT)
+    case["model"]["second_layer"][key] = junk
+    try:
+        parse_case(case)
+    except CaseError as error:
+        _assert_clean(error)
+        assert error.field.startswith("model.second_layer"), error.field
+
+
 def test_every_schema_field_is_exercised_by_the_fuzzer():
     """A field added to the schema must be added to the fuzzer's valid cases too."""
     covered = {f"{section}.{key}" if key else section for _, section, key in LEAVES}
+    covered |= {f"model.second_layer.{key}" for key in VALID_READOUT["model"]["second_layer"]}
     assert set(COMMITTEE.names()) - {"dps"} <= covered, set(COMMITTEE.names()) - covered  # dps: a CLI flag
 
 

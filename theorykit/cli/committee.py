@@ -63,7 +63,7 @@ def _solve_payload(case, solver, solution, dataset) -> dict:
             "eps_g": solution.eps_g_json(),
             "eps_resolution": solution.eps_resolution,
             "final": {"r": solution.r[-1], "q": solution.q[-1], "t": solution.t},
-            "trajectory": {name: dataset[name].values for name in ("R", "Q", "T")},
+            "trajectory": {name: dataset[name].values for name in ("R", "Q", "T", "v") if name in dataset},
         },
     )
 

@@ -27,7 +27,7 @@ import numpy as np
 
 from ..core.errors import CaseError
 from ..core.schema import reject_unknown, require, table
-from .model import CommitteeModel, Spectrum
+from .model import CommitteeModel, SecondLayer, Spectrum
 from .schema import COMMITTEE
 from .solve.initial import Overlaps, check_overlaps, random_overlaps
 from .solve.integrate import SolverConfig, check_alpha, check_eta
@@ -111,7 +111,18 @@ def parse_model(section, spectrum: Spectrum, small_lr: bool) -> CommitteeModel:
     normalization = section.get("normalization", COMMITTEE.default("model.normalization"))
     noise = section.get("noise", COMMITTEE.default("model.noise"))
     decay = section.get("weight_decay", COMMITTEE.default("model.weight_decay"))
-    return CommitteeModel(K, M, spectrum, activation, normalization, noise, small_lr, decay)
+    second_layer = None
+    if "second_layer" in section:
+        if "normalization" in section:
+            raise CaseError("model.normalization", "give either normalization or second_layer, not both")
+        layer = table(section["second_layer"], "model.second_layer")
+        reject_unknown(layer, COMMITTEE.section("model.second_layer"), "model.second_layer.")
+        second_layer = SecondLayer(
+            require(layer, "student", "model.second_layer."),
+            require(layer, "teacher", "model.second_layer."),
+            layer.get("eta", COMMITTEE.default("model.second_layer.eta")),
+        )
+    return CommitteeModel(K, M, spectrum, activation, normalization, noise, small_lr, decay, second_layer)
 
 
 def parse_init(section, model: CommitteeModel) -> tuple[Overlaps, dict]:

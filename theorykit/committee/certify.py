@@ -182,7 +182,7 @@ def _symmetric_equations(model: CommitteeModel):
     the derived relation and two conditions remain.  With the :math:`O(\\eta^2)` term no such
     relation holds and all three are solved.
     """
-    model.require_no_weight_decay("the certified plateau")
+    model.require_classic("the certified plateau")
     from .derive.odes import c_K
     from .derive.symmetric import (
         C,

@@ -92,6 +92,7 @@ def _recipe(model: CommitteeModel, flavour: str, cse: bool) -> str | None:
     return (
         f"committee module\nactivation={model.activation}\nsmall_lr={model.small_lr}\nflavour={flavour}\n"
         f"cse={cse}\nnumba={numba_available()}\ngenerators={_generator_hash()}"
+        + ("\nper_unit_readout=True" if model.per_unit_readout else "")
     )
 
 
@@ -101,8 +102,9 @@ def compile_model(model: CommitteeModel, flavour: str = "auto", cse: bool = True
     Parameters
     ----------
     model : CommitteeModel
-        Only ``activation`` and ``small_lr`` matter here: K, M, L and the spectrum are
-        run-time arguments of the generated code, so one module serves every size.
+        Only ``activation``, ``small_lr`` and whether the read-out is per unit matter here: K, M,
+        L, the spectrum and the read-out weights are run-time arguments of the generated code, so
+        one module serves every size.
     flavour : {"auto", "numpy", "numba", "mpmath"}
         ``"auto"`` picks numba when it is installed and every kernel has a closed form.
     cse : bool
@@ -115,7 +117,7 @@ def compile_model(model: CommitteeModel, flavour: str = "auto", cse: bool = True
     a hash of the derive/lower code; :func:`theorykit.core.code_cache.recipe_lookup`), so a warm
     run neither derives nor imports SymPy; ``timings`` then reads zero for derive and lower.
     """
-    memo_key = (str(cache_dir()), model.activation, model.small_lr, flavour, cse)
+    memo_key = (str(cache_dir()), model.activation, model.small_lr, model.per_unit_readout, flavour, cse)
     if memo_key in _MEMO:
         return _MEMO[memo_key]
     t0 = time.perf_counter()
@@ -144,7 +146,7 @@ def _derive_and_build(model: CommitteeModel, flavour: str, cse: bool) -> Compile
     t0 = time.perf_counter()
     activation = get_activation(model.activation)
     flavour = resolve_flavour(flavour, model.activation, model.small_lr)
-    system = derive_index_system(model.small_lr)
+    system = derive_index_system(model.small_lr, model.per_unit_readout)
     names = system.kernels_used()
     for name in names:  # derive the kernels now, so the timing below is honest
         activation.kernel_expr(KERNELS[name])

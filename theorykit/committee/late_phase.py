@@ -45,7 +45,7 @@ MP_LIMIT = 48
 
 
 def _require_specialisable(model: CommitteeModel) -> None:
-    model.require_no_weight_decay("the late-phase analysis")
+    model.require_classic("the late-phase analysis")
     if model.K != model.M:
         raise CaseError(
             "model.K", f"the late phase needs K = M (a student per teacher), got K = {model.K}, M = {model.M}"

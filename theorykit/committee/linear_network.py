@@ -33,7 +33,7 @@ def linear_coefficients() -> LinearCoefficients:
 
 
 def _require_linear(model: CommitteeModel) -> None:
-    model.require_no_weight_decay("the linear network's exact solution")
+    model.require_classic("the linear network's exact solution")
     if model.activation_name != "linear":
         raise CaseError(
             "model.activation", f"linear-network results need activation 'linear', got {model.activation_name!r}"

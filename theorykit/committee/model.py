@@ -109,6 +109,35 @@ def _check_fractions(fractions: list[float] | None, L: int) -> np.ndarray:
 
 
 @dataclass(frozen=True)
+class SecondLayer:
+    """Read-out weights of one unit each, and the students' read-out learning rate.
+
+    Parameters
+    ----------
+    student : sequence of float
+        :math:`v_i` of the K students (their start when trained).
+    teacher : sequence of float
+        :math:`v^*_n` of the M teachers (fixed).
+    eta : float
+        :math:`\\eta_v \\ge 0`: after each example :math:`v_i \\leftarrow v_i + (\\eta_v/N)
+        g(a_i)(\\zeta - \\sigma)`; 0 keeps the given weights fixed.
+    """
+
+    student: tuple
+    teacher: tuple
+    eta: float = COMMITTEE.default("model.second_layer.eta")
+
+    def __post_init__(self) -> None:
+        for name in ("student", "teacher"):
+            values = COMMITTEE.check(f"model.second_layer.{name}", getattr(self, name))
+            object.__setattr__(self, name, tuple(float(v) for v in values))
+        object.__setattr__(self, "eta", COMMITTEE.check("model.second_layer.eta", self.eta))
+
+    def as_dict(self) -> dict:
+        return {"student": list(self.student), "teacher": list(self.teacher), "eta": self.eta}
+
+
+@dataclass(frozen=True)
 class CommitteeModel:
     """Soft committee machine learning from a teacher of the same kind.
 
@@ -132,6 +161,9 @@ class CommitteeModel:
         :math:`-(\\eta\\kappa/N) J_i`, which adds :math:`-\\eta\\kappa\\,r_k` and
         :math:`-2\\eta\\kappa\\,q_k` to the per-mode equations (derived in
         :mod:`theorykit.committee.derive.odes`).
+    second_layer : SecondLayer, optional
+        Read-out weights per unit (and their learning rate) instead of ``normalization``'s
+        :math:`c_K, c_M`; ``None`` (default) keeps the classic fixed read-out.
     """
 
     K: int
@@ -142,12 +174,22 @@ class CommitteeModel:
     noise: float = COMMITTEE.default("model.noise")
     small_lr: bool = COMMITTEE.default("small_lr")
     weight_decay: float = COMMITTEE.default("model.weight_decay")
+    second_layer: SecondLayer | None = None
 
     def __post_init__(self) -> None:
         for name, key in (("K", "model.K"), ("M", "model.M"), ("normalization", "model.normalization")):
             object.__setattr__(self, name, COMMITTEE.check(key, getattr(self, name)))
         object.__setattr__(self, "noise", COMMITTEE.check("model.noise", self.noise))
         object.__setattr__(self, "weight_decay", COMMITTEE.check("model.weight_decay", self.weight_decay))
+        if self.second_layer is not None:
+            if not isinstance(self.second_layer, SecondLayer):
+                raise CaseError("model.second_layer", "must be a SecondLayer (student, teacher, eta)")
+            for name, size in (("student", self.K), ("teacher", self.M)):
+                if len(getattr(self.second_layer, name)) != size:
+                    raise CaseError(
+                        f"model.second_layer.{name}",
+                        f"must hold {size} weights (one per {name}), got {len(getattr(self.second_layer, name))}",
+                    )
         object.__setattr__(self, "small_lr", COMMITTEE.check("small_lr", self.small_lr))
         if isinstance(self.activation, str):  # a registry name, checked without loading SymPy
             COMMITTEE.check("model.activation", self.activation)
@@ -207,6 +249,9 @@ class CommitteeModel:
         }
         if self.weight_decay:
             settings["weight_decay"] = self.weight_decay
+        if self.second_layer is not None:
+            del settings["normalization"]
+            settings["second_layer"] = self.second_layer.as_dict()
         return settings
 
     def readout_exact(self) -> tuple:
@@ -217,16 +262,34 @@ class CommitteeModel:
 
     @property
     def readout_weights(self) -> np.ndarray:
-        """Signed read-out weights ``w``: ``-c_K`` for students, ``+c_M`` for teachers."""
+        """Signed read-out weights ``w``: ``-c_K`` for students, ``+c_M`` for teachers (with a
+        :class:`SecondLayer`: ``-v_i`` and ``+v*_n``, the students' at their start)."""
+        if self.second_layer is not None:
+            return np.concatenate([-np.asarray(self.second_layer.student), np.asarray(self.second_layer.teacher)])
         return np.concatenate([np.full(self.K, -self.c_K), np.full(self.M, self.c_M)])
 
-    def require_no_weight_decay(self, what: str) -> None:
-        """Raise the one-line CaseError of a result that does not include weight decay yet."""
+    @property
+    def per_unit_readout(self) -> bool:
+        """Whether each unit has its own read-out weight (a :class:`SecondLayer`)."""
+        return self.second_layer is not None
+
+    @property
+    def trains_readout(self) -> bool:
+        """Whether the students' read-out weights learn (``second_layer.eta > 0``)."""
+        return self.second_layer is not None and self.second_layer.eta > 0
+
+    def require_classic(self, what: str) -> None:
+        """Raise the one-line CaseError of a result that includes neither weight decay nor
+        per-unit read-out weights yet (both enter ``solve`` and ``simulate``)."""
+        where = "'theorykit solve' (every method but 'exponential') and 'theorykit simulate'"
         if self.weight_decay:
             raise CaseError(
                 "model.weight_decay",
-                f"{what} does not include weight decay (kappa = {self.weight_decay:g}); it enters "
-                "'theorykit solve' (every method but 'exponential') and 'theorykit simulate'",
+                f"{what} does not include weight decay (kappa = {self.weight_decay:g}); it enters {where}",
+            )
+        if self.second_layer is not None:
+            raise CaseError(
+                "model.second_layer", f"{what} does not include per-unit read-out weights; they enter {where}"
             )
 
     @property

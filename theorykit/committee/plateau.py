@@ -277,7 +277,7 @@ def find_plateau(
     """
     eta = check_eta(eta)
     dps = check_dps(dps)
-    model.require_no_weight_decay("the plateau analysis")
+    model.require_classic("the plateau analysis")
     L, M = model.spectrum.L, model.M
     diagonal = teacher is None
     t = model.infinite_teacher() if teacher is None else np.asarray(teacher, dtype=float)

@@ -33,6 +33,21 @@ COMMITTEE = Schema(
             OneOf(("sqrt", "sum")), "second-layer weights 1/sqrt(K), 1/sqrt(M) or 1 (Saad & Solla)", "sqrt"
         ),
         "model.noise": Field(Number(0, 1e6), "standard deviation of the label noise", 0.0),
+        "model.second_layer.student": Field(
+            Numbers(1, max_size=1000),
+            "read-out weights v_i of the K students (instead of normalization; their start when trained)",
+            None,
+            "omitted: c_K from normalization",
+        ),
+        "model.second_layer.teacher": Field(
+            Numbers(1, max_size=1000),
+            "read-out weights v*_n of the M teachers",
+            None,
+            "omitted: c_M from normalization",
+        ),
+        "model.second_layer.eta": Field(
+            Number(0, 1e6), "learning rate eta_v of the students' read-out: v_i += (eta_v/N) g(a_i)(zeta - sigma)", 0.0
+        ),
         "model.weight_decay": Field(
             Number(0, 1e6), "weight decay kappa: each SGD step also moves J_i by -(eta kappa / N) J_i", 0.0
         ),

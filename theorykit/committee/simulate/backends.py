@@ -7,6 +7,11 @@ One step for all ``S`` seeds at once (shapes ``J: (S, K, N)``, ``B: (S, M, N)``)
     J += eta / sqrt(N) * delta x^T - (eta kappa / N) J   (x restricted to the trained directions;
                                                           kappa the weight decay, delta from the old J)
 
+With per-unit read-out weights (``readout = (v, v_teacher, step_v)``: ``v`` (S, K) the students',
+``v_teacher`` (M,), ``step_v = eta_v / N``) the outputs are ``sum_i v_i g(a_i)`` and
+``sum_n v*_n g(b_n)``, ``delta_i = v_i g'(a_i)(zeta - sigma)``, and after each step
+``v_i += step_v g(a_i)(zeta - sigma)`` (from the same, old, weights).
+
 The chunk driver (:func:`_advance`) and the student update (:func:`_update_students`) are
 written once against the few array operations NumPy and PyTorch share; each backend supplies
 only its random numbers, its activation functions and its finiteness check, and numba swaps in
@@ -97,7 +102,7 @@ def _advance(ops, n_steps: int, chunk: int) -> None:
         # B is never broadcast over the steps (B[None] @ x[..., None] made PyTorch allocate
         # size x S x M x N -- 156 GiB at Fig. 6 size with 1000 seeds)
         b = (x.swapaxes(0, 1) @ ops.B.swapaxes(1, 2)).swapaxes(0, 1) / sqrtN  # (size, S, M)
-        target = cM * ops.g(b).sum(-1)
+        target = cM * ops.g(b).sum(-1) if ops.readout is None else ops.g(b) @ ops.readout[1]
         if noise:
             target = target + noise * ops.normal((size, target.shape[-1]))
         ops.update_students(x, target)
@@ -110,6 +115,9 @@ def _update_students(ops, x, target) -> None:
     """The student updates of one chunk, a step at a time (array operations; NumPy and PyTorch)."""
     cK, _, eta, sqrtN, _, shrink = ops.coefficients
     J, xm = ops.J, x if ops.trains_all else x * ops.mask  # no copy of the inputs when all are trained
+    if ops.readout is not None:
+        _update_with_readout(ops, x, xm, target)
+        return
     for step in range(x.shape[0]):
         a = (J @ x[step][..., None])[..., 0] / sqrtN  # (S, K)
         err = target[step] - cK * ops.g(a).sum(-1)
@@ -119,12 +127,29 @@ def _update_students(ops, x, target) -> None:
         J += (eta / sqrtN) * delta[:, :, None] * xm[step][:, None, :]
 
 
+def _update_with_readout(ops, x, xm, target) -> None:
+    """:func:`_update_students` with per-unit read-out weights ``v`` (trained when ``step_v > 0``)."""
+    _, _, eta, sqrtN, _, shrink = ops.coefficients
+    J, (v, _, step_v) = ops.J, ops.readout
+    for step in range(x.shape[0]):
+        a = (J @ x[step][..., None])[..., 0] / sqrtN  # (S, K)
+        ga = ops.g(a)
+        err = target[step] - (ga * v).sum(-1)
+        delta = v * ops.dg(a) * err[:, None]
+        if shrink != 1.0:
+            J *= shrink
+        J += (eta / sqrtN) * delta[:, :, None] * xm[step][:, None, :]
+        if step_v:
+            v += step_v * ga * err[:, None]
+
+
 class NumpySteps:
     """SGD steps on NumPy arrays (float64)."""
 
     name = "numpy"
 
-    def __init__(self, J, B, scale, mask, activation, seed_key, coefficients):
+    def __init__(self, J, B, scale, mask, activation, seed_key, coefficients, readout=None):
+        self.readout = None if readout is None else (np.array(readout[0], dtype=float), *readout[1:])
         self.J = np.array(J, dtype=float)
         self.B = np.asarray(B, dtype=float)
         self.scale = np.asarray(scale, dtype=float)
@@ -159,19 +184,27 @@ class NumpySteps:
     def student(self) -> np.ndarray:
         return self.J
 
+    def student_readout(self) -> np.ndarray | None:
+        """The students' read-out weights (S, K), or None for the classic fixed read-out."""
+        return None if self.readout is None else self.readout[0]
+
 
 class NumbaSteps(NumpySteps):
     """:class:`NumpySteps` with the per-step student update in a compiled loop."""
 
     name = "numba"
 
-    def __init__(self, J, B, scale, mask, activation, seed_key, coefficients):
-        super().__init__(J, B, scale, mask, activation, seed_key, coefficients)
-        self.loop = _student_loop(activation)
+    def __init__(self, J, B, scale, mask, activation, seed_key, coefficients, readout=None):
+        super().__init__(J, B, scale, mask, activation, seed_key, coefficients, readout)
+        self.loop = _student_loop(activation, per_unit=readout is not None)
 
     def update_students(self, x, target) -> None:
         cK, _, eta, sqrtN, _, shrink = self.coefficients
-        self.loop(self.J, x, target, self.mask, cK, eta / sqrtN, 1.0 / sqrtN, shrink)
+        if self.readout is None:
+            self.loop(self.J, x, target, self.mask, cK, eta / sqrtN, 1.0 / sqrtN, shrink)
+        else:
+            v, _, step_v = self.readout
+            self.loop(self.J, v, x, target, self.mask, step_v, eta / sqrtN, 1.0 / sqrtN, shrink)
 
     def advance(self, n_steps: int, chunk: int = 1024) -> None:
         # larger chunks than NumPy's: one compiled call per chunk, nothing per step to amortise
@@ -235,16 +268,48 @@ def numba_activation(activation):
 _LOOPS: dict = {}
 
 
-def _student_loop(activation):
-    """The compiled per-step student update for one activation (cached per activation)."""
+def _student_loop(activation, per_unit: bool = False):
+    """The compiled per-step student update for one activation (cached per activation), with
+    per-unit read-out weights when ``per_unit``."""
     from ..derive.activations import get_activation
 
-    key = _activation_key(get_activation(activation))
+    key = (_activation_key(get_activation(activation)), per_unit)
     if key in _LOOPS:
         return _LOOPS[key]
     import numba
 
     g, dg = numba_activation(activation)
+
+    if per_unit:
+
+        @numba.njit(cache=False)
+        def readout_loop(J, v, x, target, mask, step_v, step_scale, inv_sqrtN, shrink):
+            size, S, N = x.shape
+            K = J.shape[1]
+            a = np.empty(K)
+            for step in range(size):
+                for s in range(S):
+                    sigma = 0.0
+                    for i in range(K):
+                        acc = 0.0
+                        for n in range(N):
+                            acc += J[s, i, n] * x[step, s, n]
+                        a[i] = acc * inv_sqrtN
+                        sigma += v[s, i] * g(a[i])
+                    err = target[step, s] - sigma
+                    for i in range(K):
+                        d = v[s, i] * dg(a[i]) * err * step_scale
+                        if shrink != 1.0:
+                            for n in range(N):
+                                J[s, i, n] *= shrink
+                        for n in range(N):
+                            J[s, i, n] += d * x[step, s, n] * mask[n]
+                    if step_v != 0.0:  # after the student step, from the same (old) v and a
+                        for i in range(K):
+                            v[s, i] += step_v * g(a[i]) * err
+
+        _LOOPS[key] = readout_loop
+        return readout_loop
 
     @numba.njit(cache=False)
     def loop(J, x, target, mask, cK, step_scale, inv_sqrtN, shrink):
@@ -278,13 +343,14 @@ class TorchSteps:
 
     name = "torch"
 
-    def __init__(self, J, B, scale, mask, activation, seed_key, coefficients, device=None):
+    def __init__(self, J, B, scale, mask, activation, seed_key, coefficients, readout=None, device=None):
         import torch
 
         self.torch = torch
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         as_tensor = lambda a: torch.as_tensor(np.asarray(a, dtype=float), device=self.device)  # noqa: E731
         self.J = as_tensor(J).clone()
+        self.readout = None if readout is None else (as_tensor(readout[0]).clone(), as_tensor(readout[1]), readout[2])
         self.B = as_tensor(B)
         self.scale = as_tensor(scale)
         self.mask = as_tensor(mask)
@@ -313,6 +379,9 @@ class TorchSteps:
 
     def student(self) -> np.ndarray:
         return self.J.cpu().numpy().copy()
+
+    def student_readout(self) -> np.ndarray | None:
+        return None if self.readout is None else self.readout[0].cpu().numpy().copy()
 
 
 def torch_activation(activation):

@@ -35,17 +35,26 @@ from .backends import make_steps, resolve_backend
 
 @dataclass(frozen=True)
 class SimulationResult(ReprAsHTML):
-    r"""SGD trajectories for ``S`` seeds at ``T`` output times.
+    """SGD trajectories for ``S`` seeds at ``T`` output times.
 
     Attributes
     ----------
-    alpha : (T,) ; eps_g, eps_g_overlaps : (S, T)
-    R : (S, T, K, M) ; Q : (S, T, K, K) -- the aggregated overlaps :math:`\sum_k \lambda_k r_k`,
-    :math:`\sum_k \lambda_k q_k` (the student blocks of the pre-activation covariance)
-    r : (S, T, L, K, M) ; q : (S, T, L, K, K) -- per mode; ``None`` unless recorded (``record_modes``)
-    t : (S, L, M, M) -- per-mode teacher overlaps of each seed's teacher; ``None`` unless recorded
-    seeds : list of int ; N : int
-    backend : str -- where the steps ran (``"numpy"``, ``"numba"`` or ``"torch"``)
+    alpha : ndarray (T,)
+    eps_g, eps_g_overlaps : ndarray (S, T)
+        The test-set Monte Carlo error and the exact error of the measured overlaps.
+    R, Q : ndarray (S, T, K, M), (S, T, K, K)
+        The aggregated overlaps, sums over modes of ``lambda_k r_k`` and ``lambda_k q_k`` (the
+        student blocks of the pre-activation covariance).
+    r, q : ndarray (S, T, L, K, M), (S, T, L, K, K) or None
+        Per mode; ``None`` unless recorded (``record_modes``).
+    t : ndarray (S, L, M, M) or None
+        Per-mode teacher overlaps of each seed's teacher; ``None`` unless recorded.
+    seeds : list of int
+    N : int
+    backend : str
+        Where the steps ran (``"numpy"``, ``"numba"`` or ``"torch"``).
+    v : ndarray (S, T, K) or None
+        The students' read-out weights with a per-unit read-out (``model.second_layer``).
     """
 
     alpha: np.ndarray
@@ -61,6 +70,7 @@ class SimulationResult(ReprAsHTML):
     model: CommitteeModel = field(repr=False)
     eta: float = 0.0
     backend: str = "numpy"
+    v: np.ndarray | None = None
 
     def mean(self, name: str = "eps_g") -> np.ndarray:
         return getattr(self, name).mean(axis=0)
@@ -91,6 +101,8 @@ class SimulationResult(ReprAsHTML):
             "R": (("seed", "alpha", "student", "teacher"), self.R, {"long_name": "sum_k lam_k r_k"}),
             "Q": (("seed", "alpha", "student", "student2"), self.Q, {"long_name": "sum_k lam_k q_k"}),
         }
+        if self.v is not None:
+            data["v"] = (("seed", "alpha", "student"), self.v, {"long_name": "read-out weight v_i of each student"})
         if self.r is not None:
             data["r"] = (("seed", "alpha", "mode", "student", "teacher"), self.r, {"long_name": "per-mode R"})
             data["q"] = (("seed", "alpha", "mode", "student", "student2"), self.q, {"long_name": "per-mode Q"})
@@ -142,10 +154,11 @@ def weights_from_overlaps(ov: Overlaps, N: int, sizes: np.ndarray, rng: np.rando
 TEST_BLOCK = 512
 
 
-def held_out_error(seed: int, n_test: int, scale, J: np.ndarray, B: np.ndarray, g, cK: float, cM: float) -> float:
+def held_out_error(seed: int, n_test: int, scale, J: np.ndarray, B: np.ndarray, g, cK, cM) -> float:
     r""":math:`\tfrac12\langle(\sigma - \zeta)^2\rangle` over the fixed test set of ``seed``:
     ``n_test`` inputs from the generator keyed ``[seed, 3]``, drawn in blocks of :data:`TEST_BLOCK`
-    rows (the same inputs at every call), without output noise."""
+    rows (the same inputs at every call), without output noise.  ``cK``, ``cM``: the read-out
+    weights, one number for all units (classic) or one per student / teacher."""
     rng = np.random.default_rng([seed, 3])
     N = J.shape[1]
     total = 0.0
@@ -153,7 +166,10 @@ def held_out_error(seed: int, n_test: int, scale, J: np.ndarray, B: np.ndarray, 
         x = rng.standard_normal((min(TEST_BLOCK, n_test - start), N))
         x *= scale
         a, b = x @ J.T / np.sqrt(N), x @ B.T / np.sqrt(N)
-        total += float(np.sum((cK * g(a).sum(1) - cM * g(b).sum(1)) ** 2))
+        if np.ndim(cK) == 0:
+            total += float(np.sum((cK * g(a).sum(1) - cM * g(b).sum(1)) ** 2))
+        else:
+            total += float(np.sum((g(a) @ cK - g(b) @ cM) ** 2))
     return 0.5 * total / n_test
 
 
@@ -234,6 +250,10 @@ def simulate(
     if trained_dims is not None and not (isinstance(trained_dims, (int, np.integer)) and 1 <= trained_dims <= N):
         raise CaseError("trained_dims", f"must be an integer in [1, {N}], got {trained_dims!r}")
     mask = np.ones(N) if trained_dims is None else (np.arange(N) < trained_dims).astype(float)
+    readout = None  # per-unit read-out weights: every seed starts from the given v
+    if model.per_unit_readout:
+        layer = model.second_layer
+        readout = (np.tile(layer.student, (S, 1)), np.asarray(layer.teacher), layer.eta / N)
     steps = make_steps(
         resolve_backend(backend, model.activation),
         J,
@@ -243,21 +263,24 @@ def simulate(
         model.activation,
         [seeds[0], S, 2],
         (cK, cM, eta, sqrtN, model.noise, 1.0 - eta * model.weight_decay / N),
+        **({} if readout is None else {"readout": readout}),
     )
     compiled = compile_model(model, "numpy")
     targets = np.rint(alpha * N).astype(np.int64)
     lam = model.spectrum.lam
-    eps, eps_ov, Rs, Qs, rs, qs = [], [], [], [], [], []
+    eps, eps_ov, Rs, Qs, rs, qs, vs = [], [], [], [], [], [], []
     teachers = []
 
-    def record(J) -> None:
+    def record(J, v) -> None:
         # one seed at a time: the per-mode overlaps of all seeds at once would take S times as much
         e_mc, e_ov, R, Q, r, q = [], [], [], [], [], []
         for s in range(S):
             ov = overlaps_from_weights(J[s], B[s], sizes)
             system = EigenmodeSystem(model, compiled, eta, ov.t)  # cheap: arrays, no code
-            e_ov.append(float(system.eps_g(system.pack(ov.r, ov.q))))
-            e_mc.append(held_out_error(seeds[s], n_test, scale, J[s], B[s], g, cK, cM))
+            state = system.pack(ov.r, ov.q, None if v is None else v[s])
+            e_ov.append(float(system.eps_g(state)))
+            weights = (cK, cM) if v is None else (v[s], readout[1])
+            e_mc.append(held_out_error(seeds[s], n_test, scale, J[s], B[s], g, *weights))
             R.append(np.tensordot(lam, ov.r, axes=1))
             Q.append(np.tensordot(lam, ov.q, axes=1))
             if record_modes:
@@ -272,6 +295,8 @@ def simulate(
         if record_modes:
             rs.append(r)
             qs.append(q)
+        if v is not None:
+            vs.append(np.array(v))
 
     step = 0
     with Progress(float(targets[-1]), "simulate", progress) as bar:
@@ -286,7 +311,7 @@ def simulate(
                     ) from None
                 step += chunk
                 bar.update(step)
-            record(steps.student())
+            record(steps.student(), steps.student_readout())
     return SimulationResult(
         alpha=alpha,
         eps_g=np.asarray(eps).T,
@@ -296,6 +321,7 @@ def simulate(
         r=np.swapaxes(np.asarray(rs), 0, 1) if record_modes else None,
         q=np.swapaxes(np.asarray(qs), 0, 1) if record_modes else None,
         t=np.asarray(teachers) if record_modes else None,
+        v=np.swapaxes(np.asarray(vs), 0, 1) if vs else None,
         seeds=list(seeds),
         N=N,
         model=model,

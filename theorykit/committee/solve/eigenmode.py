@@ -90,18 +90,30 @@ class EigenmodeSystem:
         self.t = t
         self.iu = np.triu_indices(self.K)
         self.size_r = self.L * self.K * self.M
-        self.size = self.size_r + self.L * len(self.iu[0])
+        self.size_overlaps = self.size_r + self.L * len(self.iu[0])
+        # a trained read-out: the students' weights v_i ride at the end of the state
+        self.trains_readout = model.trains_readout
+        self.eta_v = conv(model.second_layer.eta) if self.trains_readout else None
+        self.size = self.size_overlaps + (self.K if self.trains_readout else 0)
         self._eta2_lam_f = (self.eta**2) * self.lam * self.f
         # weight decay: the derived rate on every student-teacher entry, twice it on the
         # student-student ones (both students decay); None without decay, so nothing changes
         self._decay = None
         if model.weight_decay:
             rate = self.mod.decay_rate_fn(self.eta, conv(model.weight_decay))
-            per_entry = np.concatenate([np.full(self.size_r, 1), np.full(self.size - self.size_r, 2)])
+            per_entry = np.concatenate(
+                [
+                    np.full(self.size_r, 1),
+                    np.full(self.size_overlaps - self.size_r, 2),
+                    np.zeros(self.size - self.size_overlaps),
+                ]
+            )
             self._decay = per_entry * rate if dtype is float else np.array([c * rate for c in per_entry], dtype=object)
         self.nfev = 0
         # numba flavour: the right-hand side in one (small systems) or three compiled calls
-        self._fused = getattr(self.mod, "fused_prep", None) if dtype is float else None
+        # (not with per-unit read-out weights: the fused code takes one c_K for all students)
+        fusable = dtype is float and not model.per_unit_readout
+        self._fused = getattr(self.mod, "fused_prep", None) if fusable else None
         if self._fused is not None:
             L, K, n = self.L, self.K, self.n
             self._t_contiguous = np.ascontiguousarray(t, dtype=float)
@@ -159,12 +171,33 @@ class EigenmodeSystem:
         return self.mod.eps_fn(C, self.w, self.K, self.n)
 
     # -- packing ------------------------------------------------------------------------
-    def pack(self, r: np.ndarray, q: np.ndarray) -> np.ndarray:
+    def pack(self, r: np.ndarray, q: np.ndarray, v=None) -> np.ndarray:
+        """The state: ``r``, the upper triangle of ``q`` and, with a trained read-out, the
+        students' read-out weights ``v`` (default: the model's starting ones)."""
+        overlaps = self._pack_overlaps(r, q)
+        if not self.trains_readout:
+            return overlaps
+        v = np.asarray(self.model.second_layer.student if v is None else v, dtype=overlaps.dtype)
+        return np.concatenate([overlaps, v])
+
+    def _pack_overlaps(self, r: np.ndarray, q: np.ndarray) -> np.ndarray:
         return np.concatenate([np.asarray(r).reshape(-1), np.asarray(q)[:, self.iu[0], self.iu[1]].reshape(-1)])
+
+    def readout(self, state: np.ndarray) -> np.ndarray:
+        """The students' read-out weights ``v`` (K) in ``state``: trained, or the model's fixed ones."""
+        if self.trains_readout:
+            return state[self.size_overlaps :]
+        return -self.w[: self.K]
+
+    def _use_readout(self, state: np.ndarray) -> None:
+        """Take the students' read-out weights of ``state`` into ``w`` (a trained read-out)."""
+        if self.trains_readout:
+            self.w = self.w.copy()
+            self.w[: self.K] = -state[self.size_overlaps :]
 
     def unpack(self, state: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         r = state[: self.size_r].reshape(self.L, self.K, self.M)
-        upper = state[self.size_r :].reshape(self.L, -1)
+        upper = state[self.size_r : self.size_overlaps].reshape(self.L, -1)
         q = np.zeros((self.L, self.K, self.K), dtype=state.dtype)
         q[:, self.iu[0], self.iu[1]] = upper
         q[:, self.iu[1], self.iu[0]] = upper
@@ -195,7 +228,7 @@ class EigenmodeSystem:
         dq = A + A.transpose(0, 2, 1)
         if W is not None:
             dq = dq + self._eta2_lam_f[:, None, None] * W[None, :, :]
-        return self.pack(dr, dq)
+        return self._pack_overlaps(dr, dq)
 
     def rhs(self, alpha, state: np.ndarray) -> np.ndarray:
         """:math:`d(\\text{state})/d\\alpha`."""
@@ -218,13 +251,21 @@ class EigenmodeSystem:
             )
         om = self.overlaps(state)
         C = self.mod.cov_fn(om, self.lam)
+        self._use_readout(state)
         G, W = self.G(C), self.W(C)
-        return self._derivative(om, G, W)
+        derivative = self._derivative(om, G, W)
+        if not self.trains_readout:
+            return derivative
+        # dv_i/dalpha = eta_v <g(a_i)(zeta - sigma)> (derived: IndexSystem.readout_drift)
+        dv = self.eta_v * self.mod.readout_fn(C, self.w, self.K, self.n)
+        return np.concatenate([derivative, dv])
 
     __call__ = rhs
 
     def jvp(self, state: np.ndarray, direction: np.ndarray) -> np.ndarray:
         """Jacobian-vector product, from the generated kernel tangents (chain rule)."""
+        if self.trains_readout:
+            raise NotImplementedError("the tangent of a trained read-out is not derived yet (SciPy differences it)")
         om = self.overlaps(state)
         dom = self.overlaps(direction, teacher=False)
         C = self.mod.cov_fn(om, self.lam)
@@ -239,7 +280,7 @@ class EigenmodeSystem:
         if not self.model.small_lr:
             dW = self.mod.W_tan(C, dC, *args, self.s2)
             dq = dq + self._eta2_lam_f[:, None, None] * dW[None, :, :]
-        tangent = self.pack(dY[:, :, K:], dq)
+        tangent = self._pack_overlaps(dY[:, :, K:], dq)
         return tangent if self._decay is None else tangent + self._decay * direction
 
     def jacobian(self, alpha, state: np.ndarray) -> np.ndarray:
@@ -250,6 +291,7 @@ class EigenmodeSystem:
     def eps_g(self, state: np.ndarray):
         """Generalisation error :math:`\\varepsilon_g = \\tfrac12\\sum_{xy} w_x w_y \\langle g(u_x) g(u_y)\\rangle`."""
         C = self.covariance(state)
+        self._use_readout(state)
         return self.eps_of_covariance(C)
 
 

@@ -136,6 +136,9 @@ class Solution(ReprAsHTML):
         What actually ran (``auto`` resolved; the generated-code flavour used).
     method_reason : str
         Why ``auto`` chose ``method`` (empty when the method was given).
+    v : ndarray (T, K) or None
+        The students' read-out weights at each output alpha when they are trained
+        (``model.second_layer.eta > 0``), else ``None``.
     """
 
     alpha: np.ndarray
@@ -153,6 +156,7 @@ class Solution(ReprAsHTML):
     method: str = ""
     flavour: str = ""
     method_reason: str = ""
+    v: np.ndarray | None = None
 
     @property
     def success(self) -> bool:
@@ -212,6 +216,8 @@ class Solution(ReprAsHTML):
             "lam": (("mode",), lam, {"long_name": "eigenvalue lambda_k of the input covariance"}),
             "f": (("mode",), f, {"long_name": "fraction f_k of input directions with eigenvalue lambda_k"}),
         }
+        if self.v is not None:
+            data["v"] = (("alpha", "student"), self.v, {"long_name": "read-out weight v_i of each student"})
         m = self.model
         attrs = {
             "status": self.status,
@@ -334,7 +340,7 @@ def solve(
     if config.method == "exponential":
         from .exponential import ExponentialConfig, integrate_exponential
 
-        model.require_no_weight_decay("the exponential integrator")
+        model.require_classic("the exponential integrator")
         with bar:
             run = integrate_exponential(
                 system,
@@ -350,7 +356,7 @@ def solve(
         solution = _collect(model, system, alpha, ys, run.status, run.message, eta, tolerance, asdict(run.stats), tail)
         return _explain_failure(replace(solution, **ran))
     kwargs = {}
-    if config.method in IMPLICIT:
+    if config.method in IMPLICIT and not system.trains_readout:  # else SciPy differences the right-hand side
         kwargs["jac"] = system.jacobian
     with bar:
         if grid.size == 1:
@@ -466,7 +472,7 @@ def _collect(
 ) -> Solution:
     """The :class:`Solution` of packed states ``ys``; ``tail``: eps_g and its resolution where the
     integrator evaluated them without cancellation (NaN elsewhere: evaluated here from the overlaps)."""
-    rs, qs, eps, floors = [], [], [], []
+    rs, qs, vs, eps, floors = [], [], [], [], []
     for col in range(ys.shape[1]):
         y = ys[:, col]
         if not np.all(np.isfinite(y)):
@@ -490,6 +496,7 @@ def _collect(
         floor = float(tail[1][col]) if given else eps_resolution(C)
         rs.append(r)
         qs.append(q)
+        vs.append(system.readout(y))
         eps.append(e if e >= floor else np.nan)  # below its resolution: not even its sign is known
         floors.append(floor)
     T = len(eps)
@@ -514,4 +521,5 @@ def _collect(
         model=model,
         eta=eta,
         solver_stats=stats if stats is not None else {"nfev": system.nfev},
+        v=np.asarray(vs).reshape(T, K) if system.trains_readout else None,
     )

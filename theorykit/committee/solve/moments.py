@@ -65,7 +65,7 @@ class MomentSystem:
         eigenvalues=None,
         min_digits: float = 6,
     ) -> None:
-        model.require_no_weight_decay("the moment basis")
+        model.require_classic("the moment basis")
         self.eigen = EigenmodeSystem(model, compiled, eta, t, dtype=dtype)
         num = _num(dtype)
         if eigenvalues is None:

@@ -1,0 +1,129 @@
+"""Per-unit read-out weights v_i (given or trained: v_i <- v_i + (eta_v/N) g(a_i)(zeta - sigma))."""
+
+import json
+
+import numpy as np
+import pytest
+
+from theorykit import CommitteeModel, SolverConfig, Spectrum, random_overlaps, simulate, solve
+from theorykit.cli import main
+from theorykit.committee.model import SecondLayer
+from theorykit.core.errors import CaseError
+
+SPECTRUM = Spectrum.power_law(4, 0.3, [0.1, 0.2, 0.3, 0.4])  # unequal fractions
+TRAINED = SecondLayer([0.3, 1.2], [0.8, 0.5, 1.0], 0.5)  # students start away from the teachers
+
+
+def test_fixed_per_unit_weights_equal_to_the_normalisation_are_the_classic_model():
+    """v_i = 1/sqrt(K), v*_n = 1/sqrt(M) through the per-unit derivation: the classic curve to round-off."""
+    classic = CommitteeModel(2, 3, SPECTRUM)
+    same = CommitteeModel(2, 3, SPECTRUM, second_layer=SecondLayer([2**-0.5] * 2, [3**-0.5] * 3))
+    init = random_overlaps(classic, 500, 0.3, 0)
+    config = SolverConfig("DOP853", 1e-10, 1e-12)
+    a, b = (solve(m, 0.3, init, [0.0, 1.0, 5.0, 20.0], config) for m in (classic, same))
+    np.testing.assert_allclose(b.eps_g, a.eps_g, rtol=1e-13)
+    assert a.v is None and b.v is None  # fixed weights: nothing to carry
+
+
+def _ode_and_sgd(N: int, seeds: int, backend: str = "numba"):
+    model = CommitteeModel(2, 3, SPECTRUM, second_layer=TRAINED, weight_decay=0.1)
+    init = random_overlaps(model, N, 0.3, 0)
+    alpha = np.array([0.0, 1.0, 3.0, 10.0, 20.0])
+    ode = solve(model, 0.3, init, alpha, SolverConfig("LSODA", 1e-10, 1e-12)).raise_for_status()
+    sim = simulate(model, 0.3, alpha, N, seeds=seeds, init=init, backend=backend, progress=False)
+    return ode, sim
+
+
+def _check_agreement(ode, sim, N):
+    """eps_g and the read-out weights within 4 standard errors over the seeds plus the O(1/N)
+    finite-size bias (2/N relative): the trained weights move by 40 % and 30 % over the run."""
+    seeds = sim.eps_g.shape[0]
+    mean, se = sim.mean("eps_g_overlaps"), sim.spread("eps_g_overlaps") / np.sqrt(seeds)
+    assert np.all(np.abs(mean - ode.eps_g) <= 4 * se + 2 / N * ode.eps_g), (mean, ode.eps_g, se)
+    v_mean, v_se = sim.v.mean(axis=0), sim.v.std(axis=0, ddof=1) / np.sqrt(seeds)
+    assert np.all(np.abs(v_mean - ode.v) <= 4 * v_se + 2 / N * np.abs(ode.v)), (v_mean, ode.v, v_se)
+    assert np.all(np.abs(ode.v[-1] / ode.v[0] - 1) > 0.25)  # the read-out did learn
+
+
+def test_trained_readout_with_weight_decay_ode_against_sgd():
+    """K = 2 students, M = 3 teachers, unequal fractions, eta = 0.3, eta_v = 0.5, kappa = 0.1, N = 2000, 16 seeds."""
+    pytest.importorskip("numba")
+    N = 2000
+    _check_agreement(*_ode_and_sgd(N, 16), N)
+
+
+@pytest.mark.slow
+def test_trained_readout_ode_against_sgd_at_the_issue_size():
+    """The issue's size: N = 4000, 16 seeds."""
+    pytest.importorskip("numba")
+    _check_agreement(*_ode_and_sgd(4000, 16), 4000)
+
+
+def test_numba_and_numpy_steps_agree_with_a_trained_readout():
+    """Same inputs, the same arithmetic: weights and read-out to round-off."""
+    pytest.importorskip("numba")
+    model = CommitteeModel(2, 3, SPECTRUM, second_layer=TRAINED, weight_decay=0.1)
+    runs = {
+        b: simulate(model, 0.3, [0.0, 0.5, 2.0], 120, seeds=2, backend=b, progress=False) for b in ("numpy", "numba")
+    }
+    np.testing.assert_allclose(runs["numba"].v, runs["numpy"].v, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(runs["numba"].r, runs["numpy"].r, rtol=0, atol=1e-12)
+
+
+def test_one_step_with_a_trained_readout_is_the_update_written_out(rng):
+    """A single step against the update typed in directly: delta from the old v, then
+    v <- v + (eta_v/N) g(a)(zeta - sigma) from the old v and a."""
+    from scipy.special import erf
+
+    from theorykit.committee.simulate.backends import NumpySteps
+
+    K, M, N, eta, eta_v = 2, 3, 30, 0.3, 0.7
+    J, B = rng.standard_normal((1, K, N)), rng.standard_normal((1, M, N))
+    v0, v_star = np.array([[0.4, -1.1]]), np.array([0.8, 0.5, 1.0])
+    coefficients = (1.0, 1.0, eta, np.sqrt(N), 0.0, 1.0)
+    steps = NumpySteps(J, B, np.ones(N), np.ones(N), "erf", [3], coefficients, readout=(v0, v_star, eta_v / N))
+    x = np.random.default_rng([3]).standard_normal((1, 1, N))[0, 0]
+    steps.advance(1)
+    a, b = J[0] @ x / np.sqrt(N), B[0] @ x / np.sqrt(N)
+    ga = erf(a / np.sqrt(2))
+    err = v_star @ erf(b / np.sqrt(2)) - v0[0] @ ga
+    delta = v0[0] * np.sqrt(2 / np.pi) * np.exp(-(a**2) / 2) * err
+    np.testing.assert_allclose(steps.student()[0], J[0] + eta / np.sqrt(N) * np.outer(delta, x), rtol=0, atol=1e-14)
+    np.testing.assert_allclose(steps.student_readout()[0], v0[0] + eta_v / N * ga * err, rtol=0, atol=1e-15)
+
+
+def _case(tmp_path, layer: str, extra: str = "", name: str = "case") -> str:
+    path = tmp_path / f"{name}.toml"
+    path.write_text(
+        "eta = 0.3\nalpha = [0.0, 1.0, 5.0]\n[model]\nK = 2\nM = 3\n"
+        + extra
+        + f"[model.second_layer]\n{layer}\n"
+        + '[spectrum]\nkind = "power_law"\nL = 4\nbeta = 0.3\n[init]\nkind = "random"\nN = 300\nsigma_J = 0.3\n'
+        + '[solver]\nmethod = "LSODA"\n'
+    )
+    return str(path)
+
+
+def test_case_files_and_the_cli(tmp_path, capsys):
+    """solve writes v(alpha); normalization with second_layer, a wrong length, and the plateau
+    with a per-unit read-out are one-line errors (exit 2)."""
+    good = _case(tmp_path, "student = [0.3, 1.2]\nteacher = [0.8, 0.5, 1.0]\neta = 0.5")
+    assert main(["solve", good, "-o", str(tmp_path / "out.json")]) == 0
+    out = json.loads((tmp_path / "out.json").read_text())
+    assert len(out["trajectory"]["v"]) == 3 and out["trajectory"]["v"][0] == [0.3, 1.2]
+    assert out["case"]["model"]["second_layer"]["eta"] == 0.5
+    capsys.readouterr()
+    for case, field in (
+        (
+            _case(tmp_path, "student = [0.3, 1.2]\nteacher = [0.8, 0.5, 1.0]", 'normalization = "sum"\n', "both"),
+            "normalization",
+        ),
+        (_case(tmp_path, "student = [0.3]\nteacher = [0.8, 0.5, 1.0]", name="short"), "model.second_layer.student"),
+    ):
+        assert main(["solve", case, "-o", str(tmp_path / "bad.json")]) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and field in err, err
+    assert main(["plateau", good, "-o", str(tmp_path / "p.json")]) == 2
+    assert "model.second_layer" in capsys.readouterr().err
+    with pytest.raises(CaseError, match="second_layer.eta"):
+        SecondLayer([1.0], [1.0], -0.5)
