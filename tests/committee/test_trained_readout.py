@@ -112,6 +112,8 @@ def test_case_files_and_the_cli(tmp_path, capsys):
     out = json.loads((tmp_path / "out.json").read_text())
     assert len(out["trajectory"]["v"]) == 3 and out["trajectory"]["v"][0] == [0.3, 1.2]
     assert out["case"]["model"]["second_layer"]["eta"] == 0.5
+    assert main(["simulate", good, "-o", str(tmp_path / "sim.json"), "--seeds", "2", "--N", "60"]) == 0
+    assert len(json.loads((tmp_path / "sim.json").read_text())["v"]) == 3
     capsys.readouterr()
     for case, field in (
         (

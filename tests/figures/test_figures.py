@@ -65,6 +65,17 @@ def test_slow_figures(tmp_path, name):
     _check(tmp_path, name)
 
 
+@pytest.mark.slow
+def test_readout_figure_numbers(tmp_path):
+    """The trained read-out's weights at the end: ODE against the SGD mean within 3 % (4 seeds,
+    N = 1000); the trained curve starts above the fixed one (its read-out starts small)."""
+    data = _check(tmp_path, "readout")
+    for panel in data["panels"].values():
+        trained, fixed = panel["trained"], panel["fixed"]
+        np.testing.assert_allclose(trained["v_sgd_mean"][-1], trained["v_ode"][-1], rtol=0.03)
+        assert trained["eps_g_ode"][5] > fixed["eps_g_ode"][5]
+
+
 def test_fig3_right_floor_matches_sgd(tmp_path):
     """The exact floor against long SGD runs (2 seeds, 2000 test points; 6 outputs averaged):
     SGD's stationary fluctuation of ~O(eta) relative plus the seed spread allow 15 %."""

@@ -109,6 +109,8 @@ def cmd_simulate(args) -> int:
         "eps_g_from_overlaps": result.mean("eps_g_overlaps"),
         "final": {"r": result.r[:, -1].mean(0), "q": result.q[:, -1].mean(0)},
     }
+    if result.v is not None:  # per-unit read-out: the students' weights, mean over seeds
+        extra["v"] = result.v.mean(axis=0)
     write_result("simulate", case, output, extra, result)
     print(f"wrote {output}: {len(seeds)} seeds, N = {sim_cfg['N']}")
     return 0

@@ -27,6 +27,7 @@ _WHERE = {
     "fig4": "committee.figures.plateau_figures",
     "fig5": "committee.figures.plateau_figures",
     "fig6": "committee.figures.late_figures",
+    "readout": "committee.figures.readout_figures",
     "sweep_plateau_length": "committee.figures.sweep_figures",
     "sweep_late_exponent": "committee.figures.sweep_figures",
     "rf_bias_variance": "rf.figures",
