@@ -266,6 +266,34 @@ def numba_activation(activation):
 
 
 _LOOPS: dict = {}
+_HELPERS: list = []
+
+
+def _loop_helpers():
+    """The compiled pieces both student loops share (built once): the student fields of one seed
+    at one step, and one student's move (decay, then the gradient step)."""
+    if _HELPERS:
+        return _HELPERS[0]
+    import numba
+
+    @numba.njit(cache=False)
+    def fields(J, x, step, s, a, inv_sqrtN):
+        for i in range(J.shape[1]):
+            acc = 0.0
+            for n in range(J.shape[2]):
+                acc += J[s, i, n] * x[step, s, n]
+            a[i] = acc * inv_sqrtN
+
+    @numba.njit(cache=False)
+    def move(J, x, mask, step, s, i, d, shrink):
+        if shrink != 1.0:  # weight decay, as in _update_students
+            for n in range(J.shape[2]):
+                J[s, i, n] *= shrink
+        for n in range(J.shape[2]):
+            J[s, i, n] += d * x[step, s, n] * mask[n]
+
+    _HELPERS.append((fields, move))
+    return fields, move
 
 
 def _student_loop(activation, per_unit: bool = False):
@@ -279,60 +307,44 @@ def _student_loop(activation, per_unit: bool = False):
     import numba
 
     g, dg = numba_activation(activation)
+    fields, move = _loop_helpers()
 
     if per_unit:
 
         @numba.njit(cache=False)
-        def readout_loop(J, v, x, target, mask, step_v, step_scale, inv_sqrtN, shrink):
-            size, S, N = x.shape
+        def loop(J, v, x, target, mask, step_v, step_scale, inv_sqrtN, shrink):
+            size, S, _ = x.shape
             K = J.shape[1]
             a = np.empty(K)
             for step in range(size):
                 for s in range(S):
+                    fields(J, x, step, s, a, inv_sqrtN)
                     sigma = 0.0
                     for i in range(K):
-                        acc = 0.0
-                        for n in range(N):
-                            acc += J[s, i, n] * x[step, s, n]
-                        a[i] = acc * inv_sqrtN
                         sigma += v[s, i] * g(a[i])
                     err = target[step, s] - sigma
                     for i in range(K):
-                        d = v[s, i] * dg(a[i]) * err * step_scale
-                        if shrink != 1.0:
-                            for n in range(N):
-                                J[s, i, n] *= shrink
-                        for n in range(N):
-                            J[s, i, n] += d * x[step, s, n] * mask[n]
+                        move(J, x, mask, step, s, i, v[s, i] * dg(a[i]) * err * step_scale, shrink)
                     if step_v != 0.0:  # after the student step, from the same (old) v and a
                         for i in range(K):
                             v[s, i] += step_v * g(a[i]) * err
 
-        _LOOPS[key] = readout_loop
-        return readout_loop
+    else:
 
-    @numba.njit(cache=False)
-    def loop(J, x, target, mask, cK, step_scale, inv_sqrtN, shrink):
-        size, S, N = x.shape
-        K = J.shape[1]
-        a = np.empty(K)
-        for step in range(size):
-            for s in range(S):
-                sigma = 0.0
-                for i in range(K):
-                    acc = 0.0
-                    for n in range(N):
-                        acc += J[s, i, n] * x[step, s, n]
-                    a[i] = acc * inv_sqrtN
-                    sigma += g(a[i])
-                err = target[step, s] - cK * sigma
-                for i in range(K):
-                    d = cK * dg(a[i]) * err * step_scale
-                    if shrink != 1.0:  # weight decay, as in _update_students
-                        for n in range(N):
-                            J[s, i, n] *= shrink
-                    for n in range(N):
-                        J[s, i, n] += d * x[step, s, n] * mask[n]
+        @numba.njit(cache=False)
+        def loop(J, x, target, mask, cK, step_scale, inv_sqrtN, shrink):
+            size, S, _ = x.shape
+            K = J.shape[1]
+            a = np.empty(K)
+            for step in range(size):
+                for s in range(S):
+                    fields(J, x, step, s, a, inv_sqrtN)
+                    sigma = 0.0
+                    for i in range(K):
+                        sigma += g(a[i])
+                    err = target[step, s] - cK * sigma
+                    for i in range(K):
+                        move(J, x, mask, step, s, i, cK * dg(a[i]) * err * step_scale, shrink)
 
     _LOOPS[key] = loop
     return loop
