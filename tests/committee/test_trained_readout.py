@@ -59,6 +59,19 @@ def test_trained_readout_ode_against_sgd_at_the_issue_size():
     _check_agreement(*_ode_and_sgd(4000, 16), 4000)
 
 
+def test_output_times_not_starting_at_zero():
+    """The state holds at alpha = 0 whatever the first output time: alpha = [1, 5] equals the run
+    from 0 at those times, read-out weights included; the model's own v is not touched."""
+    model = CommitteeModel(2, 3, SPECTRUM, second_layer=TRAINED)
+    init = random_overlaps(model, 300, 0.3, 0)
+    config = SolverConfig("DOP853", 1e-10, 1e-12)
+    late = solve(model, 0.3, init, [1.0, 5.0], config).raise_for_status()
+    full = solve(model, 0.3, init, [0.0, 1.0, 5.0], config).raise_for_status()
+    np.testing.assert_allclose(late.eps_g, full.eps_g[1:], rtol=1e-12)
+    np.testing.assert_allclose(late.v, full.v[1:], rtol=1e-12)
+    assert model.second_layer.student == (0.3, 1.2) and np.all(model.readout_weights[:2] == [-0.3, -1.2])
+
+
 def test_numba_and_numpy_steps_agree_with_a_trained_readout():
     """Same inputs, the same arithmetic: weights and read-out to round-off."""
     pytest.importorskip("numba")

@@ -190,9 +190,9 @@ class EigenmodeSystem:
         return -self.w[: self.K]
 
     def _use_readout(self, state: np.ndarray) -> None:
-        """Take the students' read-out weights of ``state`` into ``w`` (a trained read-out)."""
+        """Take the students' read-out weights of ``state`` into ``w`` (a trained read-out; ``w``
+        is this system's own array, written in place on every right-hand side)."""
         if self.trains_readout:
-            self.w = self.w.copy()
             self.w[: self.K] = -state[self.size_overlaps :]
 
     def unpack(self, state: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
