@@ -18,7 +18,7 @@ from theorykit.committee.linear_network import linear_learning_curve  # noqa: E4
 from theorykit.committee.model import CommitteeModel, Spectrum  # noqa: E402
 from theorykit.committee.solve.initial import random_overlaps  # noqa: E402
 from theorykit.core.errors import CaseError  # noqa: E402
-from theorykit.sweeps import read_sweep, run_sweep  # noqa: E402
+from theorykit.sweeps import largest_first, read_sweep, run_sweep  # noqa: E402
 
 LINEAR = """
 command = "linear"
@@ -117,6 +117,28 @@ def test_zip_axis_and_bad_sweep_files(tmp_path, cache):
     ]:
         with pytest.raises(CaseError, match=f"^{field}"):
             read_sweep(_sweep_file(tmp_path, bad, "bad.toml"))
+
+
+def test_points_are_handed_out_largest_first(tmp_path):
+    text = """
+command = "solve"
+[grid]
+"spectrum.L" = [4, 16, 8]
+eta = [0.3, 0.1]
+[zip]
+"model.K" = [1, 3]
+seed = [900, 1]
+[case]
+eta = 0.5
+"""
+    sweep = read_sweep(_sweep_file(tmp_path, text))
+    points = sweep.points()
+    ordered = largest_first(sweep, points)
+    sizes = [case["spectrum"]["L"] * case["model"]["K"] for _, case in ordered]
+    assert sizes == [48, 48, 24, 24, 16, 16, 12, 12, 8, 8, 4, 4]  # the seed is no size
+    # equal sizes keep the grid order (eta 0.3 before 0.1), and no point is lost or changed
+    assert [case["eta"] for _, case in ordered[:2]] == [0.3, 0.1]
+    assert sorted(map(str, ordered)) == sorted(map(str, points))
 
 
 def test_cli_writes_netcdf_on_two_local_workers(tmp_path, cache):

@@ -239,11 +239,46 @@ def run_sweep(
     total = len(points)
     if on_point is not None:
         on_point(len(records), total)
+    missing = largest_first(sweep, missing)
     for index, record in _execute(sweep.command, missing, workers, scheduler, address):
         records[index] = record
         if on_point is not None:
             on_point(len(records), total)
     return assemble(sweep, records)
+
+
+def largest_first(sweep: Sweep, points: list) -> list:
+    """The points in the order the workers should take them: largest first.
+
+    Points are handed out in this order to whichever worker is free, so the last point to run
+    should be a short one: a large point left to the end runs alone while the other workers idle
+    (on the 16-point benchmark grid, in grid order, 3.6 s of a 57 s ideal; the
+    longest-processing-time-first rule).  A point's size is estimated as the product of the
+    integer values it takes on the grid axes (``spectrum.L``, ``model.K``, ``N``, ...; fields
+    named ``seed`` are labels, not sizes); floats and strings do not rank.  Equal sizes keep the
+    grid order, and the order changes nothing in any point's numbers.
+    """
+    names = [part for name, _ in sweep.axes for part in name.split("|")]
+
+    def size(point) -> int:
+        _, case = point
+        product = 1
+        for name in names:
+            value = _get_dotted(case, name)
+            if isinstance(value, int) and not isinstance(value, bool) and value > 0 and "seed" not in name:
+                product *= value
+        return product
+
+    return sorted(points, key=size, reverse=True)
+
+
+def _get_dotted(case: dict, name: str):
+    here = case
+    for part in name.split("."):
+        if not isinstance(here, dict):
+            return None
+        here = here.get(part)
+    return here
 
 
 #: Environment of a worker process: the points are the parallelism, so each worker computes on one
