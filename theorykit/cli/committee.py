@@ -32,16 +32,15 @@ def cmd_solve(args) -> int:
     output = checked_output(args.output, OUTPUTS["solve"])
     solution = solve(case.model, case.eta, case.init, case.alpha, solver)
     solution.raise_for_status()
-    dataset = solution.to_xarray()
-    if output.suffix == ".json":
-        write_json(output, _solve_payload(case, solver, solution, dataset))
+    if output.suffix == ".json":  # without xarray: its import is most of a small solve's process
+        write_json(output, _solve_payload(case, solver, solution))
     else:  # the dataset as NetCDF, or its table
-        write_result("solve", case, output, {"seed": case.init_spec.get("seed")}, solution, dataset)
+        write_result("solve", case, output, {"seed": case.init_spec.get("seed")}, solution)
     print(f"wrote {output}: {len(solution.alpha)} points, eps_g({solution.alpha[-1]:g}) = {solution.eps_g_text()}")
     return 0
 
 
-def _solve_payload(case, solver, solution, dataset) -> dict:
+def _solve_payload(case, solver, solution) -> dict:
     """The JSON of ``theorykit solve``: provenance, what ran, eps_g and the covariance trajectories."""
     return provenance(
         "solve",
@@ -63,7 +62,12 @@ def _solve_payload(case, solver, solution, dataset) -> dict:
             "eps_g": solution.eps_g_json(),
             "eps_resolution": solution.eps_resolution,
             "final": {"r": solution.r[-1], "q": solution.q[-1], "t": solution.t},
-            "trajectory": {name: dataset[name].values for name in ("R", "Q", "T", "v") if name in dataset},
+            "trajectory": {
+                "R": solution.R(),
+                "Q": solution.Q(),
+                "T": solution.T(),
+                **({} if solution.v is None else {"v": solution.v}),
+            },
         },
     )
 

@@ -189,9 +189,7 @@ class Solution(ReprAsHTML):
         import json
 
         lam, f = self.model.spectrum.lam, self.model.spectrum.f
-        R = np.einsum("k,akin->ain", lam, self.r)
-        Q = np.einsum("k,akij->aij", lam, self.q)
-        T = np.einsum("k,knm->nm", lam, self.t)
+        R, Q, T = self.R(), self.Q(), self.T()
         data = {
             "eps_g": (
                 ("alpha",),
@@ -256,6 +254,10 @@ class Solution(ReprAsHTML):
     def Q(self, order: int = 1) -> np.ndarray:
         """:math:`Q^{(l)} = \\sum_k \\lambda_k^l q^{(k)}`, shape (T, K, K)."""
         return np.einsum("k,akij->aij", self.model.spectrum.lam**order, self.q)
+
+    def T(self, order: int = 1) -> np.ndarray:
+        """:math:`T^{(l)} = \\sum_k \\lambda_k^l t^{(k)}`, shape (M, M) (the teachers do not move)."""
+        return np.einsum("k,knm->nm", self.model.spectrum.lam**order, self.t)
 
 
 def log_alpha(alpha_max: float, points: int = 200, alpha_min: float = 1e-2, include_zero: bool = True) -> np.ndarray:
