@@ -166,3 +166,18 @@ def test_version_and_help_load_no_numpy():
         "try:\n    main(['solve', '--help'])\nexcept SystemExit:\n    pass"
     )
     assert not loaded & {"numpy", "sympy", "scipy", "matplotlib", "mpmath"}
+
+
+def test_a_cached_dop853_solve_to_json_loads_neither_scipy_integrate_sympy_nor_xarray(tmp_path):
+    """A small solve's process is mostly other packages' start-up: its DOP853 is theorykit's
+    own port (core.dop853) and its JSON needs no Dataset (docs/performance.md)."""
+    case = tmp_path / "case.json"
+    case.write_text(
+        '{"model": {"K": 2, "M": 2}, "eta": 0.5, "spectrum": {"kind": "power_law", "L": 1, "beta": 1.0},'
+        ' "alpha": [0, 10], "init": {"kind": "random", "N": 100, "sigma_J": 0.01, "seed": 0},'
+        ' "solver": {"method": "DOP853", "flavour": "numpy"}}'
+    )
+    run = f"from theorykit.cli import main\nassert main(['--quiet', 'solve', {str(case)!r}, '-o', {str(tmp_path / 'o.json')!r}]) == 0"
+    _loaded_after(run)  # the first run derives and caches the code
+    loaded = _loaded_after(run)
+    assert not loaded & {"scipy.integrate", "sympy", "xarray", "pandas"}

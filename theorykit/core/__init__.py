@@ -1,5 +1,6 @@
 """Shared machinery that imports no model: errors, schema rules, precision, certified balls, output,
-the generated-code cache, progress, threads and optional-dependency probes.
+the generated-code cache, progress, threads, optional-dependency probes and an explicit
+integrator (:mod:`.dop853`).
 
 The curated API (names load on first use): the errors (:class:`CaseError`,
 :class:`NumericalFailure`, :class:`DerivationError`, :class:`TheorykitError`); field rules

@@ -82,3 +82,21 @@ def test_solution_repr_is_short_and_its_dataset_labelled(case):
     lam = model.spectrum.lam
     np.testing.assert_allclose(ds["R"].values[-1], sum(lam[k] * solution.r[-1, k] for k in range(4)), rtol=1e-14)
     assert ds.attrs["status"] == "success" and ds.attrs["method"] == solution.method
+
+
+def test_solve_dop853_is_scipys_dop853_on_the_same_system(case):
+    """solve runs DOP853 through theorykit.core.dop853 (no scipy.integrate import); the numbers
+    are those of SciPy's solve_ivp on the same right-hand side, bit for bit (outputs not from 0)."""
+    from scipy.integrate import solve_ivp
+
+    model, init = case
+    config = tk.SolverConfig(method="DOP853", rtol=3e-7, atol=1e-10)
+    ours = tk.solve(model, 0.3, init, [2.5, 7, 30], config)
+    system = EigenmodeSystem.build(model, 0.3, init.t)
+    grid = [0.0, 2.5, 7.0, 30.0]
+    reference = solve_ivp(
+        system.rhs, (0, 30), system.pack(init.r, init.q), method="DOP853", t_eval=grid, rtol=3e-7, atol=1e-10
+    )
+    r, q = system.unpack(reference.y[:, -1])
+    assert np.array_equal(ours.r[-1], r) and np.array_equal(ours.q[-1], q)
+    assert ours.nfev == reference.nfev

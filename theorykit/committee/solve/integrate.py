@@ -1,7 +1,8 @@
 """Integrate the order-parameter ODEs in alpha; results carry a status.
 
 The integrators are SciPy's (explicit ``RK45``/``DOP853``, implicit ``BDF``/``Radau``/``LSODA``
-with the generated Jacobian).  Output is at the requested alphas (any spacing; use
+with the generated Jacobian; ``DOP853`` runs as :mod:`theorykit.core.dop853`, SciPy's algorithm
+step for step without SciPy's import).  Output is at the requested alphas (any spacing; use
 :func:`log_alpha` for many decades).  After integration every output point is checked:
 finite values, and a positive semi-definite covariance :math:`C`; the first violation ends
 the result with a non-success status (the data before it are kept).
@@ -12,7 +13,6 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
-from scipy.integrate import solve_ivp
 
 from ...core.errors import NumericalFailure
 from ...core.output import ReprAsHTML, labelled_dataset
@@ -367,17 +367,7 @@ def solve(
         else:
             try:
                 with np.errstate(all="ignore"):
-                    result = solve_ivp(
-                        fun,
-                        (0.0, grid[-1]),
-                        y0,
-                        method=config.method,
-                        t_eval=grid,
-                        rtol=config.rtol,
-                        atol=config.atol,
-                        max_step=config.max_step,
-                        **kwargs,
-                    )
+                    result = _integrate(fun, grid, y0, config, kwargs)
                 ys = result.y[:, dropped:]
                 status = "success" if result.success else "solver_failed"
                 message = result.message
@@ -388,6 +378,30 @@ def solve(
                 status, message = "stiff", _stiffness_message(model, config, spent.alpha, alpha)
     solution = _collect(model, system, alpha, ys, status, message, eta, psd_tolerance(config.rtol))
     return _explain_failure(replace(solution, **ran))
+
+
+def _integrate(fun, grid: np.ndarray, y0: np.ndarray, config: SolverConfig, kwargs: dict):
+    """One SciPy-method integration over ``grid``: DOP853 by :mod:`theorykit.core.dop853` (the
+    same steps and numbers as SciPy's, without importing :mod:`scipy.integrate`, which is most
+    of a small solve's process), the others by ``scipy.integrate.solve_ivp``."""
+    span = (0.0, grid[-1])
+    if config.method == "DOP853":
+        from ...core.dop853 import dop853
+
+        return dop853(fun, span, y0, grid, rtol=config.rtol, atol=config.atol, max_step=config.max_step)
+    from scipy.integrate import solve_ivp
+
+    return solve_ivp(
+        fun,
+        span,
+        y0,
+        method=config.method,
+        t_eval=grid,
+        rtol=config.rtol,
+        atol=config.atol,
+        max_step=config.max_step,
+        **kwargs,
+    )
 
 
 class _BudgetSpent(Exception):
