@@ -142,3 +142,37 @@ def test_case_files_and_the_cli(tmp_path, capsys):
     assert "model.second_layer" in capsys.readouterr().err
     with pytest.raises(CaseError, match="second_layer.eta"):
         SecondLayer([1.0], [1.0], -0.5)
+
+
+@pytest.mark.parametrize("small_lr", [False, True])
+def test_the_jacobian_with_a_trained_readout_against_central_differences(small_lr):
+    """jvp along overlaps and read-out weights (mixed direction) against a central difference of
+    the right-hand side (h = 1e-5: truncation ~h^2 |rhs'''| ~ 1e-10, round-off ~1e-16/h ~ 1e-11);
+    K = 2 on M = 3, weight decay, eta = 0.3."""
+    from theorykit.committee.solve.eigenmode import EigenmodeSystem
+
+    model = CommitteeModel(2, 3, SPECTRUM, second_layer=TRAINED, weight_decay=0.1, small_lr=small_lr)
+    init = random_overlaps(model, 50, 0.5, 2)
+    system = EigenmodeSystem.build(model, 0.3, init.t, flavour="numpy")
+    state = system.pack(init.r, init.q, [0.45, 0.9])
+    direction = np.random.default_rng(3).standard_normal(system.size)
+    h = 1e-5
+    reference = (system.rhs(0, state + h * direction) - system.rhs(0, state - h * direction)) / (2 * h)
+    np.testing.assert_allclose(system.jvp(state, direction), reference, rtol=0, atol=1e-8 * np.abs(reference).max())
+    only_v = np.zeros(system.size)
+    only_v[-2:] = direction[-2:]
+    reference = (system.rhs(0, state + h * only_v) - system.rhs(0, state - h * only_v)) / (2 * h)
+    np.testing.assert_allclose(system.jvp(state, only_v), reference, rtol=0, atol=1e-8 * np.abs(reference).max())
+    assert np.array_equal(system.readout(state), [0.45, 0.9])  # the state is left as it was
+    np.testing.assert_array_equal(system.w[:2], [-0.45, -0.9])
+
+
+def test_implicit_methods_use_the_jacobian_with_a_trained_readout():
+    model = CommitteeModel(2, 3, SPECTRUM, second_layer=TRAINED, weight_decay=0.1)
+    init = random_overlaps(model, 500, 0.3, 0)
+    alpha = [0.0, 2.0, 10.0]
+    explicit = solve(model, 0.3, init, alpha, SolverConfig("DOP853", 1e-10, 1e-12))
+    for method in ("Radau", "BDF", "LSODA"):
+        implicit = solve(model, 0.3, init, alpha, SolverConfig(method, 1e-9, 1e-12)).raise_for_status()
+        np.testing.assert_allclose(implicit.eps_g, explicit.eps_g, rtol=2e-6)
+        np.testing.assert_allclose(implicit.v, explicit.v, rtol=2e-6)

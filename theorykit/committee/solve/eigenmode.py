@@ -263,9 +263,16 @@ class EigenmodeSystem:
     __call__ = rhs
 
     def jvp(self, state: np.ndarray, direction: np.ndarray) -> np.ndarray:
-        """Jacobian-vector product, from the generated kernel tangents (chain rule)."""
-        if self.trains_readout:
-            raise NotImplementedError("the tangent of a trained read-out is not derived yet (SciPy differences it)")
+        """Jacobian-vector product, from the generated kernel tangents (chain rule).
+
+        With a trained read-out the state's last K entries are the students' weights v; the
+        right-hand side is a polynomial of degree at most 4 in them (G is quadratic in the
+        read-out weights, the noise matrix W quartic, the read-out drift linear), so its
+        derivative along ``dv`` is exact from the five values at ``v + s dv/|dv|``,
+        ``s = -2..2``: :math:`p'(0) = [p(-2) - 8p(-1) + 8p(1) - p(2)]/12` holds for every
+        polynomial of degree <= 4 (round-off only, no truncation error).
+        """
+        self._use_readout(state)
         om = self.overlaps(state)
         dom = self.overlaps(direction, teacher=False)
         C = self.mod.cov_fn(om, self.lam)
@@ -281,7 +288,28 @@ class EigenmodeSystem:
             dW = self.mod.W_tan(C, dC, *args, self.s2)
             dq = dq + self._eta2_lam_f[:, None, None] * dW[None, :, :]
         tangent = self._pack_overlaps(dY[:, :, K:], dq)
+        if self.trains_readout:
+            dv = self.eta_v * self.mod.readout_tan(C, dC, self.w, self.K, self.n)
+            tangent = np.concatenate([tangent, dv]) + self._readout_tangent(state, direction[self.size_overlaps :])
         return tangent if self._decay is None else tangent + self._decay * direction
+
+    def _readout_tangent(self, state: np.ndarray, dv: np.ndarray) -> np.ndarray:
+        """Derivative of the right-hand side along the read-out weights ``dv`` (see :meth:`jvp`)."""
+        scale = max(abs(d) for d in dv)
+        if scale == 0:
+            return np.zeros_like(state)
+        unit = dv / scale
+        nfev = self.nfev  # evaluations for a derivative are not steps of an integrator
+
+        def at(s):
+            shifted = state.copy()
+            shifted[self.size_overlaps :] = state[self.size_overlaps :] + s * unit
+            return self._rhs(shifted)
+
+        derivative = (at(-2) - 8 * at(-1) + 8 * at(1) - at(2)) / 12
+        self.nfev = nfev
+        self._use_readout(state)
+        return scale * derivative
 
     def jacobian(self, alpha, state: np.ndarray) -> np.ndarray:
         """Dense Jacobian (columns are :meth:`jvp` along unit vectors); for small systems."""

@@ -358,7 +358,7 @@ def solve(
         solution = _collect(model, system, alpha, ys, run.status, run.message, eta, tolerance, asdict(run.stats), tail)
         return _explain_failure(replace(solution, **ran))
     kwargs = {}
-    if config.method in IMPLICIT and not system.trains_readout:  # else SciPy differences the right-hand side
+    if config.method in IMPLICIT:
         kwargs["jac"] = system.jacobian
     with bar:
         if grid.size == 1:
