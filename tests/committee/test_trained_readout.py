@@ -119,7 +119,7 @@ def _case(tmp_path, layer: str, extra: str = "", name: str = "case") -> str:
 
 def test_case_files_and_the_cli(tmp_path, capsys):
     """solve writes v(alpha); normalization with second_layer, a wrong length, and the plateau
-    with a per-unit read-out are one-line errors (exit 2)."""
+    of students with unequal fixed read-out weights (not exchangeable) are one-line errors (exit 2)."""
     good = _case(tmp_path, "student = [0.3, 1.2]\nteacher = [0.8, 0.5, 1.0]\neta = 0.5")
     assert main(["solve", good, "-o", str(tmp_path / "out.json")]) == 0
     out = json.loads((tmp_path / "out.json").read_text())
@@ -138,8 +138,10 @@ def test_case_files_and_the_cli(tmp_path, capsys):
         assert main(["solve", case, "-o", str(tmp_path / "bad.json")]) == 2
         err = capsys.readouterr().err.strip()
         assert len(err.splitlines()) == 1 and field in err, err
-    assert main(["plateau", good, "-o", str(tmp_path / "p.json")]) == 2
-    assert "model.second_layer" in capsys.readouterr().err
+    fixed = _case(tmp_path, "student = [0.3, 1.2]\nteacher = [0.8, 0.5, 1.0]", name="fixed")
+    assert main(["plateau", fixed, "-o", str(tmp_path / "p.json")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "model.second_layer.student" in err, err
     with pytest.raises(CaseError, match="second_layer.eta"):
         SecondLayer([1.0], [1.0], -0.5)
 

@@ -75,13 +75,10 @@ def test_ode_with_weight_decay_against_sgd_at_the_issue_size():
 
 
 def test_results_without_decay_refuse_it_in_one_line(tmp_path, capsys):
-    """plateau, asymptotics, linear and the exponential integrator do not include decay yet: a
-    CaseError naming the field, exit 2 from the CLI; a negative kappa is out of range."""
+    """asymptotics, linear and the exponential integrator do not include decay yet: a
+    CaseError naming the field, exit 2 from the CLI; a negative kappa is out of range.  (The
+    plateau does: tests/committee/test_plateau_decay_readout.py.)"""
     model = CommitteeModel(2, 2, Spectrum.power_law(4, 1.0), weight_decay=0.1)
-    from theorykit.committee.plateau import find_plateau
-
-    with pytest.raises(CaseError, match="model.weight_decay: the plateau analysis"):
-        find_plateau(model, 0.1)
     init = random_overlaps(model, 100, 0.1, 0)
     with pytest.raises(CaseError, match="exponential integrator"):
         solve(model, 0.1, init, [0.0, 1.0], SolverConfig("exponential", 1e-6, 1e-10))
@@ -91,7 +88,7 @@ def test_results_without_decay_refuse_it_in_one_line(tmp_path, capsys):
     case.write_text(
         'eta = 0.1\n[model]\nK = 2\nM = 2\nweight_decay = 0.1\n[spectrum]\nkind = "power_law"\nL = 4\nbeta = 1.0\n'
     )
-    for command in ("plateau", "asymptotics"):
+    for command in ("asymptotics",):
         assert main([command, str(case), "-o", str(tmp_path / "out.json")]) == 2
         err = capsys.readouterr().err.strip()
         assert len(err.splitlines()) == 1 and "model.weight_decay" in err, err

@@ -293,6 +293,8 @@ def cmd_plateau(args) -> int:
         "closed_form": plateau.closed_form,
         "seed": case.init_spec.get("seed"),
     }
+    if plateau.readout is not None:  # per-unit read-out weights: the students' at the plateau
+        extra["readout"] = plateau.readout
     if case.init_spec.get("kind") == "random" and case.init_spec.get("sigma_J", 0) > 0 and plateau.is_unstable:
         delta0 = initial_asymmetry(case.init_spec["sigma_J"], case.init_spec["N"])
         extra["escape"] = {

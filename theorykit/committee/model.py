@@ -280,8 +280,8 @@ class CommitteeModel:
 
     def require_classic(self, what: str) -> None:
         """Raise the one-line CaseError of a result that includes neither weight decay nor
-        per-unit read-out weights yet (both enter ``solve`` and ``simulate``)."""
-        where = "'theorykit solve' (every method but 'exponential') and 'theorykit simulate'"
+        per-unit read-out weights yet (both enter ``solve``, ``simulate`` and ``plateau``)."""
+        where = "'theorykit solve' (every method but 'exponential'), 'theorykit simulate' and 'theorykit plateau'"
         if self.weight_decay:
             raise CaseError(
                 "model.weight_decay",

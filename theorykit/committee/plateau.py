@@ -34,6 +34,7 @@ from .solve.escape import SecularEquation, leading_eigenvalues
 from .solve.fixed_point import AggregatedSystem, StudentSymmetric, newton
 from .solve.initial import Overlaps
 from .solve.integrate import check_eta
+from .solve.per_mode_fixed_point import PerModeFixedPoint
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,9 @@ class Plateau(ReprAsHTML):
     teacher_split : ndarray
         :math:`R^{(1)}_{in}` averaged over students ``i``: the M plateau heights (all equal for
         a diagonal teacher).
+    readout : ndarray or None
+        The students' read-out weights :math:`v_i` at the plateau (equal: a trained read-out
+        settles there too), with per-unit read-out weights; None for the classic model.
     """
 
     model: CommitteeModel
@@ -93,6 +97,7 @@ class Plateau(ReprAsHTML):
     precise: PrecisePlateau | None = None
     teacher_split: np.ndarray = field(default=None)
     teacher_t: np.ndarray | None = field(default=None, repr=False)
+    readout: np.ndarray | None = None
 
     @property
     def R(self) -> float:
@@ -157,6 +162,8 @@ class Plateau(ReprAsHTML):
             "eigenvalue_real": (("eigenvalue",), self.eigenvalues.real, {"units": "per unit alpha"}),
             "eigenvalue_imag": (("eigenvalue",), self.eigenvalues.imag, {"units": "per unit alpha"}),
         }
+        if self.readout is not None:
+            data["readout"] = (("student",), self.readout, {"long_name": "student read-out weight v_i at the plateau"})
         attrs = {
             "eta": float(self.eta),
             "model": json.dumps(self.model.settings()),
@@ -245,6 +252,12 @@ def find_plateau(
 ) -> Plateau:
     r"""Symmetric plateau of ``model`` at learning rate ``eta``, its stability and heights.
 
+    With weight decay or per-unit read-out weights (``model.weight_decay``,
+    ``model.second_layer``) the fixed point is found per mode
+    (:mod:`theorykit.committee.solve.per_mode_fixed_point`): a trained read-out settles too, at
+    one weight for all students (:attr:`Plateau.readout`); fixed student weights must be equal
+    (exchangeable students); there is no closed form and no high precision (``dps``) for them.
+
     Parameters
     ----------
     model : CommitteeModel
@@ -277,7 +290,6 @@ def find_plateau(
     """
     eta = check_eta(eta)
     dps = check_dps(dps)
-    model.require_classic("the plateau analysis")
     L, M = model.spectrum.L, model.M
     diagonal = teacher is None
     t = model.infinite_teacher() if teacher is None else np.asarray(teacher, dtype=float)
@@ -289,6 +301,13 @@ def find_plateau(
             "dps", "high precision is available for the diagonal (infinite-N) teacher only; drop init or --dps"
         )
     system = EigenmodeSystem.reuse_or_build(system, model, eta, t)
+    if model.weight_decay or model.per_unit_readout:
+        if dps is not None:
+            raise CaseError(
+                "dps",
+                "high precision is available for plateaus without weight decay and per-unit read-out weights; drop --dps",
+            )
+        return _per_mode_plateau(model, eta, t, teacher, diagonal, system, eigenvalue_count)
 
     # Small lr: the plateau has identical students (C = Q, derived in
     # theorykit.committee.derive.symmetric) and is degenerate across them, so solve inside that subspace.
@@ -318,11 +337,7 @@ def find_plateau(
     a = coords.embed(x)
     _check_fixed_point(agg, a)
     state = agg.full_state(a, coords)
-    residual = np.max(np.abs(system.rhs(0.0, state)))
-    if not np.isfinite(residual) or residual > 1e-9 * max(1.0, eta):
-        raise NumericalFailure(
-            f"plateau: the full right-hand side does not vanish at the fixed point (max |rhs| = {residual:.2e})"
-        )
+    _check_full_residual(system, state, eta)
 
     R_mat, Q_mat = agg.unpack(a)
     C = agg.covariance(a)
@@ -350,6 +365,49 @@ def find_plateau(
         teacher_split=R_mat.mean(axis=0),
         teacher_t=None if teacher is None else t,
     )
+
+
+def _per_mode_plateau(
+    model: CommitteeModel, eta: float, t: np.ndarray, teacher, diagonal: bool, system: EigenmodeSystem, count: int
+) -> Plateau:
+    """The plateau with weight decay and/or per-unit read-out weights
+    (:mod:`theorykit.committee.solve.per_mode_fixed_point`); no closed form, no high precision."""
+    weights = None if model.second_layer is None else np.asarray(model.second_layer.teacher, dtype=float)
+    equal_teachers = weights is None or bool(np.all(weights == weights[0]))
+    problem = PerModeFixedPoint(system, split=not (diagonal and equal_teachers), identical=model.small_lr)
+    x = problem.solve()
+    state = problem.full_state(x)
+    _check_full_residual(system, state, eta)
+    agg = problem.agg
+    a = problem.coords.embed(x[: problem.coords.size])
+    _check_fixed_point(agg, a)
+    R_mat, Q_mat = agg.unpack(a)
+    eps = float(system.eps_g(state))
+    ev = leading_eigenvalues(system, state, count)
+    return Plateau(
+        model,
+        eta,
+        R_mat,
+        Q_mat,
+        state,
+        eps,
+        *_heights(system, state),
+        ev,
+        float(ev[0].real),
+        None,
+        None,
+        teacher_split=R_mat.mean(axis=0),
+        teacher_t=None if teacher is None else t,
+        readout=np.array(system.readout(state), dtype=float) if model.per_unit_readout else None,
+    )
+
+
+def _check_full_residual(system: EigenmodeSystem, state: np.ndarray, eta: float) -> None:
+    residual = np.max(np.abs(system.rhs(0.0, state)))
+    if not np.isfinite(residual) or residual > 1e-9 * max(1.0, eta):
+        raise NumericalFailure(
+            f"plateau: the full right-hand side does not vanish at the fixed point (max |rhs| = {residual:.2e})"
+        )
 
 
 def _check_fixed_point(agg: AggregatedSystem, a: np.ndarray) -> None:
