@@ -77,6 +77,51 @@ def test_moment_basis_float_small_L():
     assert np.max(np.abs(a - b)) < 1e-10
 
 
+def _extended_model(L: int) -> CommitteeModel:
+    """K = 2 on M = 3, unequal fractions and teacher weights, weight decay, trained read-out."""
+    from theorykit.committee.model import SecondLayer
+
+    fractions = np.arange(1, L + 1) / (L * (L + 1) / 2)
+    layer = SecondLayer([0.3, 1.2], [0.8, 0.5, 1.0], 0.5)
+    return CommitteeModel(2, 3, Spectrum.power_law(L, 0.3, list(fractions)), weight_decay=0.3, second_layer=layer)
+
+
+def test_moment_basis_with_weight_decay_and_a_trained_readout_at_high_precision():
+    """The same RK4 steps in both bases with decay (kappa = 0.3) and a trained read-out whose
+    weights move: agreement to 30 digits at 45 (L = 4: the Vandermonde map loses ~3)."""
+    model = _extended_model(4)
+    init = random_overlaps(model, 800, 0.3, 4)
+    compiled = compile_model(model, "mpmath")
+    with mpmath.workdps(45):
+        eta = mpmath.mpf("0.3")
+        eig = EigenmodeSystem(model, compiled, eta, mpf_array(init.t), dtype=object)
+        mom = MomentSystem(model, compiled, eta, mpf_array(init.t), dtype=object)
+        y0 = mpf_array(eig.pack(init.r, init.q))
+        assert y0[-2:].tolist() == [mpmath.mpf("0.3"), mpmath.mpf("1.2")]  # the decimals written
+        y_eig = rk4(eig.rhs, y0, mpmath.mpf(2), 10)
+        back = mom.to_eigenmodes(rk4(mom.rhs, mom.from_eigenmodes(y0), mpmath.mpf(2), 10))
+        assert max(abs(a - b) for a, b in zip(back, y_eig)) < mpmath.mpf(10) ** -30
+        assert abs(y_eig[-1] - y0[-1]) > mpmath.mpf("0.01")  # the read-out moved
+        assert abs(eig.eps_g(y_eig) - mom.eps_g(mom.from_eigenmodes(y_eig))) < mpmath.mpf(10) ** -30
+
+
+def test_moment_basis_with_the_extensions_in_floats_against_solve():
+    """Float moment basis (L = 3) stepped by RK4 against the eigenmode ODE solved by DOP853 at
+    rtol 1e-12: 1e-9 (RK4 with 300 steps of 0.01 has a global error ~1e-10 here)."""
+    model = _extended_model(3)
+    init = random_overlaps(model, 600, 0.3, 2)
+    compiled = compile_model(model, "numpy")
+    eig = EigenmodeSystem(model, compiled, 0.3, init.t)
+    mom = MomentSystem(model, compiled, 0.3, init.t)
+    y0 = eig.pack(init.r, init.q)
+    b = mom.to_eigenmodes(rk4(mom.rhs, mom.from_eigenmodes(y0), 3.0, 300))
+    sol = solve(model, 0.3, init, [0.0, 3.0], SolverConfig("DOP853", 1e-12, 1e-14))
+    np.testing.assert_allclose(b[-2:], sol.v[-1], rtol=0, atol=1e-9)
+    r, q = eig.unpack(b)
+    np.testing.assert_allclose(r, sol.r[-1], rtol=0, atol=1e-9)
+    np.testing.assert_allclose(q, sol.q[-1], rtol=0, atol=1e-9)
+
+
 @pytest.mark.parametrize("small_lr", [False, True])
 def test_jacobian_matches_finite_differences(small_lr):
     model = CommitteeModel(2, 3, Spectrum.power_law(3, 0.5), "erf", small_lr=small_lr, noise=0.2)

@@ -177,8 +177,11 @@ class EigenmodeSystem:
         overlaps = self._pack_overlaps(r, q)
         if not self.trains_readout:
             return overlaps
-        v = np.asarray(self.model.second_layer.student if v is None else v, dtype=overlaps.dtype)
-        return np.concatenate([overlaps, v])
+        if v is None:  # the model's starting weights: a user's numbers, read as the decimals written
+            start = self.model.second_layer.student
+            v = start if self.dtype is float else [lift(x) for x in start]
+        dtype = overlaps.dtype if self.dtype is float else object
+        return np.concatenate([overlaps.astype(dtype), np.asarray(v, dtype=dtype)])
 
     def _pack_overlaps(self, r: np.ndarray, q: np.ndarray) -> np.ndarray:
         return np.concatenate([np.asarray(r).reshape(-1), np.asarray(q)[:, self.iu[0], self.iu[1]].reshape(-1)])
@@ -354,7 +357,11 @@ def _converter(dtype):
 
 
 def _weights_obj(model: CommitteeModel) -> np.ndarray:
-    """Read-out weights at the working precision (1/sqrt(K) recomputed, not rounded floats)."""
+    """Read-out weights at the working precision (1/sqrt(K) recomputed, not rounded floats; given
+    per-unit weights read as the decimals written)."""
+    if model.second_layer is not None:
+        layer = model.second_layer
+        return np.array([-lift(v) for v in layer.student] + [lift(v) for v in layer.teacher], dtype=object)
     cK, cM = model.readout_high_precision()
     return np.array([-cK] * model.K + [cM] * model.M, dtype=object)
 

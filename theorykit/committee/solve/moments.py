@@ -17,6 +17,10 @@ power-law eigenvalues: use this basis at high precision (``dtype=object`` with t
 flavour, inside ``mpmath.workdps``) or as a check.  :meth:`MomentSystem.condition_number`
 reports how many digits the conversion loses.
 
+Weight decay and a trained read-out carry over: decay scales each moment as it scales each mode,
+and the read-out drift depends on :math:`C = \\Omega^{(1)}` only (the state ends with ``v``, as
+in the eigenmode basis).
+
 Written once for both float and mpmath numbers (object arrays).
 """
 
@@ -65,7 +69,6 @@ class MomentSystem:
         eigenvalues=None,
         min_digits: float = 6,
     ) -> None:
-        model.require_classic("the moment basis")
         self.eigen = EigenmodeSystem(model, compiled, eta, t, dtype=dtype)
         num = _num(dtype)
         if eigenvalues is None:
@@ -151,10 +154,11 @@ class MomentSystem:
 
     # -- basis change -----------------------------------------------------------------------
     def from_eigenmodes(self, state: np.ndarray) -> np.ndarray:
-        """Moment state from an eigenmode state (same packing)."""
+        """Moment state from an eigenmode state (same packing; a trained read-out's v as it is)."""
         r, q = self.eigen.unpack(state)
         V = self.V[:-1]
-        return self.eigen.pack(np.einsum("lk,kim->lim", V, r), np.einsum("lk,kij->lij", V, q))
+        v = self.eigen.readout(state) if self.eigen.trains_readout else None
+        return self.eigen.pack(np.einsum("lk,kim->lim", V, r), np.einsum("lk,kij->lij", V, q), v)
 
     def to_eigenmodes(self, state: np.ndarray) -> np.ndarray:
         """Eigenmode state from a moment state (solves the Vandermonde system)."""
@@ -166,7 +170,8 @@ class MomentSystem:
             import mpmath
 
             inv = np.array(mpmath.inverse(mpmath.matrix(V.tolist())).tolist(), dtype=object)
-        return self.eigen.pack(np.einsum("kl,lim->kim", inv, R), np.einsum("kl,lij->kij", inv, Q))
+        v = self.eigen.readout(state) if self.eigen.trains_readout else None
+        return self.eigen.pack(np.einsum("kl,lim->kim", inv, R), np.einsum("kl,lij->kij", inv, Q), v)
 
     # -- dynamics ---------------------------------------------------------------------------
     def moments_all(self, state: np.ndarray) -> np.ndarray:
@@ -178,23 +183,31 @@ class MomentSystem:
         return np.concatenate([om, closed[None]], axis=0)
 
     def rhs(self, alpha, state: np.ndarray) -> np.ndarray:
+        """The moments' derivatives; weight decay scales every moment as it scales every mode
+        (``-eta kappa`` on R^(l), twice that on Q^(l)), and a trained read-out's drift depends on
+        the covariance C = Omega^(1) only."""
         self.nfev += 1
         om = self.moments_all(state)
         C = om[1]
-        G = self.mod.G_fn(C, self.eigen.w, self.K, self.n, self.eigen.c_K)
+        eigen = self.eigen
+        eigen._use_readout(state)
+        G = self.mod.G_fn(C, eigen.w, self.K, self.n, eigen.c_K)
         Y = self.mod.drift_fn(G, om[1:], self.ones, self.eta)
         K = self.K
         A = Y[:, :, :K]
         dq = A + A.transpose(0, 2, 1)
         if not self.model.small_lr:
-            W = self.mod.W_fn(C, self.eigen.w, K, self.n, self.eigen.c_K, self.eigen.s2)
+            W = self.mod.W_fn(C, eigen.w, K, self.n, eigen.c_K, eigen.s2)
             dq = dq + (self.eta**2 * self.m[1:])[:, None, None] * W[None, :, :]
-        return self.eigen.pack(Y[:, :, K:], dq)
+        dv = eigen.eta_v * self.mod.readout_fn(C, eigen.w, K, self.n) if eigen.trains_readout else None
+        derivative = eigen.pack(Y[:, :, K:], dq, dv)
+        return derivative if eigen._decay is None else derivative + eigen._decay * state
 
     __call__ = rhs
 
     def eps_g(self, state: np.ndarray):
         C = self.moments_all(state)[1]
+        self.eigen._use_readout(state)
         return self.mod.eps_fn(C, self.eigen.w, self.K, self.n)
 
 
