@@ -133,3 +133,27 @@ def test_cli_plateau_with_a_trained_readout(tmp_path):
     plateau = find_plateau(model, 0.3)
     assert out["readout"] == pytest.approx(list(plateau.readout), rel=1e-12)
     assert out["escape_rate"] == pytest.approx(plateau.escape_rate, rel=1e-12)
+
+
+@pytest.mark.parametrize("K, M, teacher", [(2, 3, 0.8), (3, 2, 1.0)])
+def test_the_o_eta_plateau_with_a_trained_readout_in_closed_form(K, M, teacher):
+    """SymPy's closed form (the candidate K v = M v* verified at 50 digits) against the numeric
+    plateau, and the numeric plateau against the read-out drift written out here for erf
+    (I2 kernel: <g(a)g(b)> = (2/pi) arcsin(C_ab / sqrt((1+C_aa)(1+C_bb))))."""
+    import sympy as sp
+
+    model = CommitteeModel(
+        K, M, SPECTRUM, small_lr=True, second_layer=SecondLayer([0.3] + [1.2] * (K - 1), [teacher] * M, 0.5)
+    )
+    plateau = find_plateau(model, 0.3)
+    closed = {name: float(sp.sympify(text)) for name, text in plateau.closed_form.items() if name != "latex"}
+    assert closed["v"] == pytest.approx(M * teacher / K, rel=1e-15)
+    assert plateau.readout == pytest.approx([closed["v"]] * K, rel=1e-12)
+    assert (plateau.R, plateau.Q, plateau.C) == pytest.approx((closed["R"], closed["Q"], closed["C"]), rel=1e-12)
+    R, Q, C, v = plateau.R, plateau.Q, plateau.C, plateau.readout[0]
+    drift = (
+        M * teacher * np.arcsin(R / np.sqrt(2 * (1 + Q)))
+        - v * np.arcsin(Q / (1 + Q))
+        - (K - 1) * v * np.arcsin(C / (1 + Q))
+    )
+    assert abs(drift) < 1e-13

@@ -256,7 +256,9 @@ def find_plateau(
     ``model.second_layer``) the fixed point is found per mode
     (:mod:`theorykit.committee.solve.per_mode_fixed_point`): a trained read-out settles too, at
     one weight for all students (:attr:`Plateau.readout`); fixed student weights must be equal
-    (exchangeable students); there is no closed form and no high precision (``dps``) for them.
+    (exchangeable students); the closed form exists for an O(eta) trained read-out without decay
+    (:func:`~theorykit.committee.derive.symmetric.closed_form_trained_readout_plateau`), and
+    there is no high precision (``dps``) for them.
 
     Parameters
     ----------
@@ -307,7 +309,7 @@ def find_plateau(
                 "dps",
                 "high precision is available for plateaus without weight decay and per-unit read-out weights; drop --dps",
             )
-        return _per_mode_plateau(model, eta, t, teacher, diagonal, system, eigenvalue_count)
+        return _per_mode_plateau(model, eta, t, teacher, diagonal, system, eigenvalue_count, closed_form)
 
     # Small lr: the plateau has identical students (C = Q, derived in
     # theorykit.committee.derive.symmetric) and is degenerate across them, so solve inside that subspace.
@@ -368,12 +370,24 @@ def find_plateau(
 
 
 def _per_mode_plateau(
-    model: CommitteeModel, eta: float, t: np.ndarray, teacher, diagonal: bool, system: EigenmodeSystem, count: int
+    model: CommitteeModel,
+    eta: float,
+    t: np.ndarray,
+    teacher,
+    diagonal: bool,
+    system: EigenmodeSystem,
+    count: int,
+    closed_form: bool,
 ) -> Plateau:
     """The plateau with weight decay and/or per-unit read-out weights
-    (:mod:`theorykit.committee.solve.per_mode_fixed_point`); no closed form, no high precision."""
+    (:mod:`theorykit.committee.solve.per_mode_fixed_point`); the closed form for an O(eta)
+    trained read-out without decay; no high precision."""
     weights = None if model.second_layer is None else np.asarray(model.second_layer.teacher, dtype=float)
     equal_teachers = weights is None or bool(np.all(weights == weights[0]))
+    found = None
+    symbolic = model.small_lr and model.trains_readout and not model.weight_decay and isinstance(model.activation, str)
+    if closed_form and symbolic and diagonal and equal_teachers:
+        found = _trained_readout_closed_form(model)
     problem = PerModeFixedPoint(system, split=not (diagonal and equal_teachers), identical=model.small_lr)
     x = problem.solve()
     state = problem.full_state(x)
@@ -394,12 +408,40 @@ def _per_mode_plateau(
         *_heights(system, state),
         ev,
         float(ev[0].real),
-        None,
+        found,
         None,
         teacher_split=R_mat.mean(axis=0),
         teacher_t=None if teacher is None else t,
         readout=np.array(system.readout(state), dtype=float) if model.per_unit_readout else None,
     )
+
+
+def _trained_readout_closed_form(model: CommitteeModel) -> dict | None:
+    """SymPy strings and LaTeX of R, Q, C and v of the O(eta) plateau with a trained read-out
+    (:func:`~theorykit.committee.derive.symmetric.closed_form_trained_readout_plateau`), cached
+    on disk as data under its recipe like :func:`_closed_form`."""
+    import sympy as sp
+
+    from ..core.code_cache import derived_lookup, derived_store
+    from .derive.activations import get_activation
+    from .derive.symmetric import closed_form_trained_readout_plateau
+
+    if abs(float(np.dot(model.spectrum.lam, model.spectrum.f)) - 1) > 1e-12:
+        return None  # derived for T^(1) = 1
+    if not get_activation(model.activation).is_fully_symbolic(("dgdg", "d2g_g", "gg")):
+        return None
+    base = _closed_form_recipe(model)
+    if base is None:
+        return None
+    vstar = str(model.second_layer.teacher[0])  # the decimal as written, read exactly
+    recipe = f"{base}\ntrained read-out v1, teacher weight {vstar}"
+    hit, value = derived_lookup(recipe)
+    if hit:
+        return value
+    found = closed_form_trained_readout_plateau(model.activation_name, model.K, model.M, sp.Rational(vstar))
+    out = None if found is None else {**found.as_strings(), "latex": found.latex()}
+    derived_store(recipe, out)
+    return out
 
 
 def _check_full_residual(system: EigenmodeSystem, state: np.ndarray, eta: float) -> None:

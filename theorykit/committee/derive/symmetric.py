@@ -320,6 +320,8 @@ class ClosedFormPlateau:
         The algebraic relations read off the per-mode solution (e.g. ``C = Q``, ``Q = M R^2/T``).
     equation : sympy.Expr
         The single remaining equation in ``R`` that SymPy solved.
+    v : sympy.Expr or None
+        The students' common read-out weight, for a plateau with a trained read-out.
     """
 
     R: sp.Expr
@@ -327,12 +329,17 @@ class ClosedFormPlateau:
     C: sp.Expr
     relations: tuple
     equation: sp.Expr
+    v: sp.Expr | None = None
+
+    def _values(self) -> dict[str, sp.Expr]:
+        values = {"R": self.R, "Q": self.Q, "C": self.C}
+        return values if self.v is None else {**values, "v": self.v}
 
     def as_strings(self) -> dict[str, str]:
-        return {"R": str(self.R), "Q": str(self.Q), "C": str(self.C)}
+        return {name: str(value) for name, value in self._values().items()}
 
     def latex(self) -> dict[str, str]:
-        return {"R": sp.latex(self.R), "Q": sp.latex(self.Q), "C": sp.latex(self.C)}
+        return {name: sp.latex(value) for name, value in self._values().items()}
 
 
 def closed_form_plateau(
@@ -384,6 +391,65 @@ def closed_form_plateau(
         values = {R: root, Q: sp.simplify(Q_of_R.subs(R, root)), C: sp.simplify(C_of_R.subs(R, root))}
         if _is_plateau(equations, values, symbolic_K=K_value is None):
             return ClosedFormPlateau(values[R], values[Q], values[C], relations, remaining)
+    return None
+
+
+@cache
+def symmetric_readout_drift(activation_name: str) -> sp.Expr:
+    r"""The read-out drift :math:`\langle g(u_i)(\zeta - \sigma)\rangle` of a student on the
+    symmetric subspace, with every student's weight ``c_K`` and every teacher's ``c_M`` (reduced
+    from the per-unit index system like the rest; for erf
+    :math:`\tfrac{2}{\pi}[M c_M \arcsin\frac{R}{\sqrt{(1+Q)(1+T)}} - c_K\arcsin\frac{Q}{1+Q} - (K-1)c_K\arcsin\frac{C}{1+Q}]`)."""
+    activation = get_activation(activation_name)
+    system = derive_index_system(True, per_unit_readout=True)
+    kernels = {}
+    for name in system.kernels_used():
+        expr = activation.kernel_expr(KERNELS[name])
+        if expr is None:
+            raise DerivationError(f"activation {activation_name!r} has no closed form for kernel {name!r}")
+        kernels[name] = expr
+    return sp.simplify(_Reducer(kernels).reduce(system.readout_drift, {idx_i: _Unit(STUDENT, 0)}))
+
+
+def closed_form_trained_readout_plateau(
+    activation_name: str, K_value: int, M_value: int, teacher_weight: sp.Expr
+) -> ClosedFormPlateau | None:
+    r"""The O(eta) plateau with a trained read-out (no weight decay), in closed form if SymPy can.
+
+    The students share one read-out weight ``v`` at the plateau; the teachers all have
+    ``teacher_weight`` (exact, e.g. ``sp.Rational("0.8")``).  The per-mode relations are those
+    of :func:`closed_form_plateau` (the read-out weights do not enter them).  The read-out
+    drift adds an equation that is transcendental in ``R`` and ``v`` together (for erf an
+    arcsine against a rational function), which SymPy does not solve; it is solved by the
+    candidate **K v = M v*** -- the students' total read-out weight equal to the teachers' --
+    that makes the remaining condition one equation in ``R`` again.  The candidate is not
+    assumed: every root is checked against all three fixed-point equations *and* the read-out
+    drift at 50 digits, and a covariance that is not valid is refused.  Returns ``None`` when
+    no root passes.
+    """
+    system = derive_symmetric_system(activation_name, True)
+    per_mode = per_mode_fixed_point(system)
+    ratio_c = _ratio_relation(per_mode[c_k] / per_mode[q_k])
+    ratio_q = _ratio_relation(per_mode[q_k] * t_k / per_mode[r_k] ** 2)
+    if ratio_c is None or ratio_q is None:
+        return None
+    Kv, Mv, vstar = sp.Integer(K_value), sp.Integer(M_value), sp.sympify(teacher_weight)
+    v = Mv * vstar / Kv
+    subs = {K: Kv, M: Mv, c_K: v, c_M: vstar, T: sp.Integer(1)}
+    equations = [e.xreplace(subs) for e in system.fixed_point_equations()]
+    equations.append(symmetric_readout_drift(activation_name).xreplace(subs))
+    Q_of_R = ratio_q.xreplace(subs) * R**2
+    C_of_R = ratio_c.xreplace(subs) * Q_of_R
+    remaining = sp.simplify(equations[0].xreplace({C: C_of_R}).xreplace({Q: Q_of_R}))
+    try:
+        roots = sp.solve(remaining, R)
+    except NotImplementedError:
+        return None
+    relations = (sp.Eq(C, ratio_c * Q), sp.Eq(Q, ratio_q * R**2 / T), sp.Eq(K * sp.Symbol("v"), M * c_M))
+    for root in roots:
+        values = {R: root, Q: sp.simplify(Q_of_R.subs(R, root)), C: sp.simplify(C_of_R.subs(R, root))}
+        if _is_plateau(equations, values, symbolic_K=False):
+            return ClosedFormPlateau(values[R], values[Q], values[C], relations, remaining, v)
     return None
 
 
