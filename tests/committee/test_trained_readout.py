@@ -178,3 +178,13 @@ def test_implicit_methods_use_the_jacobian_with_a_trained_readout():
         implicit = solve(model, 0.3, init, alpha, SolverConfig(method, 1e-9, 1e-12)).raise_for_status()
         np.testing.assert_allclose(implicit.eps_g, explicit.eps_g, rtol=2e-6)
         np.testing.assert_allclose(implicit.v, explicit.v, rtol=2e-6)
+
+
+def test_derive_prints_the_per_unit_equations(tmp_path, capsys):
+    """theorykit derive --latex on a case with per-unit weights shows the per-unit derivation
+    (v_i = -w_i where the classic one has c_K) and the read-out's equation."""
+    case = _case(tmp_path, "student = [0.3, 1.2]\nteacher = [0.8, 0.5, 1.0]\neta = 0.5", "weight_decay = 0.1\n")
+    assert main(["derive", case, "--latex"]) == 0
+    out = capsys.readouterr().out
+    assert r"\frac{dv_i}{d\alpha}" in out and "c_{K}" not in out and r"{w}_{i} {w}_{x}" in out
+    assert r"\eta \kappa" in out

@@ -376,10 +376,15 @@ def cmd_derive(args) -> int:
 
         return derive_rf(raw, args.latex)
     case = load_case(args.case, require_init=False)
-    system = derive_index_system(case.model.small_lr)
+    # per-unit read-out weights have their own derivation (v_i = -w_i in place of c_K)
+    system = derive_index_system(case.model.small_lr, per_unit_readout=case.model.per_unit_readout)
     if args.latex:
         for name, tex in system.latex().items():
             print(f"% {name}\n\\begin{{equation}}\n{name} = {tex}\n\\end{{equation}}")
     else:
         print(f"G_ix = {system.G}\nW_ij = {system.W}\ndOmega/dalpha = {system.drift}\neps_g = {system.eps_g}")
+        if case.model.weight_decay:
+            print(f"decay in dOmega/dalpha = {system.decay}")
+        if system.readout_drift is not None:
+            print(f"dv_i/dalpha = eta_v * ({system.readout_drift}),  v_i = -w_i")
     return 0

@@ -288,6 +288,14 @@ class IndexSystem:
             + r" \;(\text{from each student of the pair})",
             r"\varepsilon_g": sp.latex(self.eps_g),
             "C_{xy}": sp.latex(self.cov),
+            **(
+                {}
+                if self.readout_drift is None
+                else {
+                    r"\frac{dv_i}{d\alpha}": r"\eta_v \Big(" + sp.latex(self.readout_drift) + r"\Big)",
+                    r"v_i": r"-w_i \;(\text{student } i\text{'s read-out weight})",
+                }
+            ),
         }
 
 
