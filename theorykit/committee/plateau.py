@@ -20,7 +20,7 @@ full (not symmetry-reduced) system at the fixed point, per unit :math:`\alpha`, 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -309,7 +309,7 @@ def find_plateau(
                 "dps",
                 "high precision is available for plateaus without weight decay and per-unit read-out weights; drop --dps",
             )
-        return _per_mode_plateau(model, eta, t, teacher, diagonal, system, eigenvalue_count, closed_form)
+        return _per_mode_plateau(model, eta, teacher, diagonal, system, eigenvalue_count, closed_form)
 
     # Small lr: the plateau has identical students (C = Q, derived in
     # theorykit.committee.derive.symmetric) and is degenerate across them, so solve inside that subspace.
@@ -337,21 +337,34 @@ def find_plateau(
         start = np.concatenate([np.full(M, x[0]), x[1:]])
         x = newton(coords.residual, coords.jacobian, start, 1e-14, what="finite-N teacher plateau")
     a = coords.embed(x)
-    _check_fixed_point(agg, a)
-    state = agg.full_state(a, coords)
-    _check_full_residual(system, state, eta)
-
-    R_mat, Q_mat = agg.unpack(a)
-    C = agg.covariance(a)
-    eps = float(system.eps_of_covariance(C))
-    heights = _heights(system, state)
-    ev = leading_eigenvalues(system, state, eigenvalue_count)
-    mu = float(ev[0].real)
-
     found = None
     if closed_form and diagonal and model.small_lr and isinstance(model.activation, str):
         found = _closed_form(model)
-    precise = _precise(model, eta, x, mu, dps) if dps is not None else None
+    plateau = _plateau_at(model, eta, system, agg, a, agg.full_state(a, coords), eigenvalue_count, found, teacher)
+    if dps is not None:
+        plateau = replace(plateau, precise=_precise(model, eta, x, plateau.escape_rate, dps))
+    return plateau
+
+
+def _plateau_at(
+    model: CommitteeModel,
+    eta: float,
+    system: EigenmodeSystem,
+    agg: AggregatedSystem,
+    a: np.ndarray,
+    state: np.ndarray,
+    count: int,
+    found: dict | None,
+    teacher,
+) -> Plateau:
+    """The :class:`Plateau` at the fixed point ``a`` (aggregated) / ``state`` (full), checked: a
+    valid covariance, a vanishing full right-hand side; then eps_g, heights and eigenvalues."""
+    _check_fixed_point(agg, a)
+    _check_full_residual(system, state, eta)
+    R_mat, Q_mat = agg.unpack(a)
+    system._use_readout(state)  # a trained read-out's weights, for eps_g
+    eps = float(system.eps_of_covariance(agg.covariance(a)))
+    ev = leading_eigenvalues(system, state, count)
     return Plateau(
         model,
         eta,
@@ -359,20 +372,20 @@ def find_plateau(
         Q_mat,
         state,
         eps,
-        *heights,
+        *_heights(system, state),
         ev,
-        mu,
+        float(ev[0].real),
         found,
-        precise,
+        None,
         teacher_split=R_mat.mean(axis=0),
-        teacher_t=None if teacher is None else t,
+        teacher_t=None if teacher is None else system.t,
+        readout=np.array(system.readout(state), dtype=float) if model.per_unit_readout else None,
     )
 
 
 def _per_mode_plateau(
     model: CommitteeModel,
     eta: float,
-    t: np.ndarray,
     teacher,
     diagonal: bool,
     system: EigenmodeSystem,
@@ -390,30 +403,8 @@ def _per_mode_plateau(
         found = _trained_readout_closed_form(model)
     problem = PerModeFixedPoint(system, split=not (diagonal and equal_teachers), identical=model.small_lr)
     x = problem.solve()
-    state = problem.full_state(x)
-    _check_full_residual(system, state, eta)
-    agg = problem.agg
     a = problem.coords.embed(x[: problem.coords.size])
-    _check_fixed_point(agg, a)
-    R_mat, Q_mat = agg.unpack(a)
-    eps = float(system.eps_g(state))
-    ev = leading_eigenvalues(system, state, count)
-    return Plateau(
-        model,
-        eta,
-        R_mat,
-        Q_mat,
-        state,
-        eps,
-        *_heights(system, state),
-        ev,
-        float(ev[0].real),
-        found,
-        None,
-        teacher_split=R_mat.mean(axis=0),
-        teacher_t=None if teacher is None else t,
-        readout=np.array(system.readout(state), dtype=float) if model.per_unit_readout else None,
-    )
+    return _plateau_at(model, eta, system, problem.agg, a, problem.full_state(x), count, found, teacher)
 
 
 def _trained_readout_closed_form(model: CommitteeModel) -> dict | None:

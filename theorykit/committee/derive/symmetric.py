@@ -239,6 +239,18 @@ class SymmetricSystem:
 _EXPR_FIELDS = ("G_d", "G_o", "G_t", "W_d", "W_o", "eps_g", "dr", "dq", "dc")
 
 
+def _closed_kernels(activation_name: str, system) -> dict[str, sp.Expr]:
+    """The closed forms of the kernels ``system`` uses (DerivationError for one without)."""
+    activation = get_activation(activation_name)
+    kernels = {}
+    for name in system.kernels_used():
+        expr = activation.kernel_expr(KERNELS[name])
+        if expr is None:
+            raise DerivationError(f"activation {activation_name!r} has no closed form for kernel {name!r}")
+        kernels[name] = expr
+    return kernels
+
+
 @cache
 def derive_symmetric_system(activation_name: str, small_lr: bool) -> SymmetricSystem:
     r"""Reduce the index system of :func:`~theorykit.committee.derive.odes.derive_index_system`.
@@ -250,15 +262,8 @@ def derive_symmetric_system(activation_name: str, small_lr: bool) -> SymmetricSy
     small_lr : bool
         Drop the :math:`O(\eta^2)` term.
     """
-    activation = get_activation(activation_name)
     system = derive_index_system(small_lr)
-    kernels = {}
-    for name in system.kernels_used():
-        expr = activation.kernel_expr(KERNELS[name])
-        if expr is None:
-            raise DerivationError(f"activation {activation_name!r} has no closed form for kernel {name!r}")
-        kernels[name] = expr
-    red = _Reducer(kernels)
+    red = _Reducer(_closed_kernels(activation_name, system))
     s0, s1, t0 = _Unit(STUDENT, 0), _Unit(STUDENT, 1), _Unit(TEACHER, 0)
     (x_,) = (a for a in system.G.free_symbols if a.name == "x")
     coeff = {
@@ -366,19 +371,32 @@ def closed_form_plateau(
     ClosedFormPlateau or None
         ``None`` when no relation eliminates the Stein coefficients or SymPy finds no root.
     """
-    system = derive_symmetric_system(activation_name, True)
-    per_mode = per_mode_fixed_point(system)
-    ratio_c = _ratio_relation(per_mode[c_k] / per_mode[q_k])
-    ratio_q = _ratio_relation(per_mode[q_k] * t_k / per_mode[r_k] ** 2)
-    if ratio_c is None or ratio_q is None:
-        return None
     if K_value is None:
         Kv = Mv = K
     else:
         Kv, Mv = sp.Integer(K_value), sp.Integer(M_value)
     cK, cM = exact_readout(Kv, Mv, normalization)
     subs = {K: Kv, M: Mv, c_K: cK, c_M: cM, T: sp.Integer(1)}
+    return _solve_with_relations(activation_name, subs, symbolic_K=K_value is None)
+
+
+def _solve_with_relations(
+    activation_name: str, subs: dict, symbolic_K: bool, drift: sp.Expr | None = None, v: sp.Expr | None = None
+) -> ClosedFormPlateau | None:
+    """Steps (1)-(3) of :func:`closed_form_plateau` with the sizes and read-out weights ``subs``;
+    ``drift`` (a read-out drift that must vanish too) and ``v`` (the read-out weight put in)
+    for :func:`closed_form_trained_readout_plateau`."""
+    system = derive_symmetric_system(activation_name, True)
+    per_mode = per_mode_fixed_point(system)
+    ratio_c = _ratio_relation(per_mode[c_k] / per_mode[q_k])
+    ratio_q = _ratio_relation(per_mode[q_k] * t_k / per_mode[r_k] ** 2)
+    if ratio_c is None or ratio_q is None:
+        return None
     equations = [e.xreplace(subs) for e in system.fixed_point_equations()]
+    relations = (sp.Eq(C, ratio_c * Q), sp.Eq(Q, ratio_q * R**2 / T))
+    if drift is not None:
+        equations.append(drift.xreplace(subs))
+        relations += (sp.Eq(K * sp.Symbol("v"), M * c_M),)
     Q_of_R = ratio_q.xreplace(subs) * R**2
     C_of_R = ratio_c.xreplace(subs) * Q_of_R
     remaining = sp.simplify(equations[0].xreplace({C: C_of_R}).xreplace({Q: Q_of_R}))
@@ -386,11 +404,10 @@ def closed_form_plateau(
         roots = sp.solve(remaining, R)
     except NotImplementedError:
         return None
-    relations = (sp.Eq(C, ratio_c * Q), sp.Eq(Q, ratio_q * R**2 / T))
     for root in roots:
         values = {R: root, Q: sp.simplify(Q_of_R.subs(R, root)), C: sp.simplify(C_of_R.subs(R, root))}
-        if _is_plateau(equations, values, symbolic_K=K_value is None):
-            return ClosedFormPlateau(values[R], values[Q], values[C], relations, remaining)
+        if _is_plateau(equations, values, symbolic_K=symbolic_K):
+            return ClosedFormPlateau(values[R], values[Q], values[C], relations, remaining, v)
     return None
 
 
@@ -400,15 +417,10 @@ def symmetric_readout_drift(activation_name: str) -> sp.Expr:
     symmetric subspace, with every student's weight ``c_K`` and every teacher's ``c_M`` (reduced
     from the per-unit index system like the rest; for erf
     :math:`\tfrac{2}{\pi}[M c_M \arcsin\frac{R}{\sqrt{(1+Q)(1+T)}} - c_K\arcsin\frac{Q}{1+Q} - (K-1)c_K\arcsin\frac{C}{1+Q}]`)."""
-    activation = get_activation(activation_name)
     system = derive_index_system(True, per_unit_readout=True)
-    kernels = {}
-    for name in system.kernels_used():
-        expr = activation.kernel_expr(KERNELS[name])
-        if expr is None:
-            raise DerivationError(f"activation {activation_name!r} has no closed form for kernel {name!r}")
-        kernels[name] = expr
-    return sp.simplify(_Reducer(kernels).reduce(system.readout_drift, {idx_i: _Unit(STUDENT, 0)}))
+    return sp.simplify(
+        _Reducer(_closed_kernels(activation_name, system)).reduce(system.readout_drift, {idx_i: _Unit(STUDENT, 0)})
+    )
 
 
 def closed_form_trained_readout_plateau(
@@ -427,30 +439,12 @@ def closed_form_trained_readout_plateau(
     drift at 50 digits, and a covariance that is not valid is refused.  Returns ``None`` when
     no root passes.
     """
-    system = derive_symmetric_system(activation_name, True)
-    per_mode = per_mode_fixed_point(system)
-    ratio_c = _ratio_relation(per_mode[c_k] / per_mode[q_k])
-    ratio_q = _ratio_relation(per_mode[q_k] * t_k / per_mode[r_k] ** 2)
-    if ratio_c is None or ratio_q is None:
-        return None
     Kv, Mv, vstar = sp.Integer(K_value), sp.Integer(M_value), sp.sympify(teacher_weight)
     v = Mv * vstar / Kv
     subs = {K: Kv, M: Mv, c_K: v, c_M: vstar, T: sp.Integer(1)}
-    equations = [e.xreplace(subs) for e in system.fixed_point_equations()]
-    equations.append(symmetric_readout_drift(activation_name).xreplace(subs))
-    Q_of_R = ratio_q.xreplace(subs) * R**2
-    C_of_R = ratio_c.xreplace(subs) * Q_of_R
-    remaining = sp.simplify(equations[0].xreplace({C: C_of_R}).xreplace({Q: Q_of_R}))
-    try:
-        roots = sp.solve(remaining, R)
-    except NotImplementedError:
-        return None
-    relations = (sp.Eq(C, ratio_c * Q), sp.Eq(Q, ratio_q * R**2 / T), sp.Eq(K * sp.Symbol("v"), M * c_M))
-    for root in roots:
-        values = {R: root, Q: sp.simplify(Q_of_R.subs(R, root)), C: sp.simplify(C_of_R.subs(R, root))}
-        if _is_plateau(equations, values, symbolic_K=False):
-            return ClosedFormPlateau(values[R], values[Q], values[C], relations, remaining, v)
-    return None
+    return _solve_with_relations(
+        activation_name, subs, symbolic_K=False, drift=symmetric_readout_drift(activation_name), v=v
+    )
 
 
 def _is_plateau(equations, values: dict, symbolic_K: bool) -> bool:
