@@ -21,7 +21,7 @@ from ..core.schema import (
 ACTIVATIONS = ("erf", "linear", "relu")
 SOLVER_METHODS = ("auto", "RK45", "DOP853", "BDF", "Radau", "LSODA", "exponential")
 FLAVOURS = ("auto", "numpy", "numba", "mpmath")
-SGD_BACKENDS = ("auto", "numpy", "numba", "torch")
+SGD_BACKENDS = ("auto", "numpy", "numba", "torch", "cuda")
 
 COMMITTEE = Schema(
     "committee machine (theorykit solve / simulate / asymptotics / plateau)",
@@ -105,7 +105,7 @@ COMMITTEE = Schema(
         "simulation.n_test": Field(Integer(1, 10**7), "test inputs per error estimate", 2000),
         "simulation.sigma_J": Field(Number(0, 1e3), "standard deviation of the initial student weights", 0.01),
         "simulation.backend": Field(
-            OneOf(SGD_BACKENDS), "SGD backend ('auto' picks torch on CUDA, else numba)", "auto"
+            OneOf(SGD_BACKENDS), "SGD backend ('auto' picks cuda on a GPU, then torch on CUDA, else numba)", "auto"
         ),
         "dps": Field(
             DPS_RULE,

@@ -31,9 +31,15 @@ Backends
     and teacher fields as ``"numpy"``, the same arithmetic in a compiled loop, so the two agree
     to round-off.  Much faster where NumPy's per-call overhead dominates (small K and N).
     Needs numba and an activation it can compile (``erf``, ``linear``, ``relu``).
+``"cuda"``
+    One fused kernel per chunk of steps on a GPU (numba's CUDA target;
+    :mod:`theorykit.committee.simulate.cuda_steps`): inputs drawn in the kernel from Philox
+    keyed by seed and step, the numba stepper's arithmetic (round-off agreement on identical
+    inputs, tested through the CUDA simulator).  Classic read-out only, so far.
 ``"auto"``
-    ``"torch"`` when PyTorch is installed *and* a CUDA device is visible, else ``"numba"`` when
-    numba is installed and can compile the activation, else ``"numpy"``.
+    ``"cuda"`` when numba sees a real GPU and the activation compiles for it, else ``"torch"``
+    when PyTorch is installed *and* a CUDA device is visible, else ``"numba"`` when numba is
+    installed and can compile the activation, else ``"numpy"``.
 
 NumPy and numba draw the same inputs and agree to round-off; PyTorch draws from its own stream:
 for identical seeds each backend is bit-for-bit reproducible on one machine, and PyTorch agrees
@@ -65,9 +71,23 @@ def resolve_backend(name: str, activation="erf") -> str:
     if name not in BACKENDS:
         raise CaseError("backend", f"must be one of {list(BACKENDS)}, got {name!r}")
     if name == "auto":
+        if gpu_visible() and _cuda_compiles(activation):
+            return "cuda"
         if torch_cuda_available():
             return "torch"
         return "numba" if numba_activation(activation) is not None else "numpy"
+    if name == "cuda":
+        from .cuda_steps import cuda_usable
+
+        if not cuda_usable():
+            raise CaseError(
+                "backend",
+                "'cuda' needs numba's CUDA target and a visible GPU (NUMBA_ENABLE_CUDASIM=1 simulates one); use 'numba'",
+            )
+        if not _cuda_compiles(activation):
+            raise CaseError(
+                "backend", "'cuda' needs an activation that compiles for CUDA (erf, linear, relu); use 'numba'"
+            )
     if name == "numba" and numba_activation(activation) is None:
         raise CaseError("backend", "'numba' needs numba installed and an activation it can compile; use 'numpy'")
     if name == "torch":
@@ -76,6 +96,28 @@ def resolve_backend(name: str, activation="erf") -> str:
         except ImportError:
             raise CaseError("backend", "'torch' needs PyTorch installed (pip install torch); use 'numpy'") from None
     return name
+
+
+def gpu_visible() -> bool:
+    """A real CUDA GPU for numba's CUDA target (not the simulator, which ``auto`` never picks)."""
+    if not numba_available():
+        return False
+    from numba import config
+
+    if config.ENABLE_CUDASIM:
+        return False
+    from .cuda_steps import cuda_usable
+
+    return cuda_usable()
+
+
+def _cuda_compiles(activation) -> bool:
+    from .cuda_steps import cuda_activation
+
+    try:
+        return cuda_activation(activation) is not None
+    except Exception:  # an activation the CUDA target cannot lower
+        return False
 
 
 #: Largest block of random inputs drawn at once, in bytes: a chunk of steps holds ``chunk x S x N``
@@ -433,4 +475,8 @@ def torch_activation(activation):
 
 def make_steps(backend: str, *args, **kwargs):
     """The stepper of a resolved backend name (see :func:`resolve_backend`)."""
+    if backend == "cuda":
+        from .cuda_steps import CudaSteps
+
+        return CudaSteps(*args, **kwargs)
     return {"numpy": NumpySteps, "numba": NumbaSteps, "torch": TorchSteps}[backend](*args, **kwargs)
