@@ -43,6 +43,16 @@ for activation in ("erf", "relu"):
     injected = CudaSteps(J, B, scale, mask, activation, [7, S, 2], quiet, threads=8)
     injected.advance_with(np.stack([injected.inputs(t) for t in range(steps)]))
     out[f"{activation}_drawn_vs_injected"] = float(np.abs(drawn.student() - injected.student()).max())
+# a divergence is caught from the kernel's flags (no copy of the weights)
+from theorykit.core.errors import NumericalFailure  # noqa: E402
+
+blowing_up = CudaSteps(J, B, scale, mask, "linear", [7, S, 2], (1.0, 1.0, 1e150, np.sqrt(N), 0.0, 1.0), threads=8)
+try:
+    blowing_up.advance(6)
+    out["divergence_caught"] = False
+except NumericalFailure:
+    out["divergence_caught"] = not np.isfinite(blowing_up.student()).all()
+
 # the whole simulate() path on the backend: tiny, but every piece (keys, launches, observables)
 from theorykit import CommitteeModel, Spectrum, simulate  # noqa: E402
 

@@ -60,6 +60,7 @@ def test_the_kernel_in_the_cuda_simulator():
         assert out[f"{activation}_injected_vs_numba"] < 1e-14
         assert out[f"{activation}_drawn_vs_injected"] == 0.0
     assert out["resolved"] == "cuda" and out["auto"] != "cuda"
+    assert out["divergence_caught"]
     eps = np.array(out["simulate_eps_g"])
     assert out["simulate_backend"] == "cuda" and eps.shape == (2, 3) and np.all(np.isfinite(eps))
     assert np.all(eps[:, -1] != eps[:, 0])  # learning happened

@@ -121,7 +121,7 @@ def _kernel(activation, N: int, K: int, M: int, threads: int):
         return radius * math.cos(angle), radius * math.sin(angle)
 
     @cuda.jit
-    def chunk(J, B, scale, mask, keys, x_in, noise_in, injected, step0, n_steps, coeffs):
+    def chunk(J, B, scale, mask, keys, x_in, noise_in, injected, step0, n_steps, coeffs, bad):
         s = cuda.blockIdx.x
         tid = cuda.threadIdx.x
         x = cuda.shared.array(N, float64)
@@ -171,6 +171,8 @@ def _kernel(activation, N: int, K: int, M: int, threads: int):
                 for i in range(K):
                     sigma += g(fields[i])
                 err = target - cK * sigma
+                if not math.isfinite(err):  # the weights can only turn non-finite through err
+                    bad[s] = 1
                 for i in range(K):
                     delta[i] = cK * dg(fields[i]) * err * step_scale
             cuda.syncthreads()
@@ -217,6 +219,7 @@ class CudaSteps:
         self.steps_done = 0
         self._none = cuda.to_device(np.zeros((1, 1, 1)))
         self._no_noise = cuda.to_device(np.zeros((1, 1)))
+        self._bad = cuda.to_device(np.zeros(S, dtype=np.int32))  # set by a seed whose error is not finite
 
     def advance(self, n_steps: int, chunk: int = 4096) -> None:
         """``n_steps`` steps with inputs drawn in the kernel (launches of up to ``chunk`` steps)."""
@@ -235,10 +238,11 @@ class CudaSteps:
                 self.steps_done,
                 size,
                 self.coeffs,
+                self._bad,
             )
             self.steps_done += size
             done += size
-        if not np.isfinite(self.student()).all():
+        if self._bad.copy_to_host().any():  # S flags, not the S x K x N weights
             raise NumericalFailure("SGD diverged (weights not finite); eta too large?")
 
     def advance_with(self, x: np.ndarray, noise: np.ndarray | None = None) -> None:
@@ -258,6 +262,7 @@ class CudaSteps:
             self.steps_done,
             x.shape[0],
             self.coeffs,
+            self._bad,
         )
         self.steps_done += x.shape[0]
 
