@@ -49,7 +49,7 @@ def test_the_kernel_in_the_cuda_simulator():
     on identical inputs the kernel moves the weights as the numba stepper does, to round-off
     (the two field sums are added in another order); drawing its own inputs it reproduces the
     host's Philox stream exactly (the simulator runs the host's libm)."""
-    pytest.importorskip("numba")
+    pytest.importorskip("numba.cuda")
     script = Path(__file__).with_name("cuda_sim_checks.py")
     env = {**os.environ, "NUMBA_ENABLE_CUDASIM": "1"}
     done = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=600)
