@@ -62,7 +62,7 @@ def test_the_kernel_in_the_cuda_simulator():
     assert out["resolved"] == "cuda" and out["auto"] != "cuda"
     assert out["divergence_caught"]
     eps = np.array(out["simulate_eps_g"])
-    assert out["simulate_backend"] == "cuda" and eps.shape == (2, 3) and np.all(np.isfinite(eps))
+    assert out["simulate_backend"] == "cuda" and eps.shape == (2, 2) and np.all(np.isfinite(eps))
     assert np.all(eps[:, -1] != eps[:, 0])  # learning happened
 
 
