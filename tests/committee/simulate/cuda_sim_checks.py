@@ -48,7 +48,7 @@ from theorykit.core.errors import NumericalFailure  # noqa: E402
 
 blowing_up = CudaSteps(J, B, scale, mask, "linear", [7, S, 2], (1.0, 1.0, 1e150, np.sqrt(N), 0.0, 1.0), threads=8)
 try:
-    blowing_up.advance(3)
+    blowing_up.advance(5)
     out["divergence_caught"] = False
 except NumericalFailure:
     out["divergence_caught"] = not np.isfinite(blowing_up.student()).all()
