@@ -157,3 +157,24 @@ def test_the_o_eta_plateau_with_a_trained_readout_in_closed_form(K, M, teacher):
         - (K - 1) * v * np.arcsin(C / (1 + Q))
     )
     assert abs(drift) < 1e-13
+
+
+def test_with_a_finite_n_teacher_the_full_ode_lingers_at_the_plateau():
+    """A random (finite-N) teacher splits the M heights; the full ODE from small random students
+    (sigma_J = 1e-12) with equal starting read-out weights passes the plateau closely before
+    the saddle amplifies their asymmetry: its closest approach lies within 1e-3 of the plateau's
+    R, Q and v."""
+    from theorykit.committee.solve.initial import random_overlaps
+
+    layer = SecondLayer([0.75, 0.75], TEACHERS, 0.5)
+    model = CommitteeModel(2, 3, SPECTRUM, weight_decay=0.01, second_layer=layer)
+    init = random_overlaps(model, 300, 1e-12, 1)  # the saddle (mu = 0.024) outruns a slow approach (~0.007)
+    plateau = find_plateau(model, 0.3, teacher=init.t)
+    assert np.ptp(plateau.teacher_split) > 0.05  # the M heights differ
+    alpha = np.geomspace(30, 3000, 60)
+    sol = solve(model, 0.3, init, alpha, SolverConfig("LSODA", 1e-10, 1e-13)).raise_for_status()
+    distance = [
+        max(np.abs(R - plateau.R_matrix).max(), np.abs(Q - plateau.Q_matrix).max(), np.abs(v - plateau.readout).max())
+        for R, Q, v in zip(sol.R(), sol.Q(), sol.v)
+    ]
+    assert min(distance) < 1e-3, min(distance)

@@ -27,8 +27,9 @@ fixed point again.  All of it lives on the student-symmetric subspace
 (:class:`~theorykit.committee.solve.fixed_point.StudentSymmetric`): every student the same
 mixture of the teachers with the same read-out weight.
 
-The start for Newton is the full right-hand side's own flow from a symmetric start, stopped
-when it stalls; the Jacobian of the small reduced system (at most M + 3 unknowns) is a central
+The start for Newton is the full right-hand side's own flow from a symmetric start, kept on the
+symmetric subspace (averaged over the students at every evaluation: round-off would otherwise
+seed the asymmetry the saddle amplifies) and stopped when it stalls; the Jacobian of the small reduced system (at most M + 3 unknowns) is a central
 difference (it only steers Newton; the fixed point is then checked on the full right-hand side).
 """
 
@@ -132,6 +133,22 @@ class PerModeFixedPoint:
         x = self.coords.project(a)
         return np.append(x, np.mean(self.sys.readout(state))) if self.trains else x
 
+    def symmetrize(self, state: np.ndarray) -> np.ndarray:
+        """``state`` averaged onto the student-symmetric subspace (every student the mean one; a
+        trained read-out's weights their mean): the flow below stays there exactly, where round-off
+        would otherwise seed the very asymmetry that makes the plateau a saddle."""
+        s = self.sys
+        r, q = s.unpack(state)
+        r = np.broadcast_to(r.mean(axis=1, keepdims=True), r.shape)
+        K = s.K
+        diag = np.einsum("kii->k", q) / K
+        off = (q.sum(axis=(1, 2)) - K * diag) / (K * (K - 1)) if K > 1 else diag
+        if self.coords.identical:  # Q = C: one value for every entry
+            diag = off = (diag + (K - 1) * off) / K if K > 1 else diag
+        q = off[:, None, None] * np.ones((K, K)) + (diag - off)[:, None, None] * np.eye(K)
+        v = np.full(K, np.mean(s.readout(state))) if self.trains else None
+        return s.pack(r, q, v)
+
     # -- the search ----------------------------------------------------------------------
     def symmetric_start(self) -> np.ndarray:
         """A full state on the symmetric subspace near the origin: every student the same small
@@ -152,17 +169,20 @@ class PerModeFixedPoint:
         s = self.sys
         scale = s.eta * float(np.max(s.lam))
 
+        def flow_rhs(_a, y):
+            return self.symmetrize(s.rhs(0.0, self.symmetrize(y)))
+
         def stalled(_a, y):
-            return np.max(np.abs(s.rhs(0.0, y))) - 1e-7 * scale
+            return np.max(np.abs(flow_rhs(0.0, y))) - 1e-7 * scale
 
         stalled.terminal = True
         with np.errstate(all="ignore"):
             flow = solve_ivp(
-                s.rhs,
+                flow_rhs,
                 (0, alpha_max / s.eta),
                 self.symmetric_start(),
                 method="LSODA",
-                jac=s.jacobian,
+                jac=lambda _a, y: s.jacobian(0.0, self.symmetrize(y)),  # an approximation suffices here
                 rtol=1e-8,
                 atol=1e-12,
                 events=stalled,
@@ -174,7 +194,7 @@ class PerModeFixedPoint:
         if flow.status != 1:  # slow to settle (the O(eta) plateau's near-neutral directions): Newton may still
             what += (
                 f" from where the flow of the full equations stood at eta*alpha = {alpha_max:g} "
-                f"(max |rhs| = {np.max(np.abs(s.rhs(0.0, end))):.2e}, not settled)"
+                f"(max |rhs| = {np.max(np.abs(flow_rhs(0.0, end))):.2e}, not settled)"
             )
         return newton(self.residual, self.jacobian, self.project(end), 1e-12, what=what)
 
