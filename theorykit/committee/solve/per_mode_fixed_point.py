@@ -54,8 +54,10 @@ class PerModeFixedPoint:
     identical : bool
         All students coincide (the O(eta) plateau, as for the classic model).
 
-    Unknowns ``x``: the :class:`StudentSymmetric` coordinates, then ``v`` when the read-out is
-    trained.
+    Notes
+    -----
+    The unknowns ``x`` are the :class:`StudentSymmetric` coordinates, then ``v`` when the
+    read-out is trained.
     """
 
     def __init__(self, system: EigenmodeSystem, split: bool = False, identical: bool = False) -> None:
