@@ -226,21 +226,7 @@ class CudaSteps:
         done = 0
         while done < n_steps:
             size = min(chunk, n_steps - done)
-            self.kernel[self.shape[0], self.threads](
-                self.J,
-                self.B,
-                self.scale,
-                self.mask,
-                self._keys,
-                self._none,
-                self._no_noise,
-                False,
-                self.steps_done,
-                size,
-                self.coeffs,
-                self._bad,
-            )
-            self.steps_done += size
+            self._launch(size, self._none, self._no_noise, False)
             done += size
         if self._bad.copy_to_host().any():  # S flags, not the S x K x N weights
             raise NumericalFailure("SGD diverged (weights not finite); eta too large?")
@@ -250,21 +236,25 @@ class CudaSteps:
         the hook that compares the kernel with the other steppers on identical inputs."""
         x = np.ascontiguousarray(x, dtype=float)
         noise = np.zeros(x.shape[:2]) if noise is None else np.ascontiguousarray(noise, dtype=float)
+        self._launch(x.shape[0], cuda.to_device(x), cuda.to_device(noise), True)
+
+    def _launch(self, n_steps: int, x_in, noise_in, injected: bool) -> None:
+        """One kernel launch of ``n_steps`` steps, a block per seed."""
         self.kernel[self.shape[0], self.threads](
             self.J,
             self.B,
             self.scale,
             self.mask,
             self._keys,
-            cuda.to_device(x),
-            cuda.to_device(noise),
-            True,
+            x_in,
+            noise_in,
+            injected,
             self.steps_done,
-            x.shape[0],
+            n_steps,
             self.coeffs,
             self._bad,
         )
-        self.steps_done += x.shape[0]
+        self.steps_done += n_steps
 
     def inputs(self, step: int) -> np.ndarray:
         """The inputs (S, N) the kernel draws at ``step`` (host copy of the Philox stream)."""
