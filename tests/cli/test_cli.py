@@ -81,7 +81,7 @@ BAD = [
     ({"etaa": 1}, "did you mean 'eta'"),
     ({"model": {"K": 2, "M": 2, "normalisation": "sqrt"}}, "did you mean 'normalization'"),
     ({"init": {"kind": "random", "N": 400, "sigma_J": 0.3, "seed": 0, "extra": 1}}, "init.extra"),
-    ({"simulation": {"N": 100, "backend": "cuda"}}, "simulation.backend"),
+    ({"simulation": {"N": 100, "backend": "opencl"}}, "simulation.backend"),
 ]
 
 

@@ -10,12 +10,14 @@ from theorykit.core.errors import CaseError
 
 
 def test_auto_backend_without_a_gpu_is_compiled_when_it_can_be():
+    from theorykit.committee.simulate.backends import gpu_visible
     from theorykit.core.optional import numba_available
 
-    expected = "torch" if torch_cuda_available() else ("numba" if numba_available() else "numpy")
+    gpu = gpu_visible()
+    expected = "cuda" if gpu else "torch" if torch_cuda_available() else ("numba" if numba_available() else "numpy")
     assert resolve_backend("auto") == expected
-    assert set(BACKENDS) == {"auto", "numpy", "numba", "torch"}
-    if not torch_cuda_available():  # a NumPy-only callable cannot be compiled: auto falls back
+    assert set(BACKENDS) == {"auto", "numpy", "numba", "torch", "cuda"}
+    if not (gpu or torch_cuda_available()):  # a NumPy-only callable cannot be compiled: auto falls back
         assert resolve_backend("auto", NumericActivation("tanh", np.tanh)) == "numpy"
         with pytest.raises(CaseError, match="numba"):
             resolve_backend("numba", NumericActivation("tanh", np.tanh))
