@@ -273,9 +273,27 @@ def _activation_key(act) -> object:
 _NUMBA_ACTIVATIONS: dict = {}
 
 
+def scalar_activation(activation, compile):
+    """``(g, g')`` as scalar functions handed to ``compile`` (``numba.njit``, or
+    ``cuda.jit(device=True)``), or None for an activation given only as array code: a symbolic
+    one lambdified onto ``math`` with its constants as floats, relu written out."""
+    from ..derive.activations import SymbolicActivation, get_activation
+
+    act = get_activation(activation)
+    if isinstance(act, SymbolicActivation):
+        import sympy as sp
+
+        from ..derive.gaussian import z
+
+        return tuple(compile(sp.lambdify(z, _float_constants(e), "math")) for e in (act.g, sp.diff(act.g, z)))
+    if act.name == "relu":
+        return compile(lambda v: v if v > 0.0 else 0.0), compile(lambda v: 1.0 if v > 0.0 else 0.0)
+    return None
+
+
 def numba_activation(activation):
     """Compiled ``(g, g')`` for numba, or ``None`` (numba missing, or an activation it cannot compile)."""
-    from ..derive.activations import SymbolicActivation, get_activation
+    from ..derive.activations import get_activation
 
     if not numba_available():
         return None
@@ -285,19 +303,7 @@ def numba_activation(activation):
         return _NUMBA_ACTIVATIONS[key]
     import numba
 
-    if isinstance(act, SymbolicActivation):
-        import sympy as sp
-
-        from ..derive.gaussian import z
-
-        def lower(expr):
-            return numba.njit(sp.lambdify(z, _float_constants(expr), "math"))
-
-        pair = (lower(act.g), lower(sp.diff(act.g, z)))
-    elif act.name == "relu":
-        pair = (numba.njit(lambda v: v if v > 0.0 else 0.0), numba.njit(lambda v: 1.0 if v > 0.0 else 0.0))
-    else:
-        pair = None
+    pair = scalar_activation(activation, numba.njit)
     if pair is not None:
         try:
             pair[0](0.5), pair[1](0.5)  # compile now: an activation numba cannot handle fails here

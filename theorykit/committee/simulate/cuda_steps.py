@@ -61,24 +61,9 @@ def cuda_usable() -> bool:
 
 def cuda_activation(activation):
     """``(g, g')`` as CUDA device functions, or None where the activation does not compile."""
-    from ..derive.activations import SymbolicActivation, get_activation
+    from .backends import scalar_activation
 
-    act = get_activation(activation)
-    if isinstance(act, SymbolicActivation):
-        import sympy as sp
-
-        from ..derive.gaussian import z
-        from .backends import _float_constants
-
-        return tuple(
-            cuda.jit(device=True)(sp.lambdify(z, _float_constants(e), "math")) for e in (act.g, sp.diff(act.g, z))
-        )
-    if act.name == "relu":
-        return (
-            cuda.jit(device=True)(lambda v: v if v > 0.0 else 0.0),
-            cuda.jit(device=True)(lambda v: 1.0 if v > 0.0 else 0.0),
-        )
-    return None
+    return scalar_activation(activation, cuda.jit(device=True))
 
 
 def _kernel(activation, N: int, K: int, M: int, threads: int):
@@ -96,19 +81,13 @@ def _kernel(activation, N: int, K: int, M: int, threads: int):
     g, dg = pair
     units = K + M
     pairs = (N + 1) // 2
-    m0, m1, w0, w1, mask32 = (uint64(v) for v in (philox.M0, philox.M1, philox.W0, philox.W1, philox.MASK32))
+    mask32 = uint64(philox.MASK32)
     two_m53 = philox.TWO_M53
+    rounds = cuda.jit(device=True)(philox.philox4x32)  # the host's Philox, compiled for the device
 
     @cuda.jit(device=True)
     def uniform_pair(c0, c1, c2, c3, k0, k1):
-        for _ in range(philox.ROUNDS):
-            p0 = m0 * c0
-            p1 = m1 * c2
-            hi0, lo0 = p0 >> uint64(32), p0 & mask32
-            hi1, lo1 = p1 >> uint64(32), p1 & mask32
-            c0, c1, c2, c3 = hi1 ^ c1 ^ k0, lo1, hi0 ^ c3 ^ k1, lo0
-            k0 = (k0 + w0) & mask32
-            k1 = (k1 + w1) & mask32
+        c0, c1, c2, c3 = rounds(c0, c1, c2, c3, k0, k1)
         u1 = (float64(((c0 >> uint64(5)) << uint64(26)) | (c1 >> uint64(6))) + 0.5) * two_m53
         u2 = (float64(((c2 >> uint64(5)) << uint64(26)) | (c3 >> uint64(6))) + 0.5) * two_m53
         return u1, u2

@@ -8,9 +8,11 @@ any order, and the host can draw the very same numbers (this module) to check it
 
 The stream: seed key ``(k0, k1)``; the input pair ``(x_2m, x_2m+1)`` of step ``t`` is the
 Box--Muller transform of the first two 53-bit uniforms of counter ``(m, t_lo, t_hi, 0)``
-(words 0-1 and 2-3); label noise of step ``t`` uses ``(m, t_lo, t_hi, 1)``.  Written once as
-scalar-free arithmetic on unsigned integers, so the same functions run on NumPy arrays here and
-on scalars in the compiled kernel (``theorykit.committee.simulate.cuda_steps``).
+(words 0-1 and 2-3); label noise of step ``t`` uses ``(m, t_lo, t_hi, 1)``.  The rounds
+(:func:`philox4x32`) are written once on unsigned 64-bit integers holding 32-bit words: they run
+on NumPy arrays here and, compiled as a device function, on scalars in the kernel
+(``theorykit.committee.simulate.cuda_steps``); the 53-bit uniforms and Box--Muller are written
+again there on scalars.
 """
 
 from __future__ import annotations

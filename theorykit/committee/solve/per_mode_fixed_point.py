@@ -39,7 +39,7 @@ import numpy as np
 
 from ...core.errors import CaseError, NumericalFailure
 from .eigenmode import EigenmodeSystem
-from .fixed_point import AggregatedSystem, StudentSymmetric, newton
+from .fixed_point import AggregatedSystem, StudentSymmetric, _unit_vectors, newton
 
 
 class PerModeFixedPoint:
@@ -78,7 +78,7 @@ class PerModeFixedPoint:
         KM, d = system.K * system.M, self.agg.d
         rate = system.mod.decay_rate_fn(system.eta, float(model.weight_decay)) if model.weight_decay else 0.0
         per_entry = np.concatenate([np.full(KM, rate), np.full(d - KM, 2 * rate)])
-        unit = _unit_vectors(self.coords.size)
+        unit = _unit_vectors(self.coords.size, float)
         self._decay = np.stack([self.coords.project(per_entry * self.coords.embed(e)) for e in unit], axis=1)
 
     # -- the reduced problem -----------------------------------------------------------
@@ -92,7 +92,7 @@ class PerModeFixedPoint:
         """Per-mode heights :math:`v_k(a)` in the symmetric coordinates, shape (L, coords.size)."""
         s, coords, agg = self.sys, self.coords, self.agg
         G, W = agg._coefficients(agg.covariance(self._use(x)))
-        unit = _unit_vectors(coords.size)
+        unit = _unit_vectors(coords.size, float)
         B = np.stack([coords.project(agg.linear_map(G, *agg.unpack(coords.embed(e)))) for e in unit], axis=1)
         heights = []
         for k in range(s.L):
@@ -199,7 +199,3 @@ class PerModeFixedPoint:
                 f"(max |rhs| = {np.max(np.abs(flow_rhs(0.0, end))):.2e}, not settled)"
             )
         return newton(self.residual, self.jacobian, self.project(end), 1e-12, what=what)
-
-
-def _unit_vectors(size: int) -> list[np.ndarray]:
-    return list(np.eye(size))
