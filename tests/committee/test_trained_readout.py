@@ -188,3 +188,39 @@ def test_derive_prints_the_per_unit_equations(tmp_path, capsys):
     out = capsys.readouterr().out
     assert r"\frac{dv_i}{d\alpha}" in out and "c_{K}" not in out and r"{w}_{i} {w}_{x}" in out
     assert r"\eta \kappa" in out
+
+
+def test_per_unit_equations_at_40_digits_against_plain_mpmath():
+    """K = M = 1, L = 1, O(eta), weight decay and a trained read-out, every number a decimal
+    binary floats cannot hold (eta = kappa = eta_v = v = 0.3, v* = 1.2): the generated mpmath
+    right-hand side at 40 digits against the equations written out here with Saad & Solla's
+    erf integrals I2, I3 in plain mpmath, to 35 digits."""
+    import mpmath
+
+    from theorykit.committee.compiled import compile_model
+    from theorykit.committee.solve.eigenmode import EigenmodeSystem
+
+    layer = SecondLayer([0.3], [1.2], 0.3)
+    model = CommitteeModel(1, 1, Spectrum.explicit([1.0]), small_lr=True, weight_decay=0.3, second_layer=layer)
+    with mpmath.workdps(40):
+        d = mpmath.mpf
+        eta, kappa, eta_v, v, vs = d("0.3"), d("0.3"), d("0.3"), d("0.3"), d("1.2")
+        R, Q, T = d("0.25"), d("0.5"), d("1.0")
+        system = EigenmodeSystem(
+            model, compile_model(model, "mpmath"), eta, np.array([[[T]]], dtype=object), dtype=object
+        )
+        state = system.pack(np.array([[[R]]], dtype=object), np.array([[[Q]]], dtype=object))
+        got = system.rhs(0, state)
+
+        def I2(c11, c12, c22):
+            return 2 / mpmath.pi * mpmath.asin(c12 / mpmath.sqrt((1 + c11) * (1 + c22)))
+
+        def I3(c11, c12, c13, c23, c33):  # <g'(u) v g(w)> (Saad & Solla 1995)
+            lam3 = (1 + c11) * (1 + c33) - c13**2
+            return 2 / mpmath.pi / mpmath.sqrt(lam3) * (c23 * (1 + c11) - c12 * c13) / (1 + c11)
+
+        dR = eta * (v * vs * I3(Q, R, R, T, T) - v**2 * I3(Q, R, Q, R, Q)) - eta * kappa * R
+        dQ = 2 * eta * (v * vs * I3(Q, Q, R, R, T) - v**2 * I3(Q, Q, Q, Q, Q)) - 2 * eta * kappa * Q
+        dv = eta_v * (vs * I2(Q, R, T) - v * I2(Q, Q, Q))
+        for a, b in zip(got, (dR, dQ, dv)):
+            assert abs(a - b) < d(10) ** -35, (a, b)
