@@ -6,7 +6,9 @@ Whole processes, best of ``--repeat``, all measured in this run:
 
 * ``theorykit --version`` and ``python -c "import theorykit"``;
 * ``theorykit solve`` of the K = M = 3 committee (erf, sum normalisation, eta = 0.5, isotropic
-  inputs, alpha from 0 to 2000, rtol 1e-8), its generated code already cached;
+  inputs, alpha from 0 to 2000, rtol 1e-8), its generated code already cached -- with the
+  default flavour (``c`` where a C compiler is found) and, as the baseline of the same run,
+  with ``solver.flavour = "numba"``;
 * the reference: a script integrating the same case from the same initial overlaps with SciPy's
   DOP853 at rtol 1e-8 on Saad & Solla's published right-hand side evaluated with Python loops
   over the units (:func:`theorykit.committee.saad_solla.isotropic_rhs`), as a hand-written
@@ -83,6 +85,11 @@ def main() -> None:
         cold, _ = best_process(solve_argv, env, 1)  # derives, lowers and caches the module
         warm, _ = best_process(solve_argv, env, args.repeat)
         ours = json.loads((tmp / "out.json").read_text())
+        numba_case = tmp / "case_numba.json"
+        numba_case.write_text(json.dumps({**CASE, "solver": {**CASE["solver"], "flavour": "numba"}}))
+        numba_argv = [*cli, "solve", str(numba_case), "-o", str(tmp / "out_numba.json")]
+        best_process(numba_argv, env, 1)  # compiles numba's cache
+        warm_numba, _ = best_process(numba_argv, env, args.repeat)
         r, q = np.array(ours["final"]["r"])[0], np.array(ours["final"]["q"])[0]
         start = _initial_overlaps()
         (tmp / "start.json").write_text(json.dumps(start))
@@ -97,6 +104,8 @@ def main() -> None:
         "import_s": imported,
         "solve_cold_s": cold,
         "solve_warm_s": warm,
+        "solve_flavour": ours["solver"]["flavour"],
+        "solve_warm_numba_s": warm_numba,
         "reference_s": reference,
         "reference_nfev": ref["nfev"],
         "speed_up": reference / warm,
@@ -105,7 +114,8 @@ def main() -> None:
     print(f"theorykit --version         {version:7.3f} s")
     print(f"import theorykit            {imported:7.3f} s")
     print(f"solve, code not cached      {cold:7.3f} s")
-    print(f"solve, code cached          {warm:7.3f} s")
+    print(f"solve, code cached          {warm:7.3f} s  (flavour {ours['solver']['flavour']})")
+    print(f"  the same, numba flavour     {warm_numba:7.3f} s")
     print(f"plain-Python reference      {reference:7.3f} s  ({ref['nfev']} right-hand sides)")
     print(f"speed-up of the cached solve  {reference / warm:5.1f}x  (final overlaps agree to {difference:.1e})")
     if args.json:

@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import ast
 import importlib
+import json
 import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
 
 import pytest
+
+from theorykit.core import c_build
 
 PACKAGE = Path(__file__).resolve().parents[1] / "theorykit"
 
@@ -181,3 +184,20 @@ def test_a_cached_dop853_solve_to_json_loads_neither_scipy_integrate_sympy_nor_x
     _loaded_after(run)  # the first run derives and caches the code
     loaded = _loaded_after(run)
     assert not loaded & {"scipy.integrate", "sympy", "xarray", "pandas"}
+
+
+@pytest.mark.skipif(c_build.compiler() is None, reason="no C compiler")
+def test_a_cached_small_explicit_solve_runs_from_c_without_numba(tmp_path):
+    """The default flavour of a small DOP853 solve is the C library: no numba start-up."""
+    case = tmp_path / "case.json"
+    case.write_text(
+        '{"model": {"K": 2, "M": 3}, "eta": 0.3, "spectrum": {"kind": "power_law", "L": 2, "beta": 0.3},'
+        ' "alpha": [1, 10], "init": {"kind": "random", "N": 100, "sigma_J": 0.01, "seed": 0},'
+        ' "solver": {"method": "DOP853"}}'
+    )
+    out = tmp_path / "o.json"
+    run = f"from theorykit.cli import main\nassert main(['--quiet', 'solve', {str(case)!r}, '-o', {str(out)!r}]) == 0"
+    _loaded_after(run)  # the first run derives, translates and compiles
+    loaded = _loaded_after(run)
+    assert not loaded & {"numba", "scipy", "sympy", "mpmath", "xarray"}
+    assert json.loads(out.read_text())["solver"]["flavour"] == "c"

@@ -32,7 +32,7 @@ class CompiledSystem:
     path : pathlib.Path
         Its source file in the cache (open it to read the generated code).
     flavour : str
-        ``"numpy"``, ``"numba"`` or ``"mpmath"``.
+        ``"numpy"``, ``"numba"``, ``"mpmath"`` or ``"c"``.
     cache_hit : bool
         Whether a valid cached file was reused.
     timings : dict
@@ -93,7 +93,14 @@ def _recipe(model: CommitteeModel, flavour: str, cse: bool) -> str | None:
         f"committee module\nactivation={model.activation}\nsmall_lr={model.small_lr}\nflavour={flavour}\n"
         f"cse={cse}\nnumba={numba_available()}\ngenerators={_generator_hash()}"
         + ("\nper_unit_readout=True" if model.per_unit_readout else "")
+        + (f"\ntranslator={_translator_hash()}" if flavour == "c" else "")
     )
+
+
+def _translator_hash() -> str:
+    from .lower.c_module import translator_fingerprint
+
+    return translator_fingerprint()
 
 
 def compile_model(model: CommitteeModel, flavour: str = "auto", cse: bool = True) -> CompiledSystem:
@@ -105,8 +112,11 @@ def compile_model(model: CommitteeModel, flavour: str = "auto", cse: bool = True
         Only ``activation``, ``small_lr`` and whether the read-out is per unit matter here: K, M,
         L, the spectrum and the read-out weights are run-time arguments of the generated code, so
         one module serves every size.
-    flavour : {"auto", "numpy", "numba", "mpmath"}
-        ``"auto"`` picks numba when it is installed and every kernel has a closed form.
+    flavour : {"auto", "numpy", "numba", "mpmath", "c"}
+        ``"auto"`` picks numba when it is installed and every kernel has a closed form.  ``"c"``:
+        the NumPy flavour with the one-call right-hand side compiled from C
+        (:mod:`theorykit.committee.lower.c_module`; needs a C compiler and closed-form kernels;
+        see :func:`compile_for_explicit_solve`).
     cse : bool
         Common-subexpression elimination in the kernels.
 
@@ -160,11 +170,21 @@ def _derive_and_build(model: CommitteeModel, flavour: str, cse: bool) -> Compile
             injected[f"k_{name}"] = value
             injected[f"t_{name}"] = tangent
     fingerprint = expression_fingerprint(system, activation, flavour, cse)
+    if flavour == "c":
+        if injected:
+            raise ValueError(f"the c flavour needs closed-form kernels; {missing} have none")
+        fingerprint += f"\ntranslator={_translator_hash()}"
     lower_time = []
 
     def make_source() -> str:
         s = time.perf_counter()
-        text = module_source(system, activation, flavour, cse)
+        if flavour == "c":
+            from .lower.c_module import c_module_source
+
+            numpy_text = module_source(system, activation, "numpy", cse)
+            text = c_module_source(numpy_text, module_source(system, activation, "numba", cse))
+        else:
+            text = module_source(system, activation, flavour, cse)
         lower_time.append(time.perf_counter() - s)
         return text
 
@@ -172,3 +192,38 @@ def _derive_and_build(model: CommitteeModel, flavour: str, cse: bool) -> Compile
     t2 = time.perf_counter()
     timings = {"derive": t1 - t0, "lower": sum(lower_time), "build": t2 - t1 - sum(lower_time)}
     return CompiledSystem(module, path, flavour, model.small_lr, hit, timings)
+
+
+def compile_for_explicit_solve(model: CommitteeModel, flavour: str = "auto") -> CompiledSystem:
+    """The code an explicit solve (DOP853, RK45, RK23) of a small system runs.
+
+    ``flavour = "auto"`` prefers ``"c"`` when a C compiler is there
+    (:func:`theorykit.core.c_build.compiler`), the activation has closed-form kernels and the
+    read-out is one weight per network: an explicit method needs only the right-hand side, and
+    the C library loads in milliseconds where numba needs about a second per process.  When the
+    c flavour cannot be had (no compiler, a kernel without closed form, a failed compile) this is
+    :func:`compile_model` with ``"auto"``; a model whose generated code cannot be translated is
+    remembered in the cache, so later processes do not derive it again.  Any other ``flavour`` is
+    passed through.
+    """
+    if flavour != "auto" or model.per_unit_readout or not isinstance(model.activation, str):
+        return compile_model(model, flavour)
+    from ..core.c_build import compiler
+
+    if compiler() is None:
+        return compile_model(model, "auto")
+    from ..core.code_cache import derived_lookup, derived_store
+
+    failed_key = f"c flavour failed\n{_recipe(model, 'c', True)}"
+    if derived_lookup(failed_key)[0]:
+        return compile_model(model, "auto")
+    from ..core.c_build import CompileError
+    from ..core.c_translate import TranslationError
+
+    try:
+        return compile_model(model, "c")
+    except (TranslationError, ValueError) as error:  # the derivation's: the same in every process
+        derived_store(failed_key, str(error))
+    except CompileError:  # the machine's (a compiler that failed, a damaged cache): this process only
+        pass
+    return compile_model(model, "auto")

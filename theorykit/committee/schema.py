@@ -20,7 +20,7 @@ from ..core.schema import (
 #: Activations by registry name (:data:`theorykit.committee.derive.activations.REGISTRY` builds them).
 ACTIVATIONS = ("erf", "linear", "relu")
 SOLVER_METHODS = ("auto", "RK45", "DOP853", "BDF", "Radau", "LSODA", "exponential")
-FLAVOURS = ("auto", "numpy", "numba", "mpmath")
+FLAVOURS = ("auto", "numpy", "numba", "mpmath", "c")
 SGD_BACKENDS = ("auto", "numpy", "numba", "torch", "cuda")
 
 COMMITTEE = Schema(

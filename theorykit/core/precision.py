@@ -37,12 +37,15 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import TYPE_CHECKING
 
-import mpmath
 import numpy as np
 
 from .errors import NumericalFailure
 from .schema import DPS_RULE
+
+if TYPE_CHECKING:  # mpmath itself is imported where a function first needs it (40 ms of a small solve's process)
+    import mpmath
 
 #: Extra working digits of the two evaluations behind a ``dps``-digit result.
 GUARD_DIGITS = (10, 25)
@@ -81,6 +84,8 @@ def lift(x) -> mpmath.mpf:
     :func:`exact` reads it (``float`` by its shortest round-trip decimal; ``int``, ``Fraction``,
     decimal strings exactly); ``mpf`` is unchanged (already at a working precision).
     """
+    import mpmath
+
     if isinstance(x, (mpmath.mpf, mpmath.mpc)):
         return x
     q = exact(x)
@@ -119,6 +124,8 @@ def agreement_digits(low, high, cap: float) -> float:
     Equal numbers (and a pair of zeros) count as ``cap`` digits; a number that is zero in one
     run and not in the other, or two results of different shape, as 0.
     """
+    import mpmath
+
     worst = float(cap)
     lows, highs = list(_leaves(low)), list(_leaves(high))
     if len(lows) != len(highs):
@@ -174,12 +181,16 @@ class Precise:
 
     def strings(self, value=None):
         """The result as decimal strings of ``dps`` significant digits, in its own structure."""
+        import mpmath
+
         value = self.value if value is None else value
         with mpmath.workdps(self.working_dps[1]):
             return _map(value, lambda v: mpmath.nstr(v, self.dps, strip_zeros=False))
 
     def floats(self, value=None):
         """The result rounded to floats, in its own structure."""
+        import mpmath
+
         value = self.value if value is None else value
         return _map(value, lambda v: float(v.real) if isinstance(v, mpmath.mpc) and v.imag == 0 else float(v))
 
@@ -208,6 +219,8 @@ def two_precisions(compute: Callable[[], object], dps: int) -> Precise:
     each run starts from the exact inputs.  It may return any nesting of dicts, lists, tuples
     and object arrays of ``mpf``/``mpc`` (``None`` entries are skipped).
     """
+    import mpmath
+
     dps = DPS_RULE.check(dps, "dps")
     lo_dps, hi_dps = (dps + extra for extra in GUARD_DIGITS)
     with mpmath.workdps(lo_dps):

@@ -55,7 +55,8 @@ class EigenmodeSystem:
     rhs_layout : {"auto", "loops", "batched"}
         How the numba flavour's one-call right-hand side is arranged: plain loops in one njit
         call, or njit around one batched BLAS product; ``"auto"``: loops while
-        ``L K n^2 <= SMALL_FUSED``.  Same numbers to round-off; other flavours ignore it.
+        ``L K n^2 <= SMALL_FUSED``.  Same numbers to round-off; other flavours ignore it (the
+        c flavour has the loops only).
     """
 
     RHS_LAYOUTS = ("auto", "loops", "batched")
@@ -110,20 +111,35 @@ class EigenmodeSystem:
             )
             self._decay = per_entry * rate if dtype is float else np.array([c * rate for c in per_entry], dtype=object)
         self.nfev = 0
-        # numba flavour: the right-hand side in one (small systems) or three compiled calls
+        # numba flavour: the right-hand side in one (small systems) or three compiled calls;
+        # c flavour: the one-call form only, from the C library
         # (not with per-unit read-out weights: the fused code takes one c_K for all students)
         fusable = dtype is float and not model.per_unit_readout
-        self._fused = getattr(self.mod, "fused_prep", None) if fusable else None
+        compiled_only = fusable and self.flavour == "c"
+        self._fused = getattr(self.mod, "rhs_small" if compiled_only else "fused_prep", None) if fusable else None
         if self._fused is not None:
             L, K, n = self.L, self.K, self.n
             self._t_contiguous = np.ascontiguousarray(t, dtype=float)
+            # C-contiguous float64 copies: the c flavour hands their buffers to C as they are
+            self.lam, self._eta2_lam_f, self.w = (
+                np.ascontiguousarray(a, dtype=float) for a in (self.lam, self._eta2_lam_f, self.w)
+            )
             self._Om = np.empty((L, n, n))
             self._Y = np.empty((L, K, n))
-            self._small = L * K * n * n <= SMALL_FUSED if rhs_layout == "auto" else rhs_layout == "loops"
+            self._c_rhs = (
+                self.mod.bind_rhs(
+                    self._t_contiguous, self.lam, self._eta2_lam_f, self.w, K, self.M, self.eta, self.c_K, self.s2
+                )
+                if compiled_only
+                else None
+            )
+            self._small = compiled_only or (
+                L * K * n * n <= SMALL_FUSED if rhs_layout == "auto" else rhs_layout == "loops"
+            )
 
     @property
     def fused(self) -> bool:
-        """Whether the right-hand side is the numba flavour's one-call compiled form."""
+        """Whether the right-hand side is a compiled one-call form (numba flavour, or the c flavour's library)."""
         return self._fused is not None
 
     @classmethod
@@ -242,6 +258,8 @@ class EigenmodeSystem:
         self.nfev += 1
         if self._fused is not None:
             state = np.ascontiguousarray(state, dtype=float)
+            if self._c_rhs is not None:
+                return self._c_rhs(state)
             args = (self._t_contiguous, self.lam, self._eta2_lam_f, self.w, self.K, self.M, self.eta, self.c_K, self.s2)
             if self._small:
                 return self.mod.rhs_small(state, *args, self._Om, self._Y)

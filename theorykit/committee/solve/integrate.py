@@ -17,13 +17,16 @@ import numpy as np
 from ...core.errors import NumericalFailure
 from ...core.output import ReprAsHTML, labelled_dataset
 from ...core.progress import Progress
+from ..compiled import compile_for_explicit_solve
 from ..model import CommitteeModel
 from ..schema import COMMITTEE, SOLVER_METHODS
-from .eigenmode import EigenmodeSystem, eps_resolution
+from .eigenmode import SMALL_FUSED, EigenmodeSystem, eps_resolution
 from .initial import Overlaps, check_overlaps
 
 METHODS = SOLVER_METHODS
 IMPLICIT = ("BDF", "Radau", "LSODA")
+#: Methods that need only the right-hand side (no Jacobian).
+EXPLICIT = ("RK45", "DOP853")
 
 #: ``auto`` leaves DOP853 for a small system when its estimated work exceeds this share of ``solver.max_rhs``.
 AUTO_EXPLICIT_SHARE = 0.1
@@ -316,17 +319,22 @@ def solve(
     eta = check_eta(eta)
     alpha = check_alpha(alpha)
     init = check_overlaps(model, init)
+    reason = ""
+    if config.method == "auto":
+        method, reason = choose_method(model, eta, float(alpha[-1]), config)
+        config = replace(config, method=method)
     if system is None:
-        system = EigenmodeSystem.build(model, eta, init.t, config.flavour)
+        if config.method in EXPLICIT and _c_sized(model):
+            # an explicit method needs only the right-hand side: "auto" may run it from C
+            compiled = compile_for_explicit_solve(model, config.flavour)
+            system = EigenmodeSystem(model, compiled, eta, init.t)
+        else:
+            system = EigenmodeSystem.build(model, eta, init.t, config.flavour)
     elif (
         system.model != model or system.eta != eta or system.dtype is not float or not np.array_equal(system.t, init.t)
     ):
         raise ValueError("system was built for another model, learning rate or teacher than this solve")
     y0 = system.pack(init.r, init.q)
-    reason = ""
-    if config.method == "auto":
-        method, reason = choose_method(model, eta, float(alpha[-1]), config)
-        config = replace(config, method=method)
     ran = {"method": config.method, "flavour": system.flavour, "method_reason": reason}
     # init holds at alpha = 0 whatever the first output time is (one time axis for every command)
     grid = alpha if alpha[0] == 0 else np.concatenate([[0.0], alpha])
@@ -378,6 +386,13 @@ def solve(
                 status, message = "stiff", _stiffness_message(model, config, spent.alpha, alpha)
     solution = _collect(model, system, alpha, ys, status, message, eta, psd_tolerance(config.rtol))
     return _explain_failure(replace(solution, **ran))
+
+
+def _c_sized(model: CommitteeModel) -> bool:
+    """Small enough for the c flavour's serial loops to beat numba's start-up: the generated code's
+    own threshold for parallel W loops (``K^2 n^2 <= 20000``) and the one-call form's (``SMALL_FUSED``)."""
+    K, n = model.K, model.n
+    return K * K * n * n <= 20_000 and model.spectrum.L * K * n * n <= SMALL_FUSED
 
 
 def _integrate(fun, grid: np.ndarray, y0: np.ndarray, config: SolverConfig, kwargs: dict):
