@@ -130,7 +130,9 @@ def test_cli_asymptotics(tmp_path):
     data = json.loads(out.read_text())
     assert data["exponent"] == 0.5 and len(data["rates"]) > 0 and len(data["window"]) == 2
     kinds = [regime["kind"] for regime in data["regimes"]]
-    assert kinds == ["power_law", "exponential"] and data["regimes"][0]["window"] == data["window"]
+    # from alpha = 0 (no init): the derived sum's crossovers around the law and the exponential tail
+    assert kinds == ["crossover", "power_law", "crossover", "exponential"] and data["late_start"] is None
+    assert data["regimes"][1]["window"] == data["window"]
     case["model"]["M"] = 3
     path.write_text(json.dumps(case))
     assert main(["asymptotics", str(path), "-o", str(out)]) == 2
@@ -202,8 +204,7 @@ def test_late_regime_sum_is_the_full_odes_slope():
     of their teachers, alpha ~ 1e3) the local slope of eps_g and that of the derived sum agree
     to 0.01 over two decades (measured 0.0013), and that sum needs the weights nu_a: with equal
     weights it is 0.2 off where the fast direction's power law ends."""
-    from theorykit.committee.figures.late_figures import late_start_index
-    from theorykit.committee.late_phase import late_asymptotics
+    from theorykit.committee.late_phase import late_asymptotics, late_start_index
 
     K, eta = 2, 0.1
     model = CommitteeModel(K, K, Spectrum.power_law(128, 2.0))
@@ -229,3 +230,76 @@ def test_late_regime_sum_is_the_full_odes_slope():
     assert a[0] < 2e3 and a[-1] >= 1e5
     assert np.abs(ode - derived).max() < 0.01
     assert np.abs(ode - equal).max() > 0.1
+
+
+def test_a_runs_regimes_start_at_its_late_start_and_tile_the_axis():
+    """With a late start the windows begin there (kept while they span a decade), and the
+    regimes cover [late start, inf) without gaps or overlaps; each crossover's slope range is
+    that of the derived sum over it, checked with P summed in plain mpmath at 30 digits."""
+    from theorykit.committee.late_phase import late_regimes
+
+    spectrum, eta, beta = Spectrum.power_law(64, 2.0), 0.3, 2.0
+    directions = [(0.342931, 1), (0.0246214, 1)]
+    ideal = late_regimes(spectrum.lam, spectrum.f, eta, directions, beta / (1 + beta))
+    law = next(r for r in ideal if r["kind"] == "power_law")
+    for start in (law["window"][0] * 3, law["window"][1] / 3):  # cut and kept; cut below a decade: dropped
+        regimes = late_regimes(spectrum.lam, spectrum.f, eta, directions, beta / (1 + beta), start=start)
+        assert regimes[0]["window"][0] == start and regimes[-1]["window"][1] is None
+        for before, after in zip(regimes, regimes[1:]):
+            assert after["window"][0] == pytest.approx(before["window"][1], rel=1e-12)
+        laws = [r for r in regimes if r["kind"] == "power_law"]
+        assert [tuple(r["window"]) for r in laws] == (
+            [(start, law["window"][1])] if law["window"][1] >= 10 * start else []
+        )
+        with mpmath.workdps(30):
+            terms = [
+                (
+                    m * mpmath.mpf(nu) * mpmath.mpf(float(lk)) * mpmath.mpf(float(fk)),
+                    2 * mpmath.mpf(eta * nu) * float(lk),
+                )
+                for nu, m in directions
+                for lk, fk in zip(spectrum.lam, spectrum.f)
+            ]
+
+            def slope(alpha, terms=terms):
+                weights = [w * mpmath.exp(-c * mpmath.mpf(alpha)) for w, c in terms]
+                return float(-alpha * mpmath.fsum(w * c for w, (_, c) in zip(weights, terms)) / mpmath.fsum(weights))
+
+            for crossover in (r for r in regimes if r["kind"] == "crossover"):
+                lo, hi = crossover["window"]
+                upper, lower = crossover["slopes"]
+                inside = [slope(a) for a in np.geomspace(lo, hi, 25)]
+                assert lower - 1e-9 <= min(inside) and max(inside) <= upper + 1e-9
+                assert max(inside) == pytest.approx(upper, abs=0.02) and min(inside) == pytest.approx(lower, abs=0.05)
+
+
+def test_specialisation_time_is_the_late_start_of_one_whole_run():
+    """Integrated a decade at a time (to hold one decade of states), the late start is the one
+    late_start_index finds on a single integration over the same grid (K = M = 2, L = 8)."""
+    from theorykit.committee.late_phase import SPECIALISED, late_start_index, specialisation_time
+    from theorykit.committee.solve.initial import random_overlaps
+
+    model = CommitteeModel(2, 2, Spectrum.power_law(8, 1.0))
+    init = random_overlaps(model, 200, 0.01, 2)
+    found = specialisation_time(model, 0.3, init, per_decade=10)
+    decades = int(np.ceil(np.log10(found))) + 1
+    grid = np.concatenate([[0.0], 10.0 ** (np.arange(10 * decades + 1) / 10)])  # the decades' points
+    whole = solve(model, 0.3, init, grid, SolverConfig("auto", 1e-8, 1e-14)).raise_for_status()
+    index = late_start_index(whole, init.t, model.spectrum.lam, threshold=SPECIALISED)
+    assert found == pytest.approx(whole.alpha[index], rel=1e-9)
+    assert specialisation_time(model, 0.3, init, alpha_max=found / 10) is None
+
+
+def test_cli_asymptotics_of_a_run_reports_regimes_from_its_late_start(tmp_path, capsys):
+    case = {
+        "model": {"K": 2, "M": 2},
+        "spectrum": {"kind": "power_law", "L": 8, "beta": 1.0},
+        "eta": 0.3,
+        "init": {"kind": "random", "N": 200, "sigma_J": 0.01, "seed": 2},
+    }
+    path = tmp_path / "case.json"
+    path.write_text(json.dumps(case))
+    assert main(["asymptotics", str(path), "-o", str(tmp_path / "o.json")]) == 0
+    out = json.loads((tmp_path / "o.json").read_text())
+    assert out["late_start"] > 1 and out["regimes"][0]["window"][0] == out["late_start"]
+    assert "run's late start" in capsys.readouterr().out

@@ -104,7 +104,7 @@ def test_late_start_is_the_first_alpha_after_which_students_stay_close():
     """Synthetic trajectory: far, close, far again, then close for good -> the last entry wins."""
     from types import SimpleNamespace
 
-    from theorykit.committee.figures.late_figures import late_start_index
+    from theorykit.committee.late_phase import late_start_index
 
     lam = np.array([1.0])
     t = np.eye(2)[None]

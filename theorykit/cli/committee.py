@@ -8,7 +8,7 @@ import numpy as np
 
 from .._version import __version__
 from ..committee.schema import COMMITTEE
-from ..core.errors import CaseError
+from ..core.errors import CaseError, NumericalFailure
 from ..core.output import provenance, write_json
 from ..core.schema import EXPONENT_CONVENTION
 from .common import case_dps, certify_prec, checked_output, load_case, write_result
@@ -235,7 +235,17 @@ def cmd_asymptotics(args) -> int:
     case = load_case(args.case, require_init=False, require_alpha=False)
     output = checked_output(args.output, OUTPUTS["asymptotics"])
     dps = case_dps(args, case, COMMITTEE.default("dps"))
-    result = late_asymptotics(case.model, case.eta, dps=dps)
+    late_start = None
+    if case.init is not None:  # a run: its regimes begin where its students have specialised
+        from ..committee.late_phase import specialisation_time
+
+        late_start = specialisation_time(case.model, case.eta, case.init)
+        if late_start is None:
+            raise NumericalFailure(
+                "the run from init does not specialise by alpha = 1e9: it has no late phase to report "
+                "(drop init for the regimes from an idealised late start)"
+            )
+    result = late_asymptotics(case.model, case.eta, dps=dps, late_start=late_start)
     result.evaluation.require("late-phase rates")
     payload = {**result.as_dict(), "exponent_convention": EXPONENT_CONVENTION}
     if args.certify:
@@ -243,13 +253,21 @@ def cmd_asymptotics(args) -> int:
 
         payload.update(late_phase_enclosures(case.model, case.eta, certify_prec(args)))
     write_result("asymptotics", case, output, payload, result)
-    print(f"wrote {output}: eps_g decay rate {result.eps_rate:.6g} ({result.rate_method}); regimes:")
+    origin = (
+        "from an idealised late start (every mode unlearned at alpha = 0; a run gets there once specialised)"
+        if late_start is None
+        else f"from the run's late start at alpha = {late_start:.3g} (students within 1 % of their teachers)"
+    )
+    print(f"wrote {output}: eps_g decay rate {result.eps_rate:.6g} ({result.rate_method}); regimes {origin}:")
     for regime in result.regimes:
         lo, hi = regime["window"]
         where = f"alpha in [{lo:.3g}, {'inf' if hi is None else f'{hi:.3g}'}]"
-        law = (
-            f"alpha^-{regime['exponent']:.6g}" if regime["kind"] == "power_law" else f"exp(-{regime['rate']:.3g} alpha)"
-        )
+        if regime["kind"] == "power_law":
+            law = f"alpha^-{regime['exponent']:.6g}"
+        elif regime["kind"] == "exponential":
+            law = f"exp(-{regime['rate']:.3g} alpha)"
+        else:
+            law = f"crossover, local slope {regime['slopes'][0]:.3g} .. {regime['slopes'][1]:.3g}"
         print(f"  {law} for {where} ({regime['criterion']})")
     if result.exponent is not None and result.window is None:
         print(f"  alpha^-{result.exponent:.6g} holds over less than a decade of this finite spectrum: not reported")

@@ -202,7 +202,7 @@ def compile_for_explicit_solve(model: CommitteeModel, flavour: str = "auto") -> 
     read-out is one weight per network: an explicit method needs only the right-hand side, and
     the C library loads in milliseconds where numba needs about a second per process.  When the
     c flavour cannot be had (no compiler, a kernel without closed form, a failed compile) this is
-    :func:`compile_model` with ``"auto"``; a model whose generated code cannot be translated is
+    :func:`compile_model` with ``"auto"``; a model whose c build failed with this compiler is
     remembered in the cache, so later processes do not derive it again.  Any other ``flavour`` is
     passed through.
     """
@@ -214,7 +214,9 @@ def compile_for_explicit_solve(model: CommitteeModel, flavour: str = "auto") -> 
         return compile_model(model, "auto")
     from ..core.code_cache import derived_lookup, derived_store
 
-    failed_key = f"c flavour failed\n{_recipe(model, 'c', True)}"
+    # a failure is remembered per compiler: the same model and compiler fail the same way in every
+    # process (a kernel without closed form, a compiler without its headers); `cache clear` forgets
+    failed_key = f"c flavour failed\ncompiler={compiler()}\n{_recipe(model, 'c', True)}"
     if derived_lookup(failed_key)[0]:
         return compile_model(model, "auto")
     from ..core.c_build import CompileError
@@ -222,8 +224,6 @@ def compile_for_explicit_solve(model: CommitteeModel, flavour: str = "auto") -> 
 
     try:
         return compile_model(model, "c")
-    except (TranslationError, ValueError) as error:  # the derivation's: the same in every process
+    except (TranslationError, CompileError, ValueError) as error:
         derived_store(failed_key, str(error))
-    except CompileError:  # the machine's (a compiler that failed, a damaged cache): this process only
-        pass
     return compile_model(model, "auto")

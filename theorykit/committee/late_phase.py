@@ -42,6 +42,12 @@ SLOPE_TOLERANCE = 0.05
 RATE_TOLERANCE = 0.05
 #: Largest block diagonalised with mpmath for the two-precision check.
 MP_LIMIT = 48
+#: Relative deviation of the aggregated student-teacher overlap below which the linearisation
+#: starts (the figures' late curves).
+LATE_START = 0.1
+#: ... and below which a run counts as specialised for its regimes (:func:`specialisation_time`;
+#: at 10 % the transient of the specialisation still shows in the local slope).
+SPECIALISED = 0.01
 
 
 def _require_specialisable(model: CommitteeModel) -> None:
@@ -139,7 +145,10 @@ class LateAsymptotics:
         (dense route only): the small-learning-rate result holds where this is small.
     regimes : list of dict
         Every regime of the derived per-mode sum, ``{kind, exponent, rate, window, mechanism,
-        criterion}`` (:func:`late_regimes`).
+        criterion}`` (:func:`late_regimes`), from ``late_start`` on.
+    late_start : float or None
+        The run's late start the regimes begin at (:func:`specialisation_time`); None: the
+        derived sum from alpha = 0, reached by a run only after its students specialise.
     precise : dict
         ``exponent``, ``nu_slow``, ``eps_rate_decoupled`` (and dense ``eps_rate`` for small
         systems) as strings at ``dps`` digits, with ``agreement_digits`` between the two
@@ -161,6 +170,7 @@ class LateAsymptotics:
     closed_form: dict = field(default_factory=dict)
     regimes: list = field(default_factory=list)
     evaluation: Precise | None = field(default=None, repr=False)  # behind ``precise``
+    late_start: float | None = None
 
     def __repr__(self) -> str:
         exponent = "none" if self.exponent is None else f"{self.exponent:.6g}"
@@ -191,6 +201,7 @@ class LateAsymptotics:
             "exponent_convention": EXPONENT_CONVENTION,
             "window": json.dumps(None if self.window is None else list(self.window)),
             "regimes": json.dumps(self.regimes, default=float),
+            "late_start": json.dumps(self.late_start),
             "precise": json.dumps(self.precise, default=str),
             "closed_form": json.dumps(self.closed_form, default=str),
         }
@@ -208,12 +219,15 @@ class LateAsymptotics:
             "nu_fast": self.nu_fast,
             "eta2_shift": self.eta2_shift,
             "regimes": self.regimes,
+            "late_start": self.late_start,
             "precise": self.precise,
             "closed_form": self.closed_form,
         }
 
 
-def late_asymptotics(model: CommitteeModel, eta: float, dps: int = 30, count: int = 6) -> LateAsymptotics:
+def late_asymptotics(
+    model: CommitteeModel, eta: float, dps: int = 30, count: int = 6, late_start: float | None = None
+) -> LateAsymptotics:
     """Rates, exponent and window of the late phase (see the module docstring).
 
     Parameters
@@ -225,6 +239,12 @@ def late_asymptotics(model: CommitteeModel, eta: float, dps: int = 30, count: in
         Digits of the high-precision values (:func:`theorykit.core.precision.two_precisions`).
     count : int
         Number of slowest rates reported.
+    late_start : float, optional
+        Where a run's late phase begins (:func:`specialisation_time`: its students have
+        specialised).  The regimes then start there: a window is cut to begin at ``late_start``
+        and kept while it still spans a decade, and what lies between the regimes is reported
+        as a crossover.  Default: the derived sum from ``alpha = 0`` (every mode still unlearned
+        at specialisation), which a run reaches only after its students have specialised.
     """
     import sympy as sp
 
@@ -274,7 +294,7 @@ def late_asymptotics(model: CommitteeModel, eta: float, dps: int = 30, count: in
         }
         asymptotic = (float(law.alpha_min.xreplace(values)), float(law.alpha_max.xreplace(values)))
     directions = [(nu_fast, 1)] + ([(nu_slow, model.K - 1)] if model.K > 1 else [])
-    regimes = late_regimes(spec.lam, spec.f, eta, directions, exponent)
+    regimes = late_regimes(spec.lam, spec.f, eta, directions, exponent, start=late_start or 0.0)
     laws = [regime for regime in regimes if regime["kind"] == "power_law"]
     if laws:  # the first window (later ones: the same law carried by a slower direction)
         window = tuple(laws[0]["window"])
@@ -297,11 +317,17 @@ def late_asymptotics(model: CommitteeModel, eta: float, dps: int = 30, count: in
         {**{k: str(v) for k, v in exact.items()}, "latex": closed.latex(), "law": law.latex()},
         regimes,
         evaluation,
+        late_start,
     )
 
 
 def late_regimes(
-    lam: np.ndarray, f: np.ndarray, eta: float, directions: list[tuple[float, int]], exponent: float | None
+    lam: np.ndarray,
+    f: np.ndarray,
+    eta: float,
+    directions: list[tuple[float, int]],
+    exponent: float | None,
+    start: float = 0.0,
 ) -> list[dict]:
     r"""The regimes of the derived late-phase sum
     :math:`P(\alpha) = \sum_a m_a\nu_a\sum_k\lambda_k f_k\,e^{-2\eta\nu_a\lambda_k\alpha}`.
@@ -328,9 +354,15 @@ def late_regimes(
       (one per direction that dominates long enough);
     * ``exponential``: :math:`e^{-2\eta\nu_{min}\lambda_{min}\alpha}` from where the decay rate
       :math:`-d\ln P/d\alpha` is within :data:`RATE_TOLERANCE` of that rate (from 0 when it
-      holds at the start of the grid, as for a single eigenvalue).
+      holds at the start of the grid, as for a single eigenvalue);
+    * ``crossover``: every stretch from ``start`` up to the exponential regime that neither law
+      covers, with the range of the local slope over it (``slopes``; no exponent).
 
-    A run from a random start reaches a window only after its students have specialised.
+    A run from a random start follows ``P`` only after its students have specialised (tested
+    against the full ODE: tests/committee/test_late_phase.py, derivations/late_phase.py), so a
+    run's regimes are those of ``P`` from its late start: with ``start`` > 0 every window is cut
+    to begin there and kept while it still spans a decade, the exponential regime begins at
+    ``start`` at the earliest, and the crossovers cover the rest from ``start`` on.
     """
     from scipy.optimize import brentq
     from scipy.special import logsumexp
@@ -374,6 +406,7 @@ def late_regimes(
         for run in np.split(inside, np.flatnonzero(np.diff(inside) != 1) + 1) if inside.size else []:
             lo = 0.0 if run[0] == 0 else crossing(off, run[0] - 1, run[0])
             hi = crossing(off, run[-1], run[-1] + 1)
+            lo = max(lo, start)  # a run is in its late phase only from its late start
             if hi < 10 * max(lo, grid[0]):
                 continue
             carried = share(np.sqrt(max(lo, grid[0]) * hi))
@@ -392,20 +425,55 @@ def late_regimes(
             )
     excess = np.array([rate_excess(a) for a in grid])
     late = np.flatnonzero(excess <= RATE_TOLERANCE)
+    exponential_start = None
     if late.size:
         i = late[0]
-        start = 0.0 if i == 0 else crossing(lambda x: rate_excess(x) - RATE_TOLERANCE, i - 1, i)
+        exponential_start = 0.0 if i == 0 else crossing(lambda x: rate_excess(x) - RATE_TOLERANCE, i - 1, i)
+        exponential_start = max(exponential_start, start)
         regimes.append(
             {
                 "kind": "exponential",
                 "exponent": None,
                 "rate": float(c.min()),
-                "window": [start, None],
+                "window": [exponential_start, None],
                 "mechanism": "the slowest direction of the slowest mode (nu_min lambda_min) alone",
                 "criterion": f"decay rate -d ln P / d alpha within {RATE_TOLERANCE} (relative) of the rate",
             }
         )
-    return regimes
+    regimes += _crossovers(regimes, start, exponential_start, grid, slope)
+    return sorted(regimes, key=lambda regime: regime["window"][0])
+
+
+def _crossovers(regimes: list[dict], start: float, end: float | None, grid: np.ndarray, slope) -> list[dict]:
+    """The stretches of ``[start, end]`` that no regime covers, with the range of the local slope."""
+    covered = sorted((r["window"][0], r["window"][1]) for r in regimes if r["window"][1] is not None)
+    stop = float(grid[-1]) if end is None else end
+    gaps, cursor = [], start
+    for lo, hi in covered:
+        if lo > cursor:
+            gaps.append((cursor, lo))
+        cursor = max(cursor, hi)
+    if stop > cursor:
+        gaps.append((cursor, stop))
+    out = []
+    for lo, hi in gaps:
+        if hi <= lo * (1 + 1e-9):
+            continue
+        points = np.concatenate([[max(lo, grid[0])], grid[(grid > lo) & (grid < hi)], [hi]])
+        slopes = [slope(a) for a in points]
+        out.append(
+            {
+                "kind": "crossover",
+                "exponent": None,
+                "rate": None,
+                "window": [float(lo), float(hi)],
+                "slopes": [float(max(slopes)), float(min(slopes))],
+                "mechanism": "no single term dominates: the relaxing modes hand over from one to the next "
+                "(power-law directions and the finite spectrum's slowest modes)",
+                "criterion": "local slope of the derived sum (its range given in 'slopes')",
+            }
+        )
+    return out
 
 
 def _dense_eps_rate(model: CommitteeModel, eta: float, t: np.ndarray, count: int):
@@ -452,6 +520,71 @@ def align_students(r: np.ndarray, q: np.ndarray, lam: np.ndarray) -> tuple[np.nd
     rows, cols = linear_sum_assignment(-R)
     order = rows[np.argsort(cols)]
     return r[:, order, :], q[:, order][:, :, order]
+
+
+def _near_teachers(r: np.ndarray, q: np.ndarray, t: np.ndarray, lam: np.ndarray, threshold: float) -> bool:
+    """Every student within ``threshold`` of its teacher: ``max |R^(1) - T^(1)| / max |T^(1)|``
+    with the students matched to the teachers."""
+    T1 = np.tensordot(lam, t, axes=1)
+    aligned, _ = align_students(r, q, lam)
+    return bool(np.abs(np.tensordot(lam, aligned - t, axes=1)).max() / np.abs(T1).max() < threshold)
+
+
+def late_start_index(solution, t: np.ndarray, lam: np.ndarray, threshold: float = LATE_START) -> int | None:
+    """First output index after which every student stays within ``threshold`` of its teacher.
+
+    The deviation is ``max |R^(1) - T^(1)| / max |T^(1)|`` with students matched to teachers.
+    Returns ``None`` when the run never gets there.
+    """
+    close = np.array([_near_teachers(r, q, t, lam, threshold) for r, q in zip(solution.r, solution.q)])
+    # the last index at which it was not yet close, plus one
+    far = np.nonzero(~close)[0]
+    start = 0 if far.size == 0 else far[-1] + 1
+    return int(start) if start < close.size else None
+
+
+def specialisation_time(
+    model: CommitteeModel,
+    eta: float,
+    init,
+    alpha_max: float = 1e9,
+    threshold: float = SPECIALISED,
+    rtol: float = 1e-8,
+    per_decade: int = 20,
+) -> float | None:
+    """Where a run from ``init`` enters its late phase: the first output time (``per_decade``
+    a decade from alpha = 1) after which every student stays within ``threshold`` of its
+    teacher; None when that does not happen by ``alpha_max``.
+
+    The full ODE is integrated a decade at a time, each decade restarted from the last state,
+    so that only one decade of states is held (a Fig. 6-size state is 10 MB).  Systems with more
+    than :data:`~theorykit.committee.solve.integrate.AUTO_DENSE_LIMIT` unknowns use the
+    structured exponential integrator, the others ``auto``, at ``rtol`` (``atol = 1e-14``).
+    """
+    from .solve.initial import Overlaps
+    from .solve.integrate import AUTO_DENSE_LIMIT, SolverConfig, solve
+
+    _require_specialisable(model)
+    method = "exponential" if model.n_unknowns > AUTO_DENSE_LIMIT else "auto"
+    config = SolverConfig(method, rtol, 1e-14)
+    lam = model.spectrum.lam
+    state, origin, first_close = init, 0.0, None
+    top = 1.0
+    while origin < alpha_max:
+        top = min(10 * max(top, 1.0), alpha_max)
+        low = max(origin, top / 10)
+        grid = np.geomspace(low, top, per_decade + 1)
+        grid = grid[grid > origin]
+        run = solve(model, eta, state, grid - origin, config).raise_for_status()
+        for alpha, r, q in zip(grid, run.r, run.q):
+            if _near_teachers(r, q, state.t, lam, threshold):
+                first_close = alpha if first_close is None else first_close
+            else:
+                first_close = None
+        if first_close is not None:
+            return float(first_close)
+        state, origin = Overlaps(run.r[-1], run.q[-1], state.t), float(grid[-1])
+    return None
 
 
 def late_phase_curve(

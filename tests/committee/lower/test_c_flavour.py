@@ -102,3 +102,27 @@ def test_an_altered_source_is_never_compiled():
     source.write_text("int tk_probe(void) { return 2; }\n")
     with pytest.raises(c_build.CompileError, match="gone or altered"):
         c_build.load_library(key)
+
+
+def test_a_failing_compiler_falls_back_and_is_remembered(monkeypatch, tmp_path):
+    from theorykit.committee.compiled import forget_compiled
+
+    monkeypatch.setenv("THEORYKIT_CACHE_DIR", str(tmp_path))  # nothing compiled yet
+    monkeypatch.setenv(c_build.COMPILER_VARIABLE, "false")  # a "compiler" that always fails
+    forget_compiled()
+    model, _ = _case("linear", True)
+    fallback = "numba" if numba_available() else "numpy"
+    try:
+        assert compile_for_explicit_solve(model).flavour == fallback
+        forget_compiled()
+        tried = []
+        original = compile_model
+
+        def spy(m, flavour="auto", cse=True):
+            tried.append(flavour)
+            return original(m, flavour, cse)
+
+        monkeypatch.setattr("theorykit.committee.compiled.compile_model", spy)
+        assert compile_for_explicit_solve(model).flavour == fallback and tried == ["auto"]
+    finally:
+        forget_compiled()

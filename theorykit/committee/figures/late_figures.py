@@ -20,33 +20,11 @@ from __future__ import annotations
 import numpy as np
 
 from ...core.figure_data import FigureData, layout
-from ..late_phase import align_students, late_asymptotics, late_phase_curve
+from ..late_phase import late_asymptotics, late_phase_curve, late_start_index
 from ..model import CommitteeModel, Spectrum
 from ..simulate.sgd import simulate
 from ..solve.initial import random_overlaps
 from ..solve.integrate import SolverConfig, solve
-
-#: Relative deviation of the aggregated student-teacher overlap below which the linearisation starts.
-LATE_START = 0.1
-
-
-def late_start_index(solution, t: np.ndarray, lam: np.ndarray, threshold: float = LATE_START) -> int | None:
-    """First output index after which every student stays within ``threshold`` of its teacher.
-
-    The deviation is ``max |R^(1) - T^(1)| / max |T^(1)|`` with students matched to teachers.
-    Returns ``None`` when the run never gets there.
-    """
-    T1 = np.tensordot(lam, t, axes=1)
-    scale = np.abs(T1).max()
-    close = []
-    for r, q in zip(solution.r, solution.q):
-        aligned, _ = align_students(r, q, lam)
-        close.append(np.abs(np.tensordot(lam, aligned - t, axes=1)).max() / scale < threshold)
-    close = np.asarray(close)
-    # the last index at which it was not yet close, plus one
-    far = np.nonzero(~close)[0]
-    start = 0 if far.size == 0 else far[-1] + 1
-    return int(start) if start < close.size else None
 
 
 def late_curve(model: CommitteeModel, eta: float, solution, t: np.ndarray) -> dict | None:
