@@ -74,6 +74,13 @@ def test_code_that_cannot_be_translated_falls_back_once_and_is_remembered(monkey
     # relu at O(eta^2) has a kernel without closed form: no numba code, so no C either
     model, _ = _case("relu", False)
     assert compile_for_explicit_solve(model).flavour == "numpy"
+    tried = _record_flavours_compiled(monkeypatch)
+    assert compile_for_explicit_solve(model).flavour == "numpy"
+    assert tried == ["auto"]  # the cache remembers: c is not attempted again
+
+
+def _record_flavours_compiled(monkeypatch) -> list:
+    """The flavours compile_for_explicit_solve asks compile_model for, from now on."""
     tried = []
     original = compile_model
 
@@ -82,8 +89,7 @@ def test_code_that_cannot_be_translated_falls_back_once_and_is_remembered(monkey
         return original(m, flavour, cse)
 
     monkeypatch.setattr("theorykit.committee.compiled.compile_model", spy)
-    assert compile_for_explicit_solve(model).flavour == "numpy"
-    assert tried == ["auto"]  # the cache remembers: c is not attempted again
+    return tried
 
 
 def test_a_damaged_library_is_rebuilt_from_its_source():
@@ -115,14 +121,7 @@ def test_a_failing_compiler_falls_back_and_is_remembered(monkeypatch, tmp_path):
     try:
         assert compile_for_explicit_solve(model).flavour == fallback
         forget_compiled()
-        tried = []
-        original = compile_model
-
-        def spy(m, flavour="auto", cse=True):
-            tried.append(flavour)
-            return original(m, flavour, cse)
-
-        monkeypatch.setattr("theorykit.committee.compiled.compile_model", spy)
+        tried = _record_flavours_compiled(monkeypatch)
         assert compile_for_explicit_solve(model).flavour == fallback and tried == ["auto"]
     finally:
         forget_compiled()
