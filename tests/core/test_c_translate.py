@@ -33,7 +33,9 @@ def scalar(a, b, x, y):
     c = 1.0 if a == b else 2.0
     z = 0
     z += q * 1000 + r
-    return z + h + m + n + p + c + math.erf(x) + math.asin(n) + math.pi
+    w = 7
+    w /= 2
+    return z + w + h + m + n + p + c + math.erf(x) + math.asin(n) + math.pi
 
 
 def fill(out, K, scale):

@@ -229,6 +229,8 @@ class _FunctionWriter:
                         yield element.id, element_kind
         elif isinstance(stmt, ast.AugAssign) and isinstance(stmt.target, ast.Name):
             kind = self._try_type(stmt.value)
+            if isinstance(stmt.op, ast.Div):  # true division: a float even from two integers
+                kind = FLOAT
             if kind is not None and stmt.target.id in self.types:
                 yield stmt.target.id, _join(self.types[stmt.target.id], kind, stmt)
 
