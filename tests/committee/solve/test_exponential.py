@@ -275,13 +275,26 @@ def test_phi_functions_against_mpmath():
     x = np.concatenate([rng.uniform(-30, 2, 40), rng.uniform(-1e-4, 1e-4, 10), [-3.0, -3.0 + 1e-9]])
     y = np.concatenate([rng.uniform(-30, 2, 40), rng.uniform(-1e-4, 1e-4, 10), [-3.0, -3.0]])
 
-    def dd2(a, b):
-        # integral of exp over the simplex: int_0^1 ds int_0^s du e^{b + (a - b) u ...}, by quadrature
-        f = lambda s, u: mpmath.exp(a * u + b * (s - u) + 0 * (1 - s))  # noqa: E731
+    def by_quadrature(a, b):
+        # the definition: the integral of e^{a u + b (s - u)} over the simplex 0 <= u <= s <= 1
+        f = lambda s, u: mpmath.exp(a * u + b * (s - u))  # noqa: E731
         return mpmath.quad(lambda s: mpmath.quad(lambda u: f(s, u), [0, s]), [0, 1])
 
-    with mpmath.workdps(30):
-        ref = [float(dd2(mpmath.mpf(a), mpmath.mpf(b))) for a, b in zip(x, y)]
+    def closed(a, b):
+        # the same integral done by hand: ((e^a - 1)/a - (e^b - 1)/b) / (a - b), its limit at a = b;
+        # at 60 digits the cancellation for a - b ~ 1e-9 still leaves 50
+        phi = lambda v: mpmath.expm1(v) / v if v else mpmath.mpf(1)  # noqa: E731
+        if a == b:
+            return (a * mpmath.exp(a) - mpmath.expm1(a)) / a**2 if a else mpmath.mpf(0.5)
+        return (phi(a) - phi(b)) / (a - b)
+
+    for a, b in [(-3.0, -3.0 + 1e-9), (1.5, -20.0), (3e-5, -7e-5)]:  # the closed form is the definition
+        with mpmath.workdps(30):
+            quadrature = float(by_quadrature(mpmath.mpf(a), mpmath.mpf(b)))
+        with mpmath.workdps(60):
+            assert float(closed(mpmath.mpf(a), mpmath.mpf(b))) == pytest.approx(quadrature, rel=1e-15)
+    with mpmath.workdps(60):
+        ref = [float(closed(mpmath.mpf(a), mpmath.mpf(b))) for a, b in zip(x, y)]
     np.testing.assert_allclose(divided_difference2(x, y), ref, rtol=1e-9)
 
 
