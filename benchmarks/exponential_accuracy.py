@@ -1,6 +1,6 @@
 """Accuracy of the structured exponential integrator through the tail (one command).
 
-    python benchmarks/exponential_accuracy.py [--K 1 2 4] [--rtol 1e-6 1e-8] [--L 64] [--atol 1e-30] [--json OUT]
+    python benchmarks/exponential_accuracy.py [--K 1 2 4] [--activations linear erf] [--rtol 1e-6 1e-8] [--L 64] [--atol 1e-30] [--json OUT]
 
 For the linear and the erf activation, K = M in ``--K``, L = N (power law beta = 1), eta = 0.1,
 a random start with sigma_J = 1e-3 (seed 0): the relative error of eps_g at alpha = 1 .. 1e5
@@ -42,6 +42,7 @@ def reference(model, init, eta):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--K", type=int, nargs="+", default=[1, 2, 4])
+    parser.add_argument("--activations", nargs="+", default=["linear", "erf"], choices=["linear", "erf"])
     parser.add_argument("--rtol", type=float, nargs="+", default=[1e-6, 1e-8])
     parser.add_argument("--L", type=int, default=64)
     parser.add_argument("--eta", type=float, default=0.1)
@@ -52,7 +53,7 @@ def main() -> None:
     args = parser.parse_args()
     rows = []
     print(f"relative error of eps_g at alpha = {', '.join(f'{a:g}' for a in ALPHA)}")
-    for activation in ("linear", "erf"):
+    for activation in args.activations:
         for K in args.K:
             model = tk.CommitteeModel(K, K, tk.Spectrum.power_law(args.L, 1.0), activation=activation)
             init = random_overlaps(model, args.L, 1e-3, 0)

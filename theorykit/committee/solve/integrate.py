@@ -22,6 +22,7 @@ from ..model import CommitteeModel
 from ..schema import COMMITTEE, SOLVER_METHODS
 from .eigenmode import SMALL_FUSED, EigenmodeSystem, eps_resolution
 from .initial import Overlaps, check_overlaps
+from .linear_aggregate import aggregable, solve_aggregated
 
 METHODS = SOLVER_METHODS
 IMPLICIT = ("BDF", "Radau", "LSODA")
@@ -323,6 +324,9 @@ def solve(
     if config.method == "auto":
         method, reason = choose_method(model, eta, float(alpha[-1]), config)
         config = replace(config, method=method)
+    if config.method == "exponential" and aggregable(model):
+        # linear students move together: the K = M = 1 network of their sum has the tail resolved
+        return solve_aggregated(model, eta, init, alpha, config, solve)
     if system is None:
         if config.method in EXPLICIT and _c_sized(model):
             # an explicit method needs only the right-hand side: "auto" may run it from C
