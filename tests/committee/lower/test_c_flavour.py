@@ -125,3 +125,17 @@ def test_a_failing_compiler_falls_back_and_is_remembered(monkeypatch, tmp_path):
         assert compile_for_explicit_solve(model).flavour == fallback and tried == ["auto"]
     finally:
         forget_compiled()
+
+
+def test_the_c_right_hand_side_is_saad_and_sollas_published_equations():
+    """From outside the generated code: L = 1 (isotropic inputs), sum normalisation, K = 3 on
+    M = 2, eta = 0.3 -- Saad & Solla's dR/dalpha and dQ/dalpha written with loops over the units
+    (theorykit.committee.saad_solla, their I3 and I4 integrals), to round-off."""
+    from theorykit.committee.saad_solla import isotropic_rhs
+
+    model = tk.CommitteeModel(3, 2, tk.Spectrum.power_law(1, 1.0), "erf", normalization="sum")
+    init = tk.random_overlaps(model, 40, 0.6, 5)
+    system = EigenmodeSystem(model, compile_model(model, "c"), 0.3, init.t)
+    dR, dQ = isotropic_rhs(init.q[0], init.r[0], init.t[0], 0.3, backend="numpy")
+    expected = system.pack(dR[None], dQ[None])
+    np.testing.assert_allclose(system.rhs(0.0, system.pack(init.r, init.q)), expected, rtol=1e-12, atol=1e-15)
