@@ -6,9 +6,12 @@ same axes, and two late-phase predictions (:mod:`theorykit.committee.late_phase`
 
 * the linearisation at the specialised fixed point, started from the ODE state at the first
   output time where the students are within 10 % of their teachers (``late start``);
-* the power law :math:`\\alpha^{-\\beta/(1+\\beta)}` in its predicted window (power-law spectra
-  with ``L > 1``), drawn through the ODE curve at the window's geometric centre -- the slope
-  and the window are predictions, the height is not.
+* the power law :math:`\\alpha^{-\\beta/(1+\\beta)}` in the windows of the run's regimes
+  (power-law spectra with ``L > 1``): from where its students are within 1 % of their teachers,
+  as ``theorykit asymptotics`` reports them for a case with ``init``
+  (:func:`~theorykit.committee.late_phase.late_asymptotics` with ``late_start``), drawn through
+  the ODE curve at the window's geometric centre -- the slope and the window are predictions,
+  the height is not.
 
 Reduced defaults finish in minutes on 2 cores; ``full=True`` uses the paper's sizes (hours of
 SGD on a CPU; the SGD backend takes a GPU when PyTorch sees one).  Each figure function returns a
@@ -20,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...core.figure_data import FigureData, layout
-from ..late_phase import late_asymptotics, late_phase_curve, late_start_index
+from ..late_phase import SPECIALISED, late_asymptotics, late_phase_curve, late_start_index
 from ..model import CommitteeModel, Spectrum
 from ..simulate.sgd import simulate
 from ..solve.initial import random_overlaps
@@ -95,9 +98,13 @@ def _curve(K, L, beta, eta, N, sigma_J, alpha, sim_alpha, seeds, seed=0, rtol=1e
     init = random_overlaps(model, N, sigma_J, seed)
     ode = solve(model, eta, init, alpha, ode_config(model.spectrum, rtol))
     ode.raise_for_status()
-    asym = late_asymptotics(model, eta, dps=20)
     late = late_curve(model, eta, ode, init.t)
-    guides = [] if late is None else power_law_guides(asym, ode.alpha, ode.eps_g, late["start"])
+    # the regimes of this run: from where its students are within 1 % of their teachers (as
+    # `theorykit asymptotics` reports them for a case with init); none when it never gets there
+    specialised = late_start_index(ode, init.t, model.spectrum.lam, threshold=SPECIALISED)
+    late_start = None if specialised is None else float(ode.alpha[specialised])
+    asym = late_asymptotics(model, eta, dps=20, late_start=late_start)
+    guides = [] if late_start is None else power_law_guides(asym, ode.alpha, ode.eps_g, late_start)
     sim = None
     if seeds:
         sim = simulate(model, eta, sim_alpha, N, seeds=seeds, sigma_J=sigma_J, teacher_seed=seed, n_test=500)
@@ -109,6 +116,7 @@ def _curve(K, L, beta, eta, N, sigma_J, alpha, sim_alpha, seeds, seed=0, rtol=1e
         "ode_steps": ode.nfev,
         "exponent": asym.exponent,
         "window": None if asym.window is None else list(asym.window),
+        "late_start": late_start,
         "eps_rate": asym.eps_rate,
         "late": late,
         "power_law": guides,
