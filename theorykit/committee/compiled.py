@@ -6,6 +6,7 @@ holds plain callables on NumPy (or mpmath object) arrays; nothing downstream tou
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import time
 from dataclasses import dataclass
@@ -75,6 +76,7 @@ def forget_compiled() -> None:
 _GENERATORS = ("derive", "lower")
 
 
+@functools.cache  # the package's own source: fixed for the life of a process
 def _generator_hash() -> str:
     here = Path(__file__).parent
     files = [here / "compiled.py"] + sorted(f for d in _GENERATORS for f in (here / d).glob("*.py"))
@@ -97,6 +99,7 @@ def _recipe(model: CommitteeModel, flavour: str, cse: bool) -> str | None:
     )
 
 
+@functools.cache
 def _translator_hash() -> str:
     from .lower.c_module import translator_fingerprint
 
@@ -210,13 +213,14 @@ def compile_for_explicit_solve(model: CommitteeModel, flavour: str = "auto") -> 
         return compile_model(model, flavour)
     from ..core.c_build import compiler
 
-    if compiler() is None:
+    cc = compiler()
+    if cc is None:
         return compile_model(model, "auto")
     from ..core.code_cache import derived_lookup, derived_store
 
     # a failure is remembered per compiler: the same model and compiler fail the same way in every
     # process (a kernel without closed form, a compiler without its headers); `cache clear` forgets
-    failed_key = f"c flavour failed\ncompiler={compiler()}\n{_recipe(model, 'c', True)}"
+    failed_key = f"c flavour failed\ncompiler={cc}\n{_recipe(model, 'c', True)}"
     if derived_lookup(failed_key)[0]:
         return compile_model(model, "auto")
     from ..core.c_build import CompileError

@@ -21,6 +21,7 @@ The directory is ``$THEORYKIT_CACHE_DIR`` if set, else ``$XDG_CACHE_HOME/theoryk
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.util
 import json
@@ -63,8 +64,10 @@ def clear_cache() -> int:
     return count
 
 
+@functools.cache  # installed versions do not change under a running process
 def _versions() -> str:
-    # read from the installed metadata: importing SymPy to ask its version would cost half a second
+    # read from the installed metadata: importing SymPy to ask its version would cost half a
+    # second; parsing that metadata costs 2 ms, once per process rather than per cache look-up
     return (
         f"theorykit={__version__};sympy={version('sympy')};numpy={version('numpy')};python={platform.python_version()}"
     )

@@ -49,13 +49,10 @@ _rhs.argtypes = [_ctypes.c_void_p, _ctypes.c_long] + [_ctypes.c_void_p] * 4 + [_
 _rhs.argtypes += [_ctypes.c_double] * 3 + [_ctypes.c_void_p]
 
 
-def rhs_small(state, t, lam, eta2_lam_f, w, K, M, eta, c_K, s2, Om=None, Y=None):
-    """The numba flavour's rhs_small, run by the C library (arrays: C-contiguous float64)."""
-    return bind_rhs(t, lam, eta2_lam_f, w, K, M, eta, c_K, s2)(state)
-
-
 def bind_rhs(t, lam, eta2_lam_f, w, K, M, eta, c_K, s2):
-    """rhs_small with everything but the state converted for C once: ``f(state) -> derivative``."""
+    """The numba flavour's ``rhs_small(state, t, lam, eta2_lam_f, w, K, M, eta, c_K, s2, Om, Y)``
+    run by the C library, everything but the state converted once: ``f(state) -> derivative``
+    (``state``: C-contiguous float64)."""
     held = [numpy.ascontiguousarray(a, dtype=numpy.float64) for a in (t, lam, eta2_lam_f, w)]
     fixed = tuple(a.ctypes.data for a in held) + (held[1].shape[0], int(K), int(M), float(eta), float(c_K), float(s2))
 

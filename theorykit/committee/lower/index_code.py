@@ -24,6 +24,7 @@ import sympy as sp
 
 from ..derive.kernels import KERNELS
 from ..derive.odes import INDEX_RANGE
+from . import PARALLEL_THRESHOLD
 from .kernel_printer import printer_for, safe_rewrite
 
 #: Python names for IndexedBase labels that are not valid identifiers.
@@ -353,10 +354,6 @@ def loop_contraction(
         emit(0, "    ")
         sources.append("\n".join(lines))
     return sources, kfree, others
-
-
-#: Kernel evaluations per call above which the threaded variant is used.
-PARALLEL_THRESHOLD = 20000
 
 
 def _loop_statement(coef: str, operands, free: tuple[sp.Symbol, ...]) -> list[str]:

@@ -112,30 +112,23 @@ class EigenmodeSystem:
             self._decay = per_entry * rate if dtype is float else np.array([c * rate for c in per_entry], dtype=object)
         self.nfev = 0
         # numba flavour: the right-hand side in one (small systems) or three compiled calls;
-        # c flavour: the one-call form only, from the C library
+        # c flavour: one call of the C library, everything but the state bound once
         # (not with per-unit read-out weights: the fused code takes one c_K for all students)
         fusable = dtype is float and not model.per_unit_readout
-        compiled_only = fusable and self.flavour == "c"
-        self._fused = getattr(self.mod, "rhs_small" if compiled_only else "fused_prep", None) if fusable else None
-        if self._fused is not None:
+        self._c_rhs = None
+        self._fused = None
+        if fusable and self.flavour == "c":
+            self._c_rhs = self._fused = self.mod.bind_rhs(
+                t, self.lam, self._eta2_lam_f, self.w, self.K, self.M, self.eta, self.c_K, self.s2
+            )
+        elif fusable:
+            self._fused = getattr(self.mod, "fused_prep", None)
+        if self._c_rhs is None and self._fused is not None:
             L, K, n = self.L, self.K, self.n
             self._t_contiguous = np.ascontiguousarray(t, dtype=float)
-            # C-contiguous float64 copies: the c flavour hands their buffers to C as they are
-            self.lam, self._eta2_lam_f, self.w = (
-                np.ascontiguousarray(a, dtype=float) for a in (self.lam, self._eta2_lam_f, self.w)
-            )
             self._Om = np.empty((L, n, n))
             self._Y = np.empty((L, K, n))
-            self._c_rhs = (
-                self.mod.bind_rhs(
-                    self._t_contiguous, self.lam, self._eta2_lam_f, self.w, K, self.M, self.eta, self.c_K, self.s2
-                )
-                if compiled_only
-                else None
-            )
-            self._small = compiled_only or (
-                L * K * n * n <= SMALL_FUSED if rhs_layout == "auto" else rhs_layout == "loops"
-            )
+            self._small = L * K * n * n <= SMALL_FUSED if rhs_layout == "auto" else rhs_layout == "loops"
 
     @property
     def fused(self) -> bool:
@@ -258,7 +251,7 @@ class EigenmodeSystem:
         self.nfev += 1
         if self._fused is not None:
             state = np.ascontiguousarray(state, dtype=float)
-            if self._c_rhs is not None:
+            if self._c_rhs is not None:  # C-contiguous float64: the buffer C reads
                 return self._c_rhs(state)
             args = (self._t_contiguous, self.lam, self._eta2_lam_f, self.w, self.K, self.M, self.eta, self.c_K, self.s2)
             if self._small:

@@ -18,6 +18,7 @@ from ...core.errors import NumericalFailure
 from ...core.output import ReprAsHTML, labelled_dataset
 from ...core.progress import Progress
 from ..compiled import compile_for_explicit_solve
+from ..lower import PARALLEL_THRESHOLD
 from ..model import CommitteeModel
 from ..schema import COMMITTEE, SOLVER_METHODS
 from .eigenmode import SMALL_FUSED, EigenmodeSystem, eps_resolution
@@ -393,10 +394,10 @@ def solve(
 
 
 def _c_sized(model: CommitteeModel) -> bool:
-    """Small enough for the c flavour's serial loops to beat numba's start-up: the generated code's
-    own threshold for parallel W loops (``K^2 n^2 <= 20000``) and the one-call form's (``SMALL_FUSED``)."""
+    """Small enough for the c flavour's serial loops to beat numba's start-up: below the generated
+    code's own threshold for threaded W loops (``K^2 n^2``) and the one-call form's (``SMALL_FUSED``)."""
     K, n = model.K, model.n
-    return K * K * n * n <= 20_000 and model.spectrum.L * K * n * n <= SMALL_FUSED
+    return K * K * n * n <= PARALLEL_THRESHOLD and model.spectrum.L * K * n * n <= SMALL_FUSED
 
 
 def _integrate(fun, grid: np.ndarray, y0: np.ndarray, config: SolverConfig, kwargs: dict):
