@@ -232,13 +232,15 @@ def test_late_regime_sum_is_the_full_odes_slope():
     assert np.abs(ode - equal).max() > 0.1
 
 
-def test_a_runs_regimes_start_at_its_late_start_and_tile_the_axis():
+@pytest.mark.parametrize("beta,L", [(2.0, 64), (0.3, 1024)])
+def test_a_runs_regimes_start_at_its_late_start_and_tile_the_axis(beta, L):
     """With a late start the windows begin there (kept while they span a decade), and the
     regimes cover [late start, inf) without gaps or overlaps; each crossover's slope range is
-    that of the derived sum over it, checked with P summed in plain mpmath at 30 digits."""
+    that of the derived sum over it, checked with P summed in plain mpmath at 30 digits
+    (eta = 0.3; beta = 0.3 as written)."""
     from theorykit.committee.late_phase import late_regimes
 
-    spectrum, eta, beta = Spectrum.power_law(64, 2.0), 0.3, 2.0
+    spectrum, eta = Spectrum.power_law(L, beta), 0.3
     directions = [(0.342931, 1), (0.0246214, 1)]
     ideal = late_regimes(spectrum.lam, spectrum.f, eta, directions, beta / (1 + beta))
     law = next(r for r in ideal if r["kind"] == "power_law")
