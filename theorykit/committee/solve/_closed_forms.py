@@ -140,3 +140,15 @@ def hold_response_numpy(nu, h, w, lam, D0, D1, D2, y=None):
     if y is not None:
         y += response
     return np.tensordot(lam, response, axes=1), np.tensordot(lam * w, curvature, axes=1)
+
+
+def kernels():
+    """The per-mode kernels ``(advance, hold_response)``: compiled by numba where it is installed,
+    else the NumPy forms of this module (the same closed forms, tested against each other)."""
+    from ...core.optional import numba_available
+
+    if numba_available():
+        from ._numba_kernels import advance, hold_response
+
+        return advance, hold_response
+    return advance_numpy, hold_response_numpy

@@ -23,6 +23,8 @@ framed against the identity frame.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 #: Relative size below which a direction of t_k, or a row component of r_k outside them, is round-off.
@@ -136,6 +138,31 @@ class TeacherFrame:
             return (w @ x.reshape(count, -1)).reshape(P, K, self.M)
         wx = (w[:, :, None, None] * x[None]).transpose(0, 2, 1, 3).reshape(P * K, count * self.rho)
         return (wx @ self._F_rows[:count].reshape(count * self.rho, self.M)).reshape(P, K, self.M)
+
+
+@dataclass(frozen=True)
+class ModeState:
+    r"""Every mode's state in the integrator's coordinates.
+
+    :math:`r_k = P x_k F_k^T` and :math:`q_k = P y_k P^T`, with ``P`` the eigenbasis of an
+    earlier step's :math:`G_s` (``None``: the identity) and :math:`F_k` the
+    :class:`~theorykit.committee.solve._mode_frame.TeacherFrame`.  Keeping the state in the last step's
+    eigenbasis turns the rotation out of one basis and into the next into one rotation by
+    :math:`U_{n+1}^T P`; the original coordinates are made only at output times.
+
+    Attributes
+    ----------
+    x : ndarray (L, K, rho)
+    y : ndarray (L, K, K), symmetric
+    basis : ndarray (K, K) or None
+    """
+
+    x: np.ndarray
+    y: np.ndarray
+    basis: np.ndarray | None = None
+
+    def subset(self, modes) -> ModeState:
+        return ModeState(self.x[modes], self.y[modes], self.basis)
 
 
 def _complete(F: np.ndarray, rho: int) -> np.ndarray:

@@ -70,10 +70,11 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from ...core.threads import in_parallel
-from ._closed_forms import advance_numpy, divided_difference2, hold_response_numpy, phi1, phi2  # noqa: F401  (public here)
-from ._deviation import FIT_ACCURACY, Specialised
-from ._mode_frame import TeacherFrame
-from ._slow_series import SlowModeSeries, lyapunov_bound, split_modes
+from ._closed_forms import advance_numpy, divided_difference2, hold_response_numpy, kernels, phi1, phi2  # noqa: F401  (public here)
+from ._deviation import Specialised
+from ._error_scale import ErrorScale, error_scale
+from ._exponential_steps import Anderson, NoiseHold, StepBuffers, doubled_step
+from ._mode_frame import ModeState, TeacherFrame
 from .eigenmode import EPS_ROUNDOFF, EigenmodeSystem, eps_resolution
 
 
@@ -165,31 +166,6 @@ class ExponentialRun(NamedTuple):
     eps_floor: np.ndarray
 
 
-@dataclass(frozen=True)
-class ModeState:
-    r"""Every mode's state in the integrator's coordinates.
-
-    :math:`r_k = P x_k F_k^T` and :math:`q_k = P y_k P^T`, with ``P`` the eigenbasis of an
-    earlier step's :math:`G_s` (``None``: the identity) and :math:`F_k` the
-    :class:`~theorykit.committee.solve._mode_frame.TeacherFrame`.  Keeping the state in the last step's
-    eigenbasis turns the rotation out of one basis and into the next into one rotation by
-    :math:`U_{n+1}^T P`; the original coordinates are made only at output times.
-
-    Attributes
-    ----------
-    x : ndarray (L, K, rho)
-    y : ndarray (L, K, K), symmetric
-    basis : ndarray (K, K) or None
-    """
-
-    x: np.ndarray
-    y: np.ndarray
-    basis: np.ndarray | None = None
-
-    def subset(self, modes) -> ModeState:
-        return ModeState(self.x[modes], self.y[modes], self.basis)
-
-
 class ModePropagator:
     """Exact solution of every mode's linear equations with frozen ``G`` and ``W`` (numpy, float).
 
@@ -258,28 +234,17 @@ class ModePropagator:
             return eps_resolution(C)
         return max(EPS_ROUNDOFF * self.n * self.reference.scale(C) ** 2, atol)
 
-    def noise_accuracy(self, C: np.ndarray, W: np.ndarray) -> float:
-        """How far an evaluation of ``W`` at ``C`` may be off (round-off; in deviation coordinates
-        the fit's accuracy, :data:`~theorykit.committee.solve._deviation.FIT_ACCURACY` of ``max|W|``)."""
-        if self.reference is None:
-            return eps_resolution(C)
-        return FIT_ACCURACY * float(np.abs(W).max()) + self.eps_floor(C)
+    def error_scale(self, C: np.ndarray, rtol: float, atol: float, floor: float = 0.0) -> ErrorScale:
+        """Differences of ``C`` as multiples of ``atol + (rtol + floor) * scale``
+        (:mod:`theorykit.committee.solve._error_scale`).
 
-    def error_weights(self, C: np.ndarray, rtol: float, atol: float, floor: float = 0.0) -> np.ndarray:
-        """``1 / (atol + rtol * scale + floor * scale)`` per entry of ``C`` (``n x n``).
-
-        The scale is ``max|C|`` in the overlaps' coordinates; in deviation coordinates each block
+        The scale is ``max|C|`` in the overlaps' coordinates, and the part of a difference that
+        breaks the students' permutation symmetry is measured against the broken part of ``C``
+        (small on a plateau, and the seed of the escape); in deviation coordinates each block
         has its own (``max|E|``, ``max|d|``, ``max|T|``): ``E`` is the square of ``d``, and a
         tolerance relative to ``d`` would leave ``E``, and so :math:`\varepsilon_g`, uncontrolled.
         """
-        if self.reference is None:
-            scale = np.full(C.shape, float(np.abs(C).max()))
-        else:
-            K = self.K
-            scale = np.full(C.shape, float(np.abs(C[K:, K:]).max()))
-            scale[:K, :K] = np.abs(C[:K, :K]).max()
-            scale[:K, K:] = scale[K:, :K] = np.abs(C[:K, K:]).max()
-        return 1.0 / (atol + (rtol + floor) * scale + 1e-300)
+        return error_scale(C, self.K, rtol, atol, floor, deviations=self.reference is not None)
 
     def to_deviations(self, state: ModeState, reference: Specialised, buffers) -> tuple[ModeState, np.ndarray]:
         """Switch to deviation coordinates about ``reference``: the same modes as (d, E), and their
@@ -387,21 +352,6 @@ class _Workspace:
         self.y0, self.Hx, self.Hb, self.tmp = (np.empty((L, K, K)) for _ in range(4))
 
 
-class _Results:
-    """The three result buffers of the full propagations: the state, the step being tried, scratch.
-
-    A tried step writes into ``step``; trials that propagate every mode write into ``scratch``;
-    accepting the step swaps ``step`` and ``state``, so no propagation ever overwrites the state
-    it starts from or the step still being judged.
-    """
-
-    def __init__(self, L: int, K: int, rho: int) -> None:
-        self.state, self.step, self.scratch = ((np.empty((L, K, rho)), np.empty((L, K, K))) for _ in range(3))
-
-    def accept(self) -> None:
-        self.state, self.step = self.step, self.state
-
-
 class _Propagated:
     """Per-mode state after a step, in the eigenbasis ``U`` of the frozen :math:`G_s`."""
 
@@ -423,56 +373,7 @@ class _Propagated:
         return C
 
 
-def _pick_kernels():
-    from ...core.optional import numba_available
-
-    if numba_available():
-        from ._numba_kernels import advance, hold_response
-
-        return advance, hold_response
-    return advance_numpy, hold_response_numpy
-
-
-_advance, _hold_response = _pick_kernels()
-
-
-class _Anderson:
-    """Anderson acceleration (type II) for ``x = g(x)`` on flat vectors.
-
-    One instance serves the whole integration: :meth:`restart` begins the next step's
-    iteration but keeps the secant pairs of the previous steps, whose maps differ from the new
-    one only through the small change of state and step (measured at Fig. 6 size: a fifth fewer
-    trials).  They only shape the next iterate; convergence is still judged on the new map's
-    own residual, and an iteration that fails clears them.
-    """
-
-    def __init__(self, memory: int) -> None:
-        self.memory = memory
-        self.dx: list[np.ndarray] = []
-        self.df: list[np.ndarray] = []
-        self.prev: tuple[np.ndarray, np.ndarray] | None = None
-
-    def restart(self, keep: bool = True) -> None:
-        self.prev = None
-        if not keep:
-            self.dx, self.df = [], []
-
-    def step(self, x: np.ndarray, gx: np.ndarray) -> np.ndarray:
-        f = gx - x
-        if self.prev is not None:
-            px, pf = self.prev
-            self.dx.append(x - px)
-            self.df.append(f - pf)
-            if len(self.dx) > self.memory:
-                self.dx.pop(0)
-                self.df.pop(0)
-        self.prev = (x, f)
-        if not self.df:
-            return gx
-        F = np.stack(self.df, axis=1)
-        X = np.stack(self.dx, axis=1)
-        gamma, *_ = np.linalg.lstsq(F, f, rcond=None)
-        return x + f - (X + F) @ gamma
+_advance = kernels()[0]
 
 
 def integrate_exponential(
@@ -518,9 +419,9 @@ def _integrate(system, y0, alpha, config: ExponentialConfig, progress):
     prop = ModePropagator(system, frame)
     stats = ExponentialStats(frame_rank=frame.rho, frame_dropped=frame.dropped)
     state = prop.state_of(r, q)
-    results = _Results(prop.L, prop.K, frame.rho)
+    buffers = StepBuffers(prop.L, prop.K, frame.rho)
     in_original = (np.empty(r.shape), np.empty(q.shape))  # the overlaps at output times
-    anderson = _Anderson(config.anderson_memory)
+    anderson = Anderson(config.anderson_memory)
     # one row per output alpha: each write is contiguous (columns of a (size, T) array would
     # touch every page of it at every output -- 600 MB and a tenth of the run at Fig. 6 size)
     out = np.empty((alpha.size, y0.size))
@@ -532,51 +433,29 @@ def _integrate(system, y0, alpha, config: ExponentialConfig, progress):
     h = config.first_step
     C = prop.aggregate(r, q)
     G_now = prop.coefficients(C)
-    guess = previous = None
-    noise = _NoiseHold(prop, a_now, C, stats)
+    previous = None
+    noise = NoiseHold(prop, a_now, C, stats)
     just_rejected = False
+
+    def failed(col: int, why: str) -> ExponentialRun:
+        return ExponentialRun(out[:col].T, "solver_failed", f"{why} at alpha = {a_now:.6g}", stats, eps, floors)
+
     for col in range(1, alpha.size):
         target = float(alpha[col])
         while a_now < target:
             step = min(h, target - a_now)
-            W = noise.frozen(step)
-            result = _midpoint_step(prop, state, C, G_now, W, step, config, stats, guess, results, anderson)
-            guess = None
-            if result is None:  # the covariance iteration did not settle: shorten the step
-                h = step / 2
+            done = doubled_step(prop, state, C, G_now, noise, a_now, step, previous, config, stats, buffers, anderson)
+            if done is None or not np.isfinite(done.error):
+                # an iteration that did not settle, or a state outside the covariances G is defined on
+                h = step / (2 if done is None else 4)
                 stats.rejected += 1
                 if h < 1e-12 * max(1.0, a_now):
-                    return ExponentialRun(
-                        out[:col].T, "solver_failed", f"step size underflow at alpha = {a_now:.6g}", stats, eps, floors
-                    )
+                    return failed(col, "step size underflow" if done is None else "non-finite state")
                 continue
-            moved, C1, G1, end_covariance = result
-            err = err_G = _trapezoid_error(prop, end_covariance, C1, G_now, G1, config)
-            W1, err_W = None, 0.0
-            if np.isfinite(err) and err <= 1.0 and W is not None:
-                # the local tolerance of the student block (in deviation coordinates that of E, far
-                # below max|C|: W is then evaluated again at the corrected end, or the stored ends
-                # would jump by W' x correction and the hold's curvature estimate would stall)
-                tolerance = 1.0 / prop.error_weights(C1, config.rtol, config.atol)[: prop.K, : prop.K].min()
-                C1, W1, hold_error = noise.complete(moved, C1, W, step, tolerance)
-                G1 = prop.coefficients(C1)
-                stats.g_evaluations += 1
-                err_W = _scaled_error(prop, C1, hold_error, config)
-                err = max(err, err_W)
-            if not np.isfinite(err):
-                h = step / 4
-                stats.rejected += 1
-                if h < 1e-12 * max(1.0, a_now):
-                    return ExponentialRun(
-                        out[:col].T, "solver_failed", f"non-finite state at alpha = {a_now:.6g}", stats, eps, floors
-                    )
-                continue
-            # midpoint and trapezoid rules differ by O(h^3); the noise hold's estimate is O(h^3) in the
-            # slow modes and lower in the fast ones (quasi-static: h / mu^2; measured h^2 to h^3)
-            factor = min(
-                config.max_growth, max(0.2, 0.9 * min(max(err_G, 1e-12) ** (-1 / 3), max(err_W, 1e-12) ** -0.5))
-            )
-            if err > 1.0:
+            # the half steps' local error is O(h^3) (lower where fast modes lag a moving G: measured
+            # h^1 to h^3 at the escape, so growth is also capped and held after a rejection)
+            factor = min(config.max_growth, max(0.2, 0.9 * max(done.error, 1e-12) ** (-1 / 3)))
+            if done.error > 1.0:
                 h = step * factor
                 stats.rejected += 1
                 just_rejected = True
@@ -584,22 +463,23 @@ def _integrate(system, y0, alpha, config: ExponentialConfig, progress):
             if just_rejected:  # no growth straight after a rejection (damps the accept/reject cycle)
                 factor, just_rejected = min(factor, 1.0), False
             stats.steps += 1
-            state = moved.state()
-            results.accept()
-            noise.accept(a_now + step, W1)
+            state = done.state
+            buffers.accept()
+            noise.accept(a_now + step / 2, done.W_half)
+            noise.accept(a_now + step, done.W_end)
             if step == h:  # a step cut short by an output point does not set the next size
                 h = step * factor
-            nxt = min(h, target - a_now - step) if target > a_now + step else h
-            guess = _extrapolate_midpoint(previous, (a_now, C), (a_now + step, C1), a_now + step + 0.5 * nxt)
             previous = (a_now, C)
-            C, G_now = C1, G1
+            C = done.C
+            G_now = prop.coefficients(C)
+            stats.g_evaluations += 1
             a_now += step
             if switchable and prop.reference is None:
                 reference = Specialised.near(C, prop.K)
                 if reference is not None:  # the tail: hold the deviations from the fixed point instead
                     state, C = prop.to_deviations(state, reference, in_original)
                     G_now = prop.coefficients(C)
-                    guess = previous = None
+                    previous = None
                     anderson.restart(keep=False)
                     stats.deviation_alpha = a_now
             if progress is not None:
@@ -608,252 +488,3 @@ def _integrate(system, y0, alpha, config: ExponentialConfig, progress):
         if prop.reference is not None:
             eps[col], floors[col] = prop.eps(C), prop.eps_floor(C, config.atol)
     return ExponentialRun(out.T, "success", "integration finished", stats, eps, floors)
-
-
-class _NoiseHold:
-    r"""The noise term ``W`` over a step: the parabola through its values at the last step ends.
-
-    ``W(C)`` enters only additively, :math:`\dot q_k \ni \eta a_k f_k W`, so per mode and pair
-    (rate :math:`\mu = a_k(g_a + g_b)`, :math:`z = \mu h`) a polynomial ``W(s)`` over the step
-    contributes exactly :math:`\eta a_k f_k h\sum_j j!\,\varphi_{j+1}(z)\,h^j c_j` for
-    :math:`W(s) = \sum_j c_j s^j` (:math:`\int_0^1 e^{z(1-u)}u^j du = j!\,\varphi_{j+1}(z)`).
-    Freezing ``W`` instead is first order for the fast modes, which follow ``W``
-    quasi-statically (:math:`q_k \approx -\eta f_k W/(g_a + g_b)`): at the linear activation,
-    where ``G`` is constant and ``W`` the modes' only coupling, that made the error 100x the
-    tolerance at alpha = 10 and unbounded in the tail.
-
-    The step's midpoint iteration runs with ``W`` frozen at :meth:`frozen` (the average over the
-    step of the line through the last two ends); :meth:`complete` then evaluates
-    :math:`W_{n+1} = W(C_{n+1})` and adds the difference between the hold and the frozen value
-    exactly, per mode (the kernel ``hold_response``, built on
-    :func:`~theorykit.committee.solve._closed_forms.phis`).  The hold is the parabola through
-    :math:`\alpha_{n-1}, \alpha_n, \alpha_{n+1}` (the line at the first step).  Its error is
-    estimated by the parabola's own term, :math:`W[\alpha_{n-1},\alpha_n,\alpha_{n+1}]\,s(s - h)`,
-    whose response is :math:`h^3(2\varphi_3 - \varphi_2)(z)` times it: what a line would have
-    missed, so an over-estimate of the parabola's error -- third order for slow modes and
-    :math:`O(h/\mu^2)` for fast ones (measured h^2 to h^3 overall; the step-size control takes the
-    square root).  The correction moves :math:`C_{n+1}` by :math:`O(\eta^2 h)` times the
-    extrapolation error; where that exceeds :data:`REEVALUATE_ABOVE` of the local tolerance,
-    ``W`` is evaluated again at the corrected end.
-    """
-
-    #: The end is evaluated again where the correction moves C by more than this share of the local tolerance.
-    REEVALUATE_ABOVE = 0.01
-
-    def __init__(self, prop: ModePropagator, alpha0: float, C0: np.ndarray, stats: ExponentialStats) -> None:
-        self.prop, self.stats = prop, stats
-        self.history: list[tuple[float, np.ndarray]] = []  # (alpha, W) at the last accepted step ends
-        if not prop.sys.model.small_lr:
-            self.history.append((alpha0, self._evaluate(C0)))
-
-    def _evaluate(self, C: np.ndarray) -> np.ndarray:
-        self.stats.w_evaluations += 1
-        return self.prop.noise(0.5 * (C + C.T))
-
-    def frozen(self, step: float) -> np.ndarray | None:
-        """``W`` to freeze during the step's iteration: the line through the last two ends, at mid-step."""
-        if not self.history:
-            return None
-        a_n, W_n = self.history[-1]
-        if len(self.history) == 1:
-            return W_n
-        a_p, W_p = self.history[-2]
-        return W_n + 0.5 * step / (a_n - a_p) * (W_n - W_p)
-
-    def complete(self, moved: _Propagated, C1: np.ndarray, W_used, step: float, tolerance: float):
-        """Put the hold into the propagated modes (in place); return ``C_{n+1}``, ``W_{n+1}`` and the
-        hold's estimated error in the student block of ``C`` (``K x K``; None at the first step)."""
-        prop, h, K = self.prop, step, self.prop.K
-        a_n, W_n = self.history[-1]
-        U = moved.U
-        rotate = lambda X: U.T @ X @ U  # noqa: E731
-        w = prop.noise_weight[moved.modes] * h
-
-        curved = len(self.history) >= 2  # a parabola needs one end before W_n
-
-        def hold(W_1, y=None):
-            """The hold ending at ``W_1`` (into ``y`` when given): the aggregated correction, the
-            error weight and the parabola's divided difference in the eigenbasis (zero without one)."""
-            coefficients = _newton_coefficients([*self.history, (a_n + h, W_1)][-3:])
-            d2 = coefficients[2] if curved else np.zeros_like(W_1)
-            # the line W_n + s (W_1 - W_n)/h less the frozen W_used, plus the parabola's d2 s (s - h)
-            D0, D1, D2 = rotate(W_n - W_used), rotate(W_1 - W_n), rotate(d2)
-            aggregated, weight = _hold_response(moved.nu, h, w, moved.lam, D0, D1, D2, y)
-            return U @ aggregated @ U.T, weight, d2
-
-        # W_1 should be W at the *corrected* end: the correction moves C_{n+1} by eta^2 m_2 h times
-        # the extrapolation error.  Where that move is far below the local tolerance (most steps)
-        # W(C1) serves; otherwise W is evaluated again at the corrected end.
-        C_end = C1.copy()
-        W_1 = self._evaluate(C1)
-        y_before = moved.y.copy()  # 2 ms at Fig. 6 size: cheaper than a second pass of the kernel
-        correction, weight, d2 = hold(W_1, moved.y)
-        if np.abs(correction).max() > self.REEVALUATE_ABOVE * tolerance:
-            self.stats.w_reevaluations += 1
-            C_end[:K, :K] = C1[:K, :K] + correction
-            W_1 = self._evaluate(C_end)
-            moved.y[...] = y_before
-            correction, weight, d2 = hold(W_1, moved.y)
-        C_end[:K, :K] = C1[:K, :K] + correction
-        if not curved:
-            return C_end, W_1, None
-        # the parabola's own term, what a line would have missed: the hold's error estimate -- of
-        # the curvature that W's evaluation resolves: values each within delta of W move the
-        # divided difference by up to delta sum_i 1 / prod_j |a_i - a_j|, which is noise, not
-        # curvature (left in, it grows as the step shrinks and stalls the step-size control)
-        points = [*self.history, (a_n + h, W_1)][-3:]
-        noise = prop.noise_accuracy(C_end, W_1) * _noise_gain(points)
-        resolved = np.sign(d2) * np.maximum(np.abs(d2) - noise, 0.0)
-        return C_end, W_1, U @ (weight * rotate(resolved)) @ U.T
-
-    def accept(self, alpha: float, W: np.ndarray | None) -> None:
-        if W is not None:
-            self.history = [*self.history, (alpha, W)][-2:]
-
-
-def _noise_gain(points: list[tuple[float, np.ndarray]]) -> float:
-    """Largest change of the highest divided difference of ``points`` per unit change of each value."""
-    alphas = [a for a, _ in points]
-    return sum(1.0 / abs(np.prod([a - b for j, b in enumerate(alphas) if j != i])) for i, a in enumerate(alphas))
-
-
-def _newton_coefficients(points: list[tuple[float, np.ndarray]]) -> list[np.ndarray]:
-    """Divided differences of ``(alpha, W)`` points, newest last: ``[W_last, W[last two], W[last three], ...]``."""
-    table = [W for _, W in points]
-    alphas = [a for a, _ in points]
-    out = [table[-1]]
-    for order in range(1, len(points)):
-        table = [(table[i + 1] - table[i]) / (alphas[i + order] - alphas[i]) for i in range(len(table) - 1)]
-        out.append(table[-1])
-    return out
-
-
-def _polynomial_through(points: list[tuple[float, np.ndarray]], at: float) -> np.ndarray:
-    """The line through two ``(alpha, value)`` points, or the parabola through three, at ``at``."""
-    if len(points) == 2:
-        (a0, V0), (a1, V1) = points
-        return V1 + (at - a1) / (a1 - a0) * (V1 - V0)
-    (a0, V0), (a1, V1), (a2, V2) = points
-    l0 = (at - a1) * (at - a2) / ((a0 - a1) * (a0 - a2))
-    l1 = (at - a0) * (at - a2) / ((a1 - a0) * (a1 - a2))
-    l2 = (at - a0) * (at - a1) / ((a2 - a0) * (a2 - a1))
-    return l0 * V0 + l1 * V1 + l2 * V2
-
-
-def _extrapolate_midpoint(previous, start, end, at: float) -> np.ndarray:
-    """First guess of the next midpoint covariance: the parabola through the last three
-    accepted covariances (the line through the last two at the start), evaluated at ``at``."""
-    return _polynomial_through([start, end] if previous is None else [previous, start, end], at)
-
-
-class _EndCovariance:
-    r""":math:`C_{n+1}(G)` for one state, step and frozen ``W``, cheap enough to iterate on.
-
-    Slow modes (:math:`a_k h\,2\|\mathcal G\|_2 \le 3` for the ``G`` at the start of the step)
-    are summed by :class:`~theorykit.committee.solve._slow_series.SlowModeSeries`, the rest are
-    propagated exactly; a trial ``G`` too large for the series gets the exact propagation of
-    every mode.
-    """
-
-    def __init__(
-        self, prop: ModePropagator, state: ModeState, W, h: float, G_start, stats: ExponentialStats, scratch
-    ) -> None:
-        bound = lyapunov_bound(G_start, prop.n)
-        fast, slow = split_modes(prop.a, prop.by_rate, prop.rate_ordered, h, bound)
-        self.prop, self.state, self.W, self.h, self.stats, self.scratch = prop, state, W, h, stats, scratch
-        self.fast = np.arange(prop.L)[fast]
-        self.fast_state = state.subset(fast)
-        has_slow = self.fast.size < prop.L
-        self.series = None
-        if has_slow:
-            frame = prop.frame.subset(slow)
-            self.series = SlowModeSeries(prop.a, prop.lam, prop.noise_weight, state, frame, prop.t, W, h, slow, bound)
-
-    def __call__(self, G: np.ndarray) -> np.ndarray:
-        p, stats = self.prop, self.stats
-        C = None if self.series is None else self.series.covariance(G)
-        if C is None:  # no slow modes, or G left the range the series was built for
-            stats.propagations += 1
-            return p.propagate(self.state, G, self.W, self.h, out=self.scratch).covariance()
-        stats.series_evaluations += 1
-        if self.fast.size:
-            stats.fast_mode_steps += self.fast.size
-            C = C + p.propagate(self.fast_state, G, self.W, self.h, modes=self.fast).covariance()
-        return 0.5 * (C + C.T)
-
-
-def _midpoint_step(
-    prop: ModePropagator,
-    state: ModeState,
-    C,
-    G_start,
-    W,
-    h,
-    config: ExponentialConfig,
-    stats,
-    guess,
-    results: _Results,
-    acc: _Anderson,
-):
-    """One exponential step with ``G`` frozen at the self-consistent midpoint covariance.
-
-    The iteration runs on :class:`_EndCovariance`; the accepted ``G`` then propagates every
-    mode exactly once.  Returns the propagated modes, the covariance at the end of the step,
-    ``G`` there and the covariance evaluator (reused by the error estimate), or ``None`` when
-    the Anderson iteration does not settle within ``max_iterations``.
-    """
-    end_covariance = _EndCovariance(prop, state, W, h, G_start, stats, results.scratch)
-    x = (C if guess is None else guess).ravel()
-    acc.restart()
-    # the covariance is iterated to iteration_tolerance of the local tolerance (down to round-off,
-    # 1e-15 relative), block by block in deviation coordinates; Anderson runs on the scaled entries
-    weights = prop.error_weights(
-        C, config.iteration_tolerance * config.rtol, config.iteration_tolerance * config.atol, 1e-15
-    ).ravel()
-    for _ in range(config.max_iterations):
-        Cm = x.reshape(C.shape)
-        G = prop.coefficients(0.5 * (Cm + Cm.T))
-        stats.g_evaluations += 1
-        if not np.all(np.isfinite(G)):  # an iterate outside the covariances G is defined on: a shorter step
-            acc.restart(keep=False)
-            return None
-        C_trial = end_covariance(G)
-        gx = (0.5 * (C + C_trial)).ravel()
-        if not np.all(np.isfinite(gx)):
-            acc.restart(keep=False)
-            return None
-        if np.abs((gx - x) * weights).max() <= 1.0:
-            moved = prop.propagate(state, G, W, h, out=results.step)
-            stats.propagations += 1
-            C_end = moved.covariance()
-            # the series and the exact propagation answer the same question: a cross-check
-            stats.series_mismatch = max(
-                stats.series_mismatch, float(np.abs(C_end - C_trial).max() / np.abs(C_end).max())
-            )
-            G_end = prop.coefficients(C_end)
-            stats.g_evaluations += 1
-            return moved, C_end, G_end, end_covariance
-        x = acc.step(x * weights, gx * weights) / weights
-    acc.restart(keep=False)
-    return None
-
-
-def _trapezoid_error(prop, end_covariance, C1, G0, G1, config: ExponentialConfig) -> float:
-    """Scaled difference between the midpoint step and a trapezoidal-``G`` step (both 2nd order)."""
-    C_trap = end_covariance(0.5 * (G0 + G1))
-    return _scaled_error(prop, C1, C_trap - C1, config)
-
-
-def _scaled_error(prop, C1, difference, config: ExponentialConfig) -> float:
-    """An error estimate ``difference`` of ``C1`` (``n x n``, or its ``K x K`` student block; None: 0)
-    as a multiple of the tolerance, on ``C`` and on :math:`\varepsilon_g`."""
-    if difference is None:
-        return 0.0
-    E = np.zeros_like(C1)
-    k = difference.shape[0]
-    E[:k, :k] = difference
-    err_C = np.abs(E * prop.error_weights(C1, config.rtol, config.atol)).max()
-    e1, e_other = prop.eps(C1), prop.eps(C1 + E)
-    # relative to eps_g down to the round-off its evaluation allows, not below
-    err_e = abs(e1 - e_other) / (config.atol + config.rtol * abs(e1) + prop.eps_floor(C1))
-    return max(err_C, err_e)
