@@ -215,7 +215,8 @@ def test_late_regime_sum_is_the_full_odes_slope():
     r = np.stack([1e-3 * rng.standard_normal((K, K)) * np.sqrt(fk) for fk in f])
     q = np.stack([1e-6 * np.eye(K) * fk for fk in f]) + np.einsum("kij,klj->kil", r, r) / f[:, None, None]
     alpha = np.concatenate([[0.0], np.geomspace(1.0, 1e5, 180)])
-    sol = solve(model, eta, Overlaps(r, q, t), alpha, SolverConfig("exponential", 1e-8, 1e-14)).raise_for_status()
+    # rtol 1e-5: the integrator's error in eps_g is within 10x rtol through the tail
+    sol = solve(model, eta, Overlaps(r, q, t), alpha, SolverConfig("exponential", 1e-5, 1e-14)).raise_for_status()
     start = late_start_index(sol, t, lam, threshold=0.01)
     keep = (sol.alpha >= sol.alpha[start]) & np.isfinite(sol.eps_g)
     a = sol.alpha[keep]

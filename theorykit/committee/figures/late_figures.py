@@ -92,7 +92,7 @@ def ode_config(spectrum: Spectrum, rtol: float) -> SolverConfig:
     return SolverConfig(method="LSODA", rtol=1e-10, atol=1e-16)
 
 
-def _curve(K, L, beta, eta, N, sigma_J, alpha, sim_alpha, seeds, seed=0, rtol=1e-7):
+def _curve(K, L, beta, eta, N, sigma_J, alpha, sim_alpha, seeds, seed=0, rtol=1e-5):
     """ODE, SGD and the two late-phase predictions for one model, as one JSON row."""
     model = CommitteeModel(K, K, Spectrum.power_law(L, beta))
     init = random_overlaps(model, N, sigma_J, seed)

@@ -133,7 +133,7 @@ def sweep_late_exponent(full: bool = False) -> FigureData:
         "spectrum": spectrum,
         "alpha": alpha,
         "init": {"kind": "random", "N": L, "sigma_J": sigma_J, "seed": 0},
-        "solver": {"method": "exponential", "rtol": 1e-6, "atol": 1e-14},
+        "solver": {"method": "exponential", "rtol": 1e-5, "atol": 1e-14},
     }
     axis = [("spectrum.beta", betas)]
     derived = _run("asymptotics", asym_case, axis)

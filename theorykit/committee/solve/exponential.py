@@ -25,7 +25,8 @@ Each step therefore freezes ``G`` at the *self-consistent midpoint covariance*
 ``n x n`` covariance (a small space: its size does not grow with the number of modes).
 ``W`` (the :math:`O(\eta^2)` noise term; weak feedback) enters additively, so it needs no
 iteration: the step runs with it frozen at an extrapolated value, and the exact response to the
-parabola through its values at the step ends replaces that afterwards (:class:`_NoiseHold`).
+parabola through its values at the step ends replaces that afterwards
+(:class:`~theorykit.committee.solve._exponential_steps.NoiseHold`).
 
 *Cheap trials.*  Each trial midpoint needs only the *sum* :math:`C_{n+1}` over the modes, not
 the modes.  The slow modes (:math:`a_k h\,2\|\mathcal G\|_2 \le 3`, most of a power-law
@@ -51,14 +52,18 @@ equations of the same form with :math:`G_t \to S = G_sP + G_t`), and :math:`\var
 (``E`` relative to ``E``).  The tolerance stays what the user asked for: with an absolute
 ``atol`` above the tail's values it is absolute there.
 
-*Accuracy control.*  The companion step freezes ``G`` at the average of its values at the two
-ends of the step (trapezoidal rule instead of midpoint rule; one more propagation, no
-iteration).  Both are second order and differ by :math:`O(h^3)`.  The noise hold's error is
-estimated by the response to its parabola's curvature term (:class:`_NoiseHold`).  Both
-estimates are measured in ``C`` and in :math:`\varepsilon_g` (relative, down to its round-off
-resolution :func:`~theorykit.committee.solve.eigenmode.eps_resolution`) and set the step size; a step
-after a rejection does not grow.  Accuracy against the exact linear solution and LSODA at tight
-tolerance is tested on reduced cases and measured in ``benchmarks/``.
+*Accuracy control.*  Every step is taken twice, as one step and as two half steps, and the
+Richardson extrapolation of the two is kept (:mod:`theorykit.committee.solve._exponential_steps`):
+their difference measures every error of the step -- the frozen ``G``'s, the noise hold's, and
+the lag of fast modes behind a moving ``G`` -- where the earlier companion (the trapezoidal
+rule for ``G``) shared most of them and saw a twentieth of the error at an escape.  It is
+measured in ``C`` (:mod:`theorykit.committee.solve._error_scale`: the students' symmetric part
+against ``max|C|``, the part that breaks their symmetry against itself, in deviation
+coordinates ``E`` against itself) and in :math:`\varepsilon_g` (relative, down to its round-off
+resolution :func:`~theorykit.committee.solve.eigenmode.eps_resolution`) and sets the step size;
+a step after a rejection does not grow.  The global error of :math:`\varepsilon_g` is then
+within 10x ``rtol`` (tested against DOP853 and LSODA at tight tolerance and the exact linear
+solution; tables from ``benchmarks/exponential_accuracy.py`` in docs/performance.md).
 """
 
 from __future__ import annotations
@@ -85,7 +90,8 @@ class ExponentialConfig:
     Attributes
     ----------
     rtol, atol : float
-        Local tolerances on the aggregated covariance ``C`` and on :math:`\\varepsilon_g`.
+        Local tolerances on the aggregated covariance ``C`` and on :math:`\\varepsilon_g`; the
+        step doubling keeps the global error of :math:`\\varepsilon_g` within about 10x ``rtol``.
     first_step : float
         Initial step in alpha.
     max_growth : float
@@ -117,9 +123,10 @@ class ExponentialStats:
     trials answered by the slow-mode series, whose fast modes add ``fast_mode_steps`` single
     mode propagations; ``series_mismatch`` is the largest relative difference between the series
     and the exact propagation at an accepted step (a built-in cross-check: round-off, ~1e-13).
-    ``w_evaluations`` counts evaluations of the noise matrix ``W`` (at the end of every step
-    that passes the ``G`` error test, :class:`_NoiseHold`), ``w_reevaluations`` those repeated
-    at the corrected end because the correction was not small.  ``frame_rank`` is the number of teacher-side coordinates
+    ``w_evaluations`` counts evaluations of the noise matrix ``W`` (at the end of each half
+    step, :class:`~theorykit.committee.solve._exponential_steps.NoiseHold`), ``w_reevaluations``
+    those repeated at the corrected end because the correction was not small.  ``steps``
+    counts accepted doubled steps (each three midpoint steps: two halves and the whole).  ``frame_rank`` is the number of teacher-side coordinates
     kept per mode (:class:`~theorykit.committee.solve._mode_frame.TeacherFrame`; ``M`` when none could
     be saved) and ``frame_dropped`` the largest relative component the frame left out.
     ``deviation_alpha`` is where the state was moved into deviation coordinates about the
