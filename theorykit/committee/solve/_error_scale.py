@@ -100,16 +100,17 @@ def error_scale(C: np.ndarray, K: int, rtol: float, atol: float, floor: float, d
     top = float(np.abs(C).max())
     if deviations:
         teacher, gram = float(np.abs(C[K:, K:]).max()), float(np.abs(C[:K, :K]).max())
-        # d at the overlaps' own scale, E (and so eps_g) relative to itself: the aggregated d is a
-        # sum over modes that nearly cancels in the tail (the fast modes follow S quasi-statically),
-        # and holding it relative to itself cost 6x the steps for the same eps_g (K = 1, beta = 1,
-        # L = 64: 5e-6 vs 7e-6 at alpha = 1e4 and rtol 1e-6); an error of d feeds E through S d^T,
-        # which E's own tolerance then bounds
         scale = np.full(C.shape, teacher)
         scale[:K, :K] = gram
+        # d at the scale of the weight deviations, sigma ~ sqrt(max|E| max|T|): an error of rtol
+        # sigma in d moves eps_g ~ sigma^2 by rtol sigma^2.  Not max|d|: the aggregated d nearly
+        # cancels in the tail (its fast modes follow S quasi-statically), and held relative to
+        # itself it cost 2.3x the steps (K = 1, to alpha = 1e4) for no gain in eps_g.  Not the
+        # overlaps' scale either: 2.6x fewer steps at K = 1, but eps_g of K = 2 3e-5 off at
+        # alpha = 1e5 and rtol 1e-6 (4e-6 with sigma)
+        scale[:K, K:] = scale[K:, :K] = max(float(np.abs(C[:K, K:]).max()), np.sqrt(gram * teacher))
         return ErrorScale(1.0 / (atol + (rtol + floor) * scale + 1e-300), None, K)
     weights = np.full(C.shape, 1.0 / (atol + (rtol + floor) * top + 1e-300))
-
     if K == 1:
         return ErrorScale(weights, None, K)
     broken = float(np.abs(C - symmetric_part(C, K)).max())
