@@ -49,9 +49,8 @@ def choose_method(model: CommitteeModel, eta: float, alpha_max: float, config: S
       Jacobian (stiff).
     * Large systems: DOP853, within its budget ``max_rhs``; a stiff one spends it and stops
       with status ``"stiff"`` and a message naming the methods that fit.  Never the structured
-      exponential integrator: its global error in :math:`\varepsilon_g` is not yet within the
-      requested tolerance everywhere (through the escape from a symmetric plateau and in
-      the tail; measured in docs/performance.md), so it runs only when asked for by name.
+      exponential integrator: it runs only when asked for by name (its error is within 10x
+      ``rtol`` in every case measured but one, erf K = 2 deep in the tail; docs/performance.md).
     """
     estimate = 2.0 * eta * float(model.spectrum.lam.max()) * alpha_max
     size = f"{model.n_unknowns} unknowns"
@@ -78,9 +77,9 @@ class SolverConfig:
         ``DOP853`` (explicit), ``BDF``, ``Radau``, ``LSODA`` (implicit,
         given the generated Jacobian) or ``exponential`` (the structured integrator of
         :mod:`theorykit.committee.solve.exponential`: exact per-mode propagation, for many modes and many
-        decades; its global error in :math:`\varepsilon_g` is within 10x ``rtol`` at the linear
-        activation and before the escape from a symmetric plateau, larger after it and in the
-        tail -- measured in docs/performance.md, and never chosen by ``auto``).
+        decades; step doubling keeps its global error in :math:`\varepsilon_g` within 10x
+        ``rtol`` in every case measured but one, erf K = 2 at alpha = 1e5 (30x) -- measured in
+        docs/performance.md; never chosen by ``auto``).
     rtol, atol : float
         Local error tolerances.
     flavour : str
