@@ -50,7 +50,7 @@ def choose_method(model: CommitteeModel, eta: float, alpha_max: float, config: S
     * Large systems: DOP853, within its budget ``max_rhs``; a stiff one spends it and stops
       with status ``"stiff"`` and a message naming the methods that fit.  Never the structured
       exponential integrator: it runs only when asked for by name (its error is within 10x
-      ``rtol`` in every case measured but one, erf K = 2 deep in the tail; docs/performance.md).
+      ``rtol`` in the cases measured except erf K = 2, 4 deep in the tail; docs/performance.md).
     """
     estimate = 2.0 * eta * float(model.spectrum.lam.max()) * alpha_max
     size = f"{model.n_unknowns} unknowns"
@@ -78,8 +78,8 @@ class SolverConfig:
         given the generated Jacobian) or ``exponential`` (the structured integrator of
         :mod:`theorykit.committee.solve.exponential`: exact per-mode propagation, for many modes and many
         decades; step doubling keeps its global error in :math:`\varepsilon_g` within 10x
-        ``rtol`` in every case measured but one, erf K = 2 at alpha = 1e5 (30x) -- measured in
-        docs/performance.md; never chosen by ``auto``).
+        ``rtol`` in the cases measured except erf K = 2, 4 at alpha = 1e5 (30x, 12x) -- measured
+        in docs/performance.md; never chosen by ``auto``).
     rtol, atol : float
         Local error tolerances.
     flavour : str
