@@ -14,7 +14,8 @@ that later grows uncontrolled.  Two such parts decide a run's numbers:
   integrator: the symmetric part's error is symmetric, and the broken part's error is
   proportional to the broken part.  Measured against its own size it costs few extra steps.
 - **The deviations from the specialised fixed point in the tail** (deviation coordinates,
-  :mod:`theorykit.committee.solve._deviation`): each block is measured against its own size.
+  :mod:`theorykit.committee.solve._deviation`): ``E`` (and so :math:`\varepsilon_g`) is
+  measured against itself, ``d`` at the overlaps' scale (:func:`error_scale` says why).
 
 :class:`ErrorScale` maps a difference of covariances to multiples of the local tolerance,
 :math:`E \mapsto w_s\,\mathcal S E + w_b\,(E - \mathcal S E)`, with per-block weights
@@ -109,8 +110,7 @@ def error_scale(C: np.ndarray, K: int, rtol: float, atol: float, floor: float, d
         # reduced Fig. 6 4x the time: the step doubling sees the lag of the fast modes' d behind
         # the drive S, first order in the step, which the frozen-S step makes and does not carry
         # forward.  (A linear-in-time hold of S, like W's, would remove that lag at its source.)
-        absolute = np.full(C.shape, atol)
-        return ErrorScale(1.0 / (absolute + (rtol + floor) * scale + 1e-300), None, K)
+        return ErrorScale(1.0 / (atol + (rtol + floor) * scale + 1e-300), None, K)
     weights = np.full(C.shape, 1.0 / (atol + (rtol + floor) * top + 1e-300))
     if K == 1:
         return ErrorScale(weights, None, K)

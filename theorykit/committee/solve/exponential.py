@@ -122,7 +122,7 @@ class ExponentialStats:
     ``propagations`` counts exact propagations of every mode; ``series_evaluations`` the
     trials answered by the slow-mode series, whose fast modes add ``fast_mode_steps`` single
     mode propagations; ``series_mismatch`` is the largest relative difference between the series
-    and the exact propagation at an accepted step (a built-in cross-check: round-off, ~1e-13).
+    and the exact propagation of a converged midpoint step (a built-in cross-check: round-off, ~1e-13).
     ``w_evaluations`` counts evaluations of the noise matrix ``W`` (at the end of each half
     step, :class:`~theorykit.committee.solve._exponential_steps.NoiseHold`), ``w_reevaluations``
     those repeated at the corrected end because the correction was not small.  ``steps``
@@ -247,9 +247,9 @@ class ModePropagator:
 
         The scale is ``max|C|`` in the overlaps' coordinates, and the part of a difference that
         breaks the students' permutation symmetry is measured against the broken part of ``C``
-        (small on a plateau, and the seed of the escape); in deviation coordinates each block
-        has its own (``max|E|``, ``max|d|``, ``max|T|``): ``E`` is the square of ``d``, and a
-        tolerance relative to ``d`` would leave ``E``, and so :math:`\varepsilon_g`, uncontrolled.
+        (small on a plateau, and the seed of the escape); in deviation coordinates ``E`` against
+        ``max|E|`` (so that :math:`\varepsilon_g`, of the order of ``E``, stays controlled) and
+        ``d`` against the overlaps' scale ``max|T|``.
         """
         return error_scale(C, self.K, rtol, atol, floor, deviations=self.reference is not None)
 
