@@ -3,6 +3,8 @@ its slow-mode series, teacher frame and compiled kernels against plain NumPy and
 
 from __future__ import annotations
 
+import itertools
+
 import mpmath
 import numpy as np
 import pytest
@@ -142,21 +144,28 @@ def test_slow_mode_series_matches_matrix_exponential(h, layout):
     assert slow.size and (h < 0.1 or slow.size < L)  # the large step leaves some modes to the exact route
     frame = prop.frame.subset(slow)
     args = (prop.a, prop.lam, prop.noise_weight, state, frame, prop.t, W, h, slow, bound)
-    series = SlowModeSeries(*args).covariance(G)
+    built = SlowModeSeries(*args)
+    series, average = built.covariance(G), built.covariance(G, average=True)
     n = 2 * K
     gen = generator(G, n)
     lyap = np.kron(gen, np.eye(n)) + np.kron(np.eye(n), gen)  # row-major vec: (G X + X G^T)
     W_full = np.zeros((n, n))
     W_full[:K, :K] = W
-    expected = np.zeros((n, n))
+    expected, expected_average = np.zeros((n, n)), np.zeros((n, n))
+    size = n * n + 1
     for k in slow:
-        omega = np.block([[init.q[k], init.r[k]], [init.r[k].T, init.t[k]]])
-        aug = np.zeros((n * n + 1, n * n + 1))
-        aug[:-1, :-1] = prop.a[k] * lyap
-        aug[:-1, -1] = prop.noise_weight[k] * W_full.ravel()
-        z = expm(h * aug) @ np.append(omega.ravel(), 1.0)
-        expected += prop.lam[k] * z[:-1].reshape(n, n)
+        omega = np.append(np.block([[init.q[k], init.r[k]], [init.r[k].T, init.t[k]]]).ravel(), 1.0)
+        # the augmented system once more augmented by its start: the last column of the exponential
+        # is then the integral of the solution over the step
+        aug = np.zeros((size + 1, size + 1))
+        aug[: size - 1, : size - 1] = prop.a[k] * lyap
+        aug[: size - 1, size - 1] = prop.noise_weight[k] * W_full.ravel()
+        aug[:size, size] = omega
+        z = expm(h * aug)
+        expected += prop.lam[k] * (z[:size, :size] @ omega)[:-1].reshape(n, n)
+        expected_average += prop.lam[k] * z[: size - 1, size].reshape(n, n) / h
     np.testing.assert_allclose(series, expected, rtol=0, atol=1e-12 * np.abs(expected).max())
+    np.testing.assert_allclose(average, expected_average, rtol=0, atol=1e-12 * np.abs(expected_average).max())
     # a trial G that is not finite (an iterate outside erf's domain) is outside the series' range:
     # None, so the caller rejects the step, never a crash (fig1 of reproduce --quick hit it)
     assert SlowModeSeries(*args).covariance(np.full_like(G, np.nan)) is None
@@ -260,12 +269,13 @@ def test_integration_in_the_teacher_frame_matches_the_identity_frame(monkeypatch
 def test_integration_without_numba_matches(monkeypatch):
     """The NumPy closed forms drive the same integration as the compiled step (an install without
     numba), in a rank-one teacher frame where the drives come as factors: round-off apart."""
-    from theorykit.committee.solve._closed_forms import advance_numpy
+    from theorykit.committee.solve._closed_forms import advance_numpy, average_numpy
 
     exponential, _system, _alpha, run = _tight_run_at_L_equals_N(16, 6, 100, 8)
     compiled, stats = run()
     assert stats.frame_rank == 1
     monkeypatch.setattr(exponential, "_advance", advance_numpy)
+    monkeypatch.setattr(exponential, "_average", average_numpy)
     plain, _stats = run()
     np.testing.assert_allclose(plain, compiled, rtol=0, atol=1e-10 * np.abs(compiled).max())
 
@@ -301,7 +311,89 @@ def test_phi_functions_against_mpmath():
             assert float(closed(mpmath.mpf(a), mpmath.mpf(b))) == pytest.approx(quadrature, rel=1e-15)
     with mpmath.workdps(60):
         ref = [float(closed(mpmath.mpf(a), mpmath.mpf(b))) for a, b in zip(x, y)]
-    np.testing.assert_allclose(divided_difference2(x, y), ref, rtol=1e-9)
+    np.testing.assert_allclose(divided_difference2(x, y), ref, rtol=1e-13)  # 12-term Taylor below 0.2
+
+
+def test_third_divided_difference_against_mpmath():
+    """f[x, y, 0, 0] against (phi_2(x) - phi_2(y)) / (x - y) at 60 digits (its derivative where
+    x = y), itself checked against the definition -- the divided-difference table on distinct nodes --
+    at three points; on both sides of the Taylor switch, far out, with x = y, x = -y and zeros:
+    1e-13 relative (measured 4e-14 at the worst, near the switch)."""
+    from theorykit.committee.solve._closed_forms import TAYLOR_BELOW, divided_difference3
+
+    def phi2(v):
+        return (mpmath.exp(v) - 1 - v) / v**2 if v else mpmath.mpf(0.5)
+
+    def closed(a, b):
+        if a == b:
+            return mpmath.diff(phi2, a) if a else mpmath.mpf(1) / 6  # phi_2 = 1/2 + z/6 + ...
+        return (phi2(a) - phi2(b)) / (a - b)
+
+    def by_definition(a, b):
+        # the divided-difference table of exp on distinct nodes a, b, 0, delta: f[a, b, 0, 0] is its
+        # limit as delta -> 0 (error O(delta) = 1e-40 at 100 digits)
+        nodes = [a, b, mpmath.mpf(0), mpmath.mpf("1e-40")]
+        table = [mpmath.exp(v) for v in nodes]
+        for order in range(1, 4):
+            table = [(table[i + 1] - table[i]) / (nodes[i + order] - nodes[i]) for i in range(len(table) - 1)]
+        return table[0]
+
+    for a, b in [(-3.0, 1.5), (0.1, -0.05), (-20.0, -7.0)]:
+        with mpmath.workdps(100):
+            definition = by_definition(mpmath.mpf(a), mpmath.mpf(b))
+            assert abs(closed(mpmath.mpf(a), mpmath.mpf(b)) / definition - 1) < 1e-35
+    rng = np.random.default_rng(7)
+    x = np.concatenate(
+        [
+            rng.uniform(-300, 20, 30),
+            rng.uniform(-1, 1, 30),
+            rng.uniform(-2, 2, 30) * TAYLOR_BELOW,
+            [0.0, -5.0, 0.3, 1e-9],
+        ]
+    )
+    y = np.concatenate(
+        [
+            rng.uniform(-300, 20, 30),
+            rng.uniform(-1, 1, 30),
+            rng.uniform(-2, 2, 30) * TAYLOR_BELOW,
+            [0.0, -5.0, -0.3, 0.0],
+        ]
+    )
+    with mpmath.workdps(60):
+        ref = [float(closed(mpmath.mpf(a), mpmath.mpf(b))) for a, b in zip(x, y)]
+    np.testing.assert_allclose(divided_difference3(x, y), ref, rtol=1e-13)
+
+
+@pytest.mark.parametrize("scale", [1e-3, 1.0, 8.0])
+def test_step_average_is_the_average_of_the_step(scale):
+    """The closed-form average over a step (:func:`average_numpy`, which the midpoint iteration
+    freezes G at) against adaptive quadrature of the step's own closed-form solution over
+    sub-steps of every length: 1e-12 of the largest entry (the quadrature asks 1e-13)."""
+    from scipy.integrate import quad_vec
+
+    from theorykit.committee.solve._closed_forms import advance_numpy, average_numpy
+
+    rng = np.random.default_rng(2)
+    L, K, M, h = 5, 3, 2, 0.7
+    rates = -scale * rng.uniform(0, 2, (L, K)) + 0.1 * scale * rng.standard_normal((L, K))
+    a, noise = rng.uniform(0.5, 1.5, L), rng.uniform(0, 1, L)
+    x0, b = rng.standard_normal((2, L, K, M))
+    y0 = rng.standard_normal((L, K, K))
+    y0 = y0 + y0.transpose(0, 2, 1)
+    hf = rng.standard_normal((L, K, M))
+    Hx, Hb = hf @ x0.transpose(0, 2, 1), hf @ b.transpose(0, 2, 1)
+    W = rng.standard_normal((K, K))
+    W = W + W.T
+
+    def at(s):
+        x, y = advance_numpy(rates * s, a, s, x0, b, y0, Hx, Hb, W, noise)
+        return np.concatenate([x.ravel(), y.ravel()])
+
+    expected = quad_vec(at, 0.0, h, epsabs=1e-14, epsrel=1e-13)[0] / h
+    for args in ((Hx, Hb), (None, None)):
+        x, y = average_numpy(rates * h, a, h, x0, b, y0, *args, W, noise, hf=hf)
+        got = np.concatenate([x.ravel(), y.ravel()])
+        np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12 * np.abs(expected).max())
 
 
 @pytest.mark.parametrize("scale", [1e-6, 1e-3, 0.05, 3.0, 40.0])
@@ -309,15 +401,15 @@ def test_compiled_step_matches_the_closed_forms(scale):
     """The numba kernel (pair exponentials as products of per-index ones, no transcendental call
     per pair) against the NumPy closed forms built on :func:`divided_difference2` (tested against
     mpmath above), in every regime of the rates: tiny (Taylor branch), near the branch switch,
-    moderate, stiff; with exact zeros and pairs of opposite sign.  1e-13 of the largest entry:
-    both are accurate to round-off, amplified by at most the 1/1e-3 of a divided difference at
-    the Taylor switch."""
-    from theorykit.committee.solve._closed_forms import advance_numpy
+    moderate, stiff; with exact zeros and pairs of opposite sign; the step's end and its average.
+    1e-13 of the largest entry: both are accurate to round-off, amplified by at most a digit or two
+    just above the divided differences' Taylor switch."""
+    from theorykit.committee.solve._closed_forms import advance_numpy, average_numpy
     from theorykit.core.optional import numba_available
 
     if not numba_available():
         pytest.skip("numba not installed")
-    from theorykit.committee.solve._numba_kernels import advance as compiled
+    from theorykit.committee.solve._numba_kernels import advance, average
 
     rng = np.random.default_rng(11)
     L, K, M = 48, 6, 3
@@ -331,13 +423,13 @@ def test_compiled_step_matches_the_closed_forms(scale):
     W = rng.standard_normal((K, K))
     W = W + W.T
     hf = rng.standard_normal((L, K, M))  # a teacher frame's factor: the drives as outer products
-    for Wt in (W, None):
-        expected = advance_numpy(nu, a, 0.7, x0, b, y0, Hx, Hb, Wt, noise)
+    for Wt, (closed, compiled) in itertools.product((W, None), [(advance_numpy, advance), (average_numpy, average)]):
+        expected = closed(nu, a, 0.7, x0, b, y0, Hx, Hb, Wt, noise)
         got = compiled(nu, a, 0.7, x0, b, y0, Hx, Hb, Wt, noise)
         products = (hf @ x0.transpose(0, 2, 1), hf @ b.transpose(0, 2, 1))
-        expected_framed = advance_numpy(nu, a, 0.7, x0, b, y0, *products, Wt, noise)
+        expected_framed = closed(nu, a, 0.7, x0, b, y0, *products, Wt, noise)
         got_framed = compiled(nu, a, 0.7, x0, b, y0, None, None, Wt, noise, hf=hf)
-        numpy_framed = advance_numpy(nu, a, 0.7, x0, b, y0, None, None, Wt, noise, hf=hf)
+        numpy_framed = closed(nu, a, 0.7, x0, b, y0, None, None, Wt, noise, hf=hf)
         for want, have in zip([*expected, *expected_framed, *expected_framed], [*got, *got_framed, *numpy_framed]):
             np.testing.assert_allclose(have, want, rtol=0, atol=1e-13 * np.abs(want).max())
 

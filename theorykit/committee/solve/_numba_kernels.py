@@ -25,7 +25,7 @@ import math
 import numba
 import numpy as np
 
-from ._closed_forms import _dd2_taylor
+from ._closed_forms import TAYLOR_BELOW, dd_taylor
 
 
 @numba.njit(cache=True)
@@ -36,7 +36,7 @@ def _phi1_of(z, em):
     return em / z
 
 
-dd2_taylor = numba.njit(cache=True)(_dd2_taylor)  # the NumPy twin's Taylor branch, compiled
+taylor = numba.njit(cache=True)(dd_taylor)  # the NumPy twin's Taylor branch, compiled
 
 
 @numba.njit(cache=True)
@@ -44,8 +44,8 @@ def _dd2(mu, nu_b, nu_a, p_mu, p_b, dd1):
     """f[mu, nu_b, 0] with mu - nu_b = nu_a, p_mu = phi1(mu), p_b = phi1(nu_b), dd1 = f[mu, nu_b]."""
     d_xy, d_x, d_y = abs(nu_a), abs(mu), abs(nu_b)
     big = max(d_xy, d_x, d_y)
-    if big < 1e-3:
-        return dd2_taylor(mu, nu_b)
+    if big < TAYLOR_BELOW:
+        return taylor(mu, nu_b, 3)
     if d_xy == big:
         return (p_mu - p_b) / nu_a
     if d_x == big:
@@ -101,8 +101,68 @@ def _advance(nu, a, h, x0, b, y0, Hx, Hb, hf, rank, Wt, has_w, noise_weight, x1,
                 y1[k, j, i] = v
 
 
-def advance(nu, a, h, x0, b, y0, Hx, Hb, Wt, noise_weight, out=None, hf=None):
-    """Same arguments and result as :func:`~theorykit.committee.solve._closed_forms.advance_numpy`."""
+@numba.njit(cache=True)
+def _dd3(mu, nu_b, nu_a, dd2, q_mu, q_b):
+    """f[mu, nu_b, 0, 0] with mu - nu_b = nu_a, dd2 = f[mu, nu_b, 0], q_mu, q_b = phi2 of mu, nu_b."""
+    d_xy, d_x, d_y = abs(nu_a), abs(mu), abs(nu_b)
+    big = max(d_xy, d_x, d_y)
+    if big < TAYLOR_BELOW:
+        return taylor(mu, nu_b, 4)
+    if d_xy == big:
+        return (q_mu - q_b) / nu_a
+    if d_x == big:
+        return (dd2 - q_b) / mu
+    return (dd2 - q_mu) / nu_b
+
+
+@numba.njit(cache=True, parallel=True)
+def _average(nu, a, h, x0, b, y0, Hx, Hb, hf, rank, Wt, has_w, noise_weight, x1, y1):
+    L, K, M = x0.shape
+    for k in numba.prange(L):
+        ak = a[k]
+        E = np.empty(K)
+        P = np.empty(K)  # phi1 of each nu
+        Q = np.empty(K)  # phi2 of each nu
+        for i in range(K):
+            E[i] = math.exp(nu[k, i])
+            P[i], Q[i], _ = _phi123(nu[k, i])
+            p = h * ak * Q[i]
+            for m in range(M):
+                x1[k, i, m] = P[i] * x0[k, i, m] + p * b[k, i, m]
+        if rank == 0:
+            hx, hb = Hx[k], Hb[k]
+        else:
+            hx, hb = np.empty((K, K)), np.empty((K, K))
+            for i in range(K):
+                for j in range(K):
+                    sx = 0.0
+                    sb = 0.0
+                    for m in range(rank):
+                        sx += hf[k, i, m] * x0[k, j, m]
+                        sb += hf[k, i, m] * b[k, j, m]
+                    hx[i, j] = sx
+                    hb[i, j] = sb
+        for i in range(K):
+            for j in range(i, K):
+                mu = nu[k, i] + nu[k, j]
+                p_mu, q_mu, _ = _phi123(mu)
+                d2_ij = _dd2(mu, nu[k, j], nu[k, i], p_mu, P[j], E[j] * P[i])
+                d2_ji = _dd2(mu, nu[k, i], nu[k, j], p_mu, P[i], E[i] * P[j])
+                s_ij = hx[i, j] * h * d2_ij + ak * hb[i, j] * h * h * _dd3(mu, nu[k, j], nu[k, i], d2_ij, q_mu, Q[j])
+                s_ji = hx[j, i] * h * d2_ji + ak * hb[j, i] * h * h * _dd3(mu, nu[k, i], nu[k, j], d2_ji, q_mu, Q[i])
+                v = p_mu * y0[k, i, j] + ak * (s_ij + s_ji)
+                if has_w:
+                    v += noise_weight[k] * h * q_mu * Wt[i, j]
+                y1[k, i, j] = v
+                y1[k, j, i] = v
+
+
+def average(nu, a, h, x0, b, y0, Hx, Hb, Wt, noise_weight, out=None, hf=None):
+    """Same arguments and result as :func:`~theorykit.committee.solve._closed_forms.average_numpy`."""
+    return _run(_average, nu, a, h, x0, b, y0, Hx, Hb, Wt, noise_weight, out, hf)
+
+
+def _run(kernel, nu, a, h, x0, b, y0, Hx, Hb, Wt, noise_weight, out, hf):
     has_w = Wt is not None
     W = np.ascontiguousarray(Wt) if has_w else np.zeros((1, 1))
     x1, y1 = (np.empty_like(x0), np.empty_like(y0)) if out is None else out
@@ -111,8 +171,13 @@ def advance(nu, a, h, x0, b, y0, Hx, Hb, Wt, noise_weight, out=None, hf=None):
         args = (unused, unused, np.ascontiguousarray(hf), hf.shape[2])
     else:
         args = (Hx, Hb, unused, 0)
-    _advance(nu, a, float(h), x0, b, y0, *args, W, has_w, noise_weight, x1, y1)
+    kernel(nu, a, float(h), x0, b, y0, *args, W, has_w, noise_weight, x1, y1)
     return x1, y1
+
+
+def advance(nu, a, h, x0, b, y0, Hx, Hb, Wt, noise_weight, out=None, hf=None):
+    """Same arguments and result as :func:`~theorykit.committee.solve._closed_forms.advance_numpy`."""
+    return _run(_advance, nu, a, h, x0, b, y0, Hx, Hb, Wt, noise_weight, out, hf)
 
 
 @numba.njit(cache=True)

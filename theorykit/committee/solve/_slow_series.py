@@ -1,7 +1,9 @@
-r"""Aggregated covariance after one frozen-``G`` step, cheap enough to iterate on.
+r"""Aggregated covariance after one frozen-``G`` step, and its average over the step, cheap enough to iterate on.
 
-The exponential integrator searches, every step, for the midpoint covariance that makes the
-frozen ``G`` self-consistent; each trial needs :math:`C_{n+1}(G) = \sum_k\lambda_k\Omega^{(k)}(h)`.
+The exponential integrator searches, every step, for the covariance averaged over the step that
+makes the frozen ``G`` self-consistent; each trial needs
+:math:`\bar C(G) = \frac1h\int_0^h\sum_k\lambda_k\Omega^{(k)}(s)\,ds`, and the accepted ``G`` is
+cross-checked on :math:`C_{n+1}(G) = \sum_k\lambda_k\Omega^{(k)}(h)`.
 Propagating every mode exactly costs :math:`O(L K^3)` per trial.  This module computes the same
 sum in :math:`O(P\,n^3)` for the *slow* modes, those with :math:`a_k h\,\|\mathcal L\| \le \theta`,
 and leaves only the few fast modes to the exact propagation.
@@ -19,7 +21,10 @@ Lyapunov operator :math:`\mathcal L X = \mathcal G X + X\mathcal G^T` and
 so the weighted sum over the slow modes only needs their moments
 :math:`N_p = \sum_k\lambda_k\frac{(a_k h)^p}{p!}\Omega^{(k)} + \eta\sum_k\lambda_k f_k\frac{(a_k h)^{p+1}}{(p+1)!}\tilde W`,
 computed once per step (one matrix product), and Horner's rule
-:math:`N_0 + \mathcal L(N_1 + \mathcal L(N_2 + \dots))` for every trial ``G``.
+:math:`N_0 + \mathcal L(N_1 + \mathcal L(N_2 + \dots))` for every trial ``G``.  The average
+over the step, :math:`\frac1h\int_0^h\Omega^{(k)}(s)\,ds`, is the same series with every
+:math:`(a_kh)^p/p!` replaced by :math:`(a_kh)^p/(p+1)!`: a second set of moments, formed in the
+same matrix products.
 
 *Truncation.*  With :math:`x = a_{\max} h\,\|\mathcal L\| \le a_{\max} h\,2\|\mathcal G\|_2` over the
 slow modes, the remainder after ``P`` terms is at most :math:`x^{P+1}e^x/(P+1)!` relative to the
@@ -150,9 +155,11 @@ class SlowModeSeries:
             powers[p] = powers[p - 1] * z / p
         q_slow, x_slow = state.y[slow].reshape(z.size, K * K), state.x[slow]
         t_slow = t[slow].reshape(z.size, M * M)
-        moments = np.zeros((top + 1, n, n))
-        # lam_k (a_k h)^p / p! for the orders each mode needs, zero for those it does not
-        needed = powers[: top + 1] * lam_s * (np.arange(top + 1)[:, None] <= orders[None, :])
+        # lam_k (a_k h)^p / p! for the orders each mode needs, zero for those it does not; then the
+        # same for the average over the step, lam_k (a_k h)^p / (p + 1)! (both sets in one product)
+        end = powers[: top + 1] * lam_s * (np.arange(top + 1)[:, None] <= orders[None, :])
+        needed = np.concatenate([end, end / np.arange(1, top + 2)[:, None]])
+        moments = np.zeros((2 * (top + 1), n, n))
         # the student-teacher rows (small in a teacher frame): modes come in decreasing a, so the
         # ones that still need order p are a prefix; orders sharing a prefix length form one
         # band, summed by one matrix product
@@ -167,24 +174,28 @@ class SlowModeSeries:
         # the K x K and M x M blocks: read once, in chunks of modes that stay in cache (a banded
         # product reads a mode once per band)
 
+        half = top + 1  # rows of the end moments; the average's follow
+
         def banded(blocks: np.ndarray) -> np.ndarray:
-            out = np.zeros((top + 1, blocks.shape[1]))
+            out = np.zeros((2 * half, blocks.shape[1]))
             for lo in range(0, z.size, MODE_CHUNK):
                 hi = min(lo + MODE_CHUNK, z.size)
-                highest = int(orders[lo:hi].max())
-                out[: highest + 1] += needed[: highest + 1, lo:hi] @ blocks[lo:hi]
+                used = np.r_[: int(orders[lo:hi].max()) + 1]
+                both = np.concatenate([used, used + half])
+                out[both] += needed[both, lo:hi] @ blocks[lo:hi]
             return out
 
         def rows() -> np.ndarray:
-            out = np.empty((top + 1, K, M))
+            out = np.empty((2 * half, K, M))
             for start, stop, count in bands:
-                out[start:stop] = frame.weighted_rows(needed[start:stop, :count], x_slow[:count])
+                both = np.r_[start:stop, start + half : stop + half]
+                out[both] = frame.weighted_rows(needed[both, :count], x_slow[:count])
             return out
 
         # three independent sums: side by side on threads (BLAS runs on one)
         sum_q, sum_t, sum_r = together(lambda: banded(q_slow), lambda: banded(t_slow), rows, modes=z.size)
-        moments[:, :K, :K] = sum_q.reshape(top + 1, K, K)
-        moments[:, K:, K:] = sum_t.reshape(top + 1, M, M)
+        moments[:, :K, :K] = sum_q.reshape(2 * half, K, K)
+        moments[:, K:, K:] = sum_t.reshape(2 * half, M, M)
         moments[:, :K, K:] = sum_r
         moments[:, K:, :K] = moments[:, :K, K:].transpose(0, 2, 1)
         # The moments stay in the state's basis P: with S = diag(P, I), L_G(S X S^T) =
@@ -192,13 +203,17 @@ class SlowModeSeries:
         self.basis = state.basis
         if W is not None:
             # coefficient of L^p W~: sum_k lam_k eta f_k (a_k h)^{p+1}/(p+1)!, and eta f_k = noise_weight_k / a_k
+            # (the average's: (a_k h)^{p+1}/(p+2)!)
             source = powers[1:] @ (noise_weight[slow] * lam_s / a_s)
+            source = np.concatenate([source, source / np.arange(2, top + 3)])
             W_here = W if self.basis is None else self.basis.T @ W @ self.basis
             moments[:, :K, :K] += source[:, None, None] * W_here[None]
-        self.moments = moments
+        self.moments, self.average_moments = moments[:half], moments[half:]
 
-    def covariance(self, G: np.ndarray) -> np.ndarray | None:
-        """:math:`\\sum_{k\\,\\text{slow}}\\lambda_k\\Omega^{(k)}(h)` (``n x n``), or None when ``G`` is too large."""
+    def covariance(self, G: np.ndarray, average: bool = False) -> np.ndarray | None:
+        """:math:`\\sum_{k\\,\\text{slow}}\\lambda_k\\Omega^{(k)}(h)` (``n x n``), or its average over the
+        step, :math:`\\frac1h\\int_0^h`, with ``average``; None when ``G`` is too large."""
+        moments = self.average_moments if average else self.moments
         K = self.K
         top = generator(G, self.n)[:K]
         if not np.all(np.isfinite(top)):  # an iterate outside the covariances G is defined on
@@ -206,16 +221,16 @@ class SlowModeSeries:
         norm = _norm_of_top(top)
         if norm > GROWTH * self.bound:
             return None
-        order = min(truncation_order(self.a_max_h * norm), len(self.moments) - 1)
+        order = min(truncation_order(self.a_max_h * norm), len(moments) - 1)
         P = self.basis
         if P is not None:  # G' = S^T G S: rows and the student columns turned by P
             top = P.T @ top
             top[:, :K] = top[:, :K] @ P
-        acc = self.moments[order]
+        acc = moments[order]
         for p in range(order - 1, -1, -1):
             # acc is symmetric, so L acc = G acc + (G acc)^T, and G acc has only K nonzero rows
             Y = top @ acc
-            acc = self.moments[p].copy()
+            acc = moments[p].copy()
             acc[:K] += Y
             acc[:, :K] += Y.T
         if P is not None:  # back: S acc S^T

@@ -20,20 +20,23 @@ costs nothing: the step is limited only by how fast ``C`` changes.
 *The stiff feedback.*  ``C`` is itself a weighted sum of the modes, and freezing ``G`` at the
 start of a step is unstable once the fast modes follow ``G`` quasi-statically (the loop gain
 :math:`m_1\|G_s^{-1}\mathcal D\|` exceeds one at the specialised fixed point for every K >= 2).
-Each step therefore freezes ``G`` at the *self-consistent midpoint covariance*
-:math:`\hat C = \tfrac12(C_n + C_{n+1}(\hat C))`, found by Anderson acceleration on the
-``n x n`` covariance (a small space: its size does not grow with the number of modes).
+Each step therefore freezes ``G`` at the *self-consistent average covariance of the step*
+:math:`\bar C = \frac1h\int_0^h C(s; G(\bar C))\,ds` (exact per mode: one more node at 0 in
+every divided difference), found by Anderson acceleration on the ``n x n`` covariance (a small
+space: its size does not grow with the number of modes).  The average, rather than the mean of
+the step's ends, holds the fast modes' share at their response to the ``G`` of the step itself
+(:mod:`theorykit.committee.solve._exponential_steps` says why that matters).
 ``W`` (the :math:`O(\eta^2)` noise term; weak feedback) enters additively, so it needs no
 iteration: the step runs with it frozen at an extrapolated value, and the exact response to the
 parabola through its values at the step ends replaces that afterwards
 (:class:`~theorykit.committee.solve._exponential_steps.NoiseHold`).
 
-*Cheap trials.*  Each trial midpoint needs only the *sum* :math:`C_{n+1}` over the modes, not
+*Cheap trials.*  Each trial needs only the *sum* :math:`\bar C` over the modes, not
 the modes.  The slow modes (:math:`a_k h\,2\|\mathcal G\|_2 \le 3`, most of a power-law
 spectrum) enter it through a Taylor series in their moments, :mod:`theorykit.committee.solve._slow_series`
 (:math:`O(P n^3)` per trial, exact to round-off); only the few fast modes are propagated per
 trial.  Every accepted step then propagates all modes exactly once, and that propagation
-cross-checks the series (``ExponentialStats.series_mismatch``).  The mode rotations run on
+cross-checks the series' own end value (``ExponentialStats.series_mismatch``).  The mode rotations run on
 threads over the mode axis with BLAS pinned to one thread, into reused buffers.
 
 *Coordinates.*  The state stays in the eigenbasis of the last step's :math:`G_s`
@@ -121,8 +124,9 @@ class ExponentialStats:
 
     ``propagations`` counts exact propagations of every mode; ``series_evaluations`` the
     trials answered by the slow-mode series, whose fast modes add ``fast_mode_steps`` single
-    mode propagations; ``series_mismatch`` is the largest relative difference between the series
-    and the exact propagation of a converged midpoint step (a built-in cross-check: round-off, ~1e-13).
+    mode propagations; ``series_mismatch`` is the largest relative difference between the series'
+    slow-mode share of the step's end and the exact propagation of a converged midpoint step (a
+    built-in cross-check: round-off, ~1e-13).
     ``w_evaluations`` counts evaluations of the noise matrix ``W`` (at the end of each half
     step, :class:`~theorykit.committee.solve._exponential_steps.NoiseHold`), ``w_reevaluations``
     those repeated at the corrected end because the correction was not small.  ``steps``
@@ -277,7 +281,7 @@ class ModePropagator:
         return ModeState(self.frame.coordinates(r), np.array(q, dtype=float))
 
     def propagate(
-        self, state: ModeState, G: np.ndarray, W, h: float, modes=None, out: tuple | None = None
+        self, state: ModeState, G: np.ndarray, W, h: float, modes=None, out: tuple | None = None, average: bool = False
     ) -> _Propagated:
         """Advance the modes by ``h`` with ``G`` (K, n) and ``W`` (K, K or None) frozen.
 
@@ -325,7 +329,8 @@ class ModePropagator:
             products = (None, None)
         Wt = None if W is None else U.T @ W @ U
         result = (np.empty(x.shape), np.empty(y.shape)) if out is None else out
-        x1, y1 = _advance(nu, a, h, x0, b, y0, *products, Wt, self.noise_weight[every], out=result, hf=HF)
+        kernel = _average if average else _advance
+        x1, y1 = kernel(nu, a, h, x0, b, y0, *products, Wt, self.noise_weight[every], out=result, hf=HF)
         teacher = self.T if modes is None else np.tensordot(lam, self.t[every], axes=1)
         return _Propagated(self, U, x1, y1, lam, frame, teacher, nu, every)
 
@@ -370,17 +375,23 @@ class _Propagated:
     def state(self) -> ModeState:
         return ModeState(self.x, self.y, self.U)
 
-    def covariance(self) -> np.ndarray:
-        r""":math:`\sum_k\lambda_k\Omega^{(k)}` over the propagated modes (``n x n``)."""
-        U = self.U
-        R = U @ self.frame.weighted_rows(self.lam[None], self.x)[0]
-        Q = U @ np.tensordot(self.lam, self.y, axes=1) @ U.T
-        C = self.prop.assemble(R, Q)
-        C[self.prop.K :, self.prop.K :] = self.teacher
+    def covariance(self, modes: np.ndarray | None = None) -> np.ndarray:
+        r""":math:`\sum_k\lambda_k\Omega^{(k)}` over the propagated modes (``n x n``), or over
+        some of them (``modes``: indices into the propagated ones)."""
+        U, prop = self.U, self.prop
+        if modes is None:
+            lam, x, y, frame, teacher = self.lam, self.x, self.y, self.frame, self.teacher
+        else:
+            lam, x, y, frame = self.lam[modes], self.x[modes], self.y[modes], self.frame.subset(modes)
+            teacher = np.tensordot(lam, prop.t[self.modes][modes], axes=1)
+        R = U @ frame.weighted_rows(lam[None], x)[0]
+        Q = U @ np.tensordot(lam, y, axes=1) @ U.T
+        C = prop.assemble(R, Q)
+        C[prop.K :, prop.K :] = teacher
         return C
 
 
-_advance = kernels()[0]
+_advance, _, _average = kernels()
 
 
 def integrate_exponential(
