@@ -77,3 +77,30 @@ def test_deviation_blocks_have_their_own_scales():
     D = np.zeros_like(C)
     D[0, K] = rtol * 0.5
     assert scale.measure(D) == pytest.approx(1.0, rel=1e-9)
+
+
+def test_student_means_serve_floats_mpf_and_batches():
+    """The one rule behind the three projections (error norm, fixed points, per-mode fixed
+    points): against the means written out with Python sums, for a batch of float blocks and
+    for mpf blocks at 30 digits (exact inputs, so the means agree to the last digit)."""
+    import mpmath
+
+    from theorykit.committee.solve.student_average import student_means
+
+    rng = np.random.default_rng(4)
+    K, M = 3, 2
+    r, q = rng.standard_normal((5, K, M)), rng.standard_normal((5, K, K))
+    rows, diagonal, off = student_means(r, q)
+    for k in range(5):
+        np.testing.assert_allclose(rows[k], [sum(r[k, i, n] for i in range(K)) / K for n in range(M)], rtol=1e-15)
+        assert diagonal[k] == pytest.approx(sum(q[k, i, i] for i in range(K)) / K, rel=1e-15)
+        cross = [q[k, i, j] for i in range(K) for j in range(K) if i != j]
+        assert off[k] == pytest.approx(sum(cross) / len(cross), rel=1e-14)
+    with mpmath.workdps(30):
+        rm = np.array([[mpmath.mpf(f"0.{i}{n}3") for n in range(M)] for i in range(K)], dtype=object)
+        qm = np.array([[mpmath.mpf(f"1.{i}{j}7") for j in range(K)] for i in range(K)], dtype=object)
+        rows, diagonal, off = student_means(rm, qm)
+        assert rows[1] == (rm[0, 1] + rm[1, 1] + rm[2, 1]) / 3
+        assert diagonal == (qm[0, 0] + qm[1, 1] + qm[2, 2]) / 3
+        assert abs(off - (qm.sum() - 3 * diagonal) / 6) < mpmath.mpf(10) ** -29
+        assert isinstance(off, mpmath.mpf)

@@ -29,6 +29,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .student_average import student_means
+
 #: The broken part is measured relative to itself down to this share of max|C| (round-off of C's sums).
 BROKEN_FLOOR = 1e-13
 
@@ -41,11 +43,9 @@ def symmetric_part(E: np.ndarray, K: int) -> np.ndarray:
     stays.
     """
     S = E.copy()
-    S[:K, K:] = E[:K, K:].mean(axis=0, keepdims=True)
-    S[K:, :K] = E[K:, :K].mean(axis=1, keepdims=True)
-    block = E[:K, :K]
-    diagonal = np.trace(block) / K
-    off = (block.sum() - np.trace(block)) / (K * (K - 1)) if K > 1 else 0.0
+    rows, diagonal, off = student_means(E[:K, K:], E[:K, :K])
+    S[:K, K:] = rows
+    S[K:, :K] = student_means(E[K:, :K].T, E[:K, :K])[0][:, None]  # E need not be symmetric
     S[:K, :K] = off
     S[np.arange(K), np.arange(K)] = diagonal
     return S
@@ -103,13 +103,13 @@ def error_scale(C: np.ndarray, K: int, rtol: float, atol: float, floor: float, d
         teacher, gram = float(np.abs(C[K:, K:]).max()), float(np.abs(C[:K, :K]).max())
         scale = np.full(C.shape, teacher)
         scale[:K, :K] = gram
-        # d at the overlaps' own scale, E (and so eps_g) relative to itself.  Held relative to the
-        # deviations' scale sigma ~ sqrt(max|E| max|T|) instead (an error of rtol sigma in d moves
-        # eps_g ~ sigma^2 by rtol sigma^2), eps_g of K = 2 at alpha = 1e5 and rtol 1e-6 came to
-        # 4e-6 instead of 3e-5, but the run took 1.35x the steps, erf K = 1 to 1e5 8x, and the
-        # reduced Fig. 6 4x the time: the step doubling sees the lag of the fast modes' d behind
-        # the drive S, first order in the step, which the frozen-S step makes and does not carry
-        # forward.  (A linear-in-time hold of S, like W's, would remove that lag at its source.)
+        # d at the overlaps' own scale, E (and so eps_g) relative to itself.  d at the deviations'
+        # scale sigma ~ sqrt(max|E| max|T|) is not needed: the 3e-5 error of eps_g (K = 2, alpha =
+        # 1e5, rtol 1e-6) that it once cured came from the midpoint G lagging the fast modes by
+        # half a step, which the average over the step removed (_exponential_steps); and it would
+        # cost steps (1.35x for K = 2, 8x for erf K = 1 to 1e5, measured before the average): the
+        # doubling then sees the fast modes' d lag the frozen drive at each step's end, a first-order
+        # error of the end state that the next step forgets.
         return ErrorScale(1.0 / (atol + (rtol + floor) * scale + 1e-300), None, K)
     weights = np.full(C.shape, 1.0 / (atol + (rtol + floor) * top + 1e-300))
     if K == 1:

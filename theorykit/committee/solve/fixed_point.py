@@ -49,6 +49,7 @@ import numpy as np
 
 from ...core.errors import NumericalFailure
 from .eigenmode import EigenmodeSystem
+from .student_average import student_means
 
 
 @dataclass(frozen=True)
@@ -235,10 +236,8 @@ class StudentSymmetric:
         """Average over the entries that the coordinates tie together (a left inverse of :meth:`embed`)."""
         K = self.K
         r, q = self.agg.unpack(a)
-        cols = [sum(r[:, n]) / K for n in range(self.M)]
-        out = cols if self.n_r > 1 else [sum(cols) / self.M]
-        diag = sum(q[i, i] for i in range(K)) / K
-        off = (sum(q.ravel()) - diag * K) / (K * (K - 1)) if K > 1 else diag
+        cols, diag, off = student_means(r, q)
+        out = list(cols) if self.n_r > 1 else [sum(cols) / self.M]
         if self.has_c:
             out += [diag, off]
         else:  # identical students: Q and C are one coordinate

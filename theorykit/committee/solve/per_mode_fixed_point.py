@@ -40,6 +40,7 @@ import numpy as np
 from ...core.errors import CaseError, NumericalFailure
 from .eigenmode import EigenmodeSystem
 from .fixed_point import AggregatedSystem, StudentSymmetric, _unit_vectors, newton
+from .student_average import student_means
 
 
 class PerModeFixedPoint:
@@ -141,10 +142,9 @@ class PerModeFixedPoint:
         would otherwise seed the very asymmetry that makes the plateau a saddle."""
         s = self.sys
         r, q = s.unpack(state)
-        r = np.broadcast_to(r.mean(axis=1, keepdims=True), r.shape)
         K = s.K
-        diag = np.einsum("kii->k", q) / K
-        off = (q.sum(axis=(1, 2)) - K * diag) / (K * (K - 1)) if K > 1 else diag
+        rows, diag, off = student_means(r, q)
+        r = np.broadcast_to(rows[:, None, :], r.shape)
         if self.coords.identical:  # Q = C: one value for every entry
             diag = off = (diag + (K - 1) * off) / K if K > 1 else diag
         q = off[:, None, None] * np.ones((K, K)) + (diag - off)[:, None, None] * np.eye(K)
