@@ -77,9 +77,9 @@ class SolverConfig:
         ``DOP853`` (explicit), ``BDF``, ``Radau``, ``LSODA`` (implicit,
         given the generated Jacobian) or ``exponential`` (the structured integrator of
         :mod:`theorykit.committee.solve.exponential`: exact per-mode propagation, for many modes and many
-        decades; step doubling keeps its global error in :math:`\varepsilon_g` within 10x
-        ``rtol`` in the cases measured except erf K = 2, 4 at alpha = 1e5 (30x, 12x) -- measured
-        in docs/performance.md; never chosen by ``auto``).
+        decades; ``G`` frozen at the self-consistent average of the covariance over each step,
+        step doubling keeps its global error in :math:`\varepsilon_g` within 10x ``rtol`` through
+        the tail in every case measured (docs/performance.md); never chosen by ``auto``).
     rtol, atol : float
         Local error tolerances.
     flavour : str
