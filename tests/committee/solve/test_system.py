@@ -34,6 +34,18 @@ def test_a_system_for_another_case_is_refused(case):
         tk.solve(model, 0.4, init, [5], system=system)
 
 
+def test_a_linear_committee_on_the_aggregated_route_still_checks_its_system():
+    """Linear K > 1 under ``exponential`` integrates its aggregated student (a system of its own):
+    a given system for another learning rate is refused, not silently ignored."""
+    model = tk.CommitteeModel(2, 2, tk.Spectrum.power_law(4, 1.0), "linear")
+    init = tk.random_overlaps(model, 8, 0.1, 0)
+    system = EigenmodeSystem.build(model, 0.3, init.t)
+    config = tk.SolverConfig("exponential", 1e-6, 1e-12)
+    with pytest.raises(ValueError, match="another model, learning rate or teacher"):
+        tk.solve(model, 0.4, init, [5], config, system=system)
+    assert tk.solve(model, 0.3, init, [5], config, system=system).solver_stats["aggregated"]
+
+
 def test_the_model_is_compiled_once_per_process(case):
     model, _ = case
     assert compile_model(model, "numpy") is compile_model(model, "numpy")

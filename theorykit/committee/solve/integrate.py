@@ -309,7 +309,9 @@ def solve(
     system : EigenmodeSystem, optional
         The system of this ``model``, ``eta`` and teacher, built once
         (:meth:`EigenmodeSystem.build`) and reused across calls; its flavour replaces
-        ``config.flavour``.  Default: built here.
+        ``config.flavour``.  Default: built here.  A linear committee with K > 1 under
+        ``exponential`` runs on its aggregated student (:mod:`theorykit.committee.solve.linear_aggregate`),
+        which has a system of its own: a given one is checked and not used.
 
     Returns
     -------
@@ -324,8 +326,13 @@ def solve(
     if config.method == "auto":
         method, reason = choose_method(model, eta, float(alpha[-1]), config)
         config = replace(config, method=method)
+    if system is not None and (
+        system.model != model or system.eta != eta or system.dtype is not float or not np.array_equal(system.t, init.t)
+    ):
+        raise ValueError("system was built for another model, learning rate or teacher than this solve")
     if config.method == "exponential" and aggregable(model):
         # linear students move together: the K = M = 1 network of their sum has the tail resolved
+        # (it has its own system: a given one is checked above and not used)
         return solve_aggregated(model, eta, init, alpha, config, solve)
     if system is None:
         if config.method in EXPLICIT and _c_sized(model):
@@ -334,10 +341,6 @@ def solve(
             system = EigenmodeSystem(model, compiled, eta, init.t)
         else:
             system = EigenmodeSystem.build(model, eta, init.t, config.flavour)
-    elif (
-        system.model != model or system.eta != eta or system.dtype is not float or not np.array_equal(system.t, init.t)
-    ):
-        raise ValueError("system was built for another model, learning rate or teacher than this solve")
     y0 = system.pack(init.r, init.q)
     ran = {"method": config.method, "flavour": system.flavour, "method_reason": reason}
     # init holds at alpha = 0 whatever the first output time is (one time axis for every command)
