@@ -68,22 +68,7 @@ def divided_difference2(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     relative).  The formulas then lose at most a digit to cancellation (a threshold of ``1e-3``
     with a third-order series, until December 2026, lost three and a half just above it).
     """
-    x, y = np.broadcast_arrays(np.asarray(x, dtype=float), np.asarray(y, dtype=float))
-    out = np.empty(x.shape)
-    d_xy, d_x, d_y = np.abs(x - y), np.abs(x), np.abs(y)
-    big = np.maximum(np.maximum(d_xy, d_x), d_y)
-    taylor = big < TAYLOR_BELOW
-    out[taylor] = dd_taylor(x[taylor], y[taylor], 3)
-    use_xy = ~taylor & (d_xy == big)
-    use_x = ~taylor & ~use_xy & (d_x == big)
-    use_y = ~taylor & ~use_xy & ~use_x
-    xs, ys = x[use_xy], y[use_xy]
-    out[use_xy] = (phi1(xs) - phi1(ys)) / (xs - ys)
-    xs, ys = x[use_x], y[use_x]  # f[x, y, 0] = (f[x, y] - f[y, 0]) / x
-    out[use_x] = (_dd1(xs, ys) - phi1(ys)) / xs
-    xs, ys = x[use_y], y[use_y]  # f[x, y, 0] = (f[y, x] - f[x, 0]) / y
-    out[use_y] = (_dd1(xs, ys) - phi1(xs)) / ys
-    return out
+    return _with_zeros(x, y, 3, phi1, _dd1)
 
 
 def divided_difference3(x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -97,21 +82,30 @@ def divided_difference3(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     :func:`phis` (its Taylor series below 1/2), so the formulas lose at most a digit or two near
     that threshold (measured against mpmath at 60 digits: below ``4e-14`` relative).
     """
+    return _with_zeros(x, y, 4, lambda v: phis(v, 2)[1], divided_difference2)
+
+
+def _with_zeros(x, y, nodes: int, single, pair) -> np.ndarray:
+    r""":math:`f[x, y, 0, \ldots]` on ``nodes`` nodes from the differences on one node fewer:
+    ``single(v)`` = :math:`f[v, 0, \ldots]` and ``pair(x, y)`` = :math:`f[x, y, 0, \ldots]` (one
+    zero fewer).  Per element the formula with the largest divisor --
+    ``(single(x) - single(y)) / (x - y)``, ``(pair - single(y)) / x`` or ``(pair - single(x)) / y``
+    -- or the Taylor series :func:`dd_taylor` where all three divisors are below :data:`TAYLOR_BELOW`."""
     x, y = np.broadcast_arrays(np.asarray(x, dtype=float), np.asarray(y, dtype=float))
     out = np.empty(x.shape)
     d_xy, d_x, d_y = np.abs(x - y), np.abs(x), np.abs(y)
     big = np.maximum(np.maximum(d_xy, d_x), d_y)
     taylor = big < TAYLOR_BELOW
-    out[taylor] = dd_taylor(x[taylor], y[taylor], 4)
+    out[taylor] = dd_taylor(x[taylor], y[taylor], nodes)
     use_xy = ~taylor & (d_xy == big)
     use_x = ~taylor & ~use_xy & (d_x == big)
     use_y = ~taylor & ~use_xy & ~use_x
     xs, ys = x[use_xy], y[use_xy]
-    out[use_xy] = (phis(xs, 2)[1] - phis(ys, 2)[1]) / (xs - ys)
+    out[use_xy] = (single(xs) - single(ys)) / (xs - ys)
     xs, ys = x[use_x], y[use_x]
-    out[use_x] = (divided_difference2(xs, ys) - phis(ys, 2)[1]) / xs
+    out[use_x] = (pair(xs, ys) - single(ys)) / xs
     xs, ys = x[use_y], y[use_y]
-    out[use_y] = (divided_difference2(xs, ys) - phis(xs, 2)[1]) / ys
+    out[use_y] = (pair(xs, ys) - single(xs)) / ys
     return out
 
 

@@ -40,17 +40,25 @@ taylor = numba.njit(cache=True)(dd_taylor)  # the NumPy twin's Taylor branch, co
 
 
 @numba.njit(cache=True)
-def _dd2(mu, nu_b, nu_a, p_mu, p_b, dd1):
-    """f[mu, nu_b, 0] with mu - nu_b = nu_a, p_mu = phi1(mu), p_b = phi1(nu_b), dd1 = f[mu, nu_b]."""
+def _with_zeros(mu, nu_b, nu_a, pair, single_mu, single_b, nodes):
+    """f[mu, nu_b, 0, ...] on ``nodes`` nodes, with mu - nu_b = nu_a, from the differences on one
+    node fewer: ``pair`` = f[mu, nu_b, 0, ...] (one zero fewer), ``single_mu``, ``single_b`` =
+    f[mu, 0, ...], f[nu_b, 0, ...]; the rule of the NumPy twin ``_closed_forms._with_zeros``."""
     d_xy, d_x, d_y = abs(nu_a), abs(mu), abs(nu_b)
     big = max(d_xy, d_x, d_y)
     if big < TAYLOR_BELOW:
-        return taylor(mu, nu_b, 3)
+        return taylor(mu, nu_b, nodes)
     if d_xy == big:
-        return (p_mu - p_b) / nu_a
+        return (single_mu - single_b) / nu_a
     if d_x == big:
-        return (dd1 - p_b) / mu
-    return (dd1 - p_mu) / nu_b
+        return (pair - single_b) / mu
+    return (pair - single_mu) / nu_b
+
+
+@numba.njit(cache=True)
+def _dd2(mu, nu_b, nu_a, p_mu, p_b, dd1):
+    """f[mu, nu_b, 0] with mu - nu_b = nu_a, p_mu = phi1(mu), p_b = phi1(nu_b), dd1 = f[mu, nu_b]."""
+    return _with_zeros(mu, nu_b, nu_a, dd1, p_mu, p_b, 3)
 
 
 @numba.njit(cache=True, parallel=True)
@@ -104,15 +112,7 @@ def _advance(nu, a, h, x0, b, y0, Hx, Hb, hf, rank, Wt, has_w, noise_weight, x1,
 @numba.njit(cache=True)
 def _dd3(mu, nu_b, nu_a, dd2, q_mu, q_b):
     """f[mu, nu_b, 0, 0] with mu - nu_b = nu_a, dd2 = f[mu, nu_b, 0], q_mu, q_b = phi2 of mu, nu_b."""
-    d_xy, d_x, d_y = abs(nu_a), abs(mu), abs(nu_b)
-    big = max(d_xy, d_x, d_y)
-    if big < TAYLOR_BELOW:
-        return taylor(mu, nu_b, 4)
-    if d_xy == big:
-        return (q_mu - q_b) / nu_a
-    if d_x == big:
-        return (dd2 - q_b) / mu
-    return (dd2 - q_mu) / nu_b
+    return _with_zeros(mu, nu_b, nu_a, dd2, q_mu, q_b, 4)
 
 
 @numba.njit(cache=True, parallel=True)
