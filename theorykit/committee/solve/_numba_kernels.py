@@ -61,6 +61,26 @@ def _dd2(mu, nu_b, nu_a, p_mu, p_b, dd1):
     return _with_zeros(mu, nu_b, nu_a, dd1, p_mu, p_b, 3)
 
 
+@numba.njit(cache=True)
+def _drives(k, x0, b, Hx, Hb, hf, rank):
+    """Mode k's drives H x0^T and H b^T (K x K): as stored (rank 0), or the outer products of the
+    teacher frame's factors, formed in a mode-sized buffer."""
+    if rank == 0:
+        return Hx[k], Hb[k]
+    K = x0.shape[1]
+    hx, hb = np.empty((K, K)), np.empty((K, K))
+    for i in range(K):
+        for j in range(K):
+            sx = 0.0
+            sb = 0.0
+            for m in range(rank):
+                sx += hf[k, i, m] * x0[k, j, m]
+                sb += hf[k, i, m] * b[k, j, m]
+            hx[i, j] = sx
+            hb[i, j] = sb
+    return hx, hb
+
+
 @numba.njit(cache=True, parallel=True)
 def _advance(nu, a, h, x0, b, y0, Hx, Hb, hf, rank, Wt, has_w, noise_weight, x1, y1):
     L, K, M = x0.shape
@@ -76,19 +96,7 @@ def _advance(nu, a, h, x0, b, y0, Hx, Hb, hf, rank, Wt, has_w, noise_weight, x1,
             p = h * ak * P[i]
             for m in range(M):
                 x1[k, i, m] = E[i] * x0[k, i, m] + p * b[k, i, m]
-        if rank == 0:  # the drives H x0^T and H b^T as stored
-            hx, hb = Hx[k], Hb[k]
-        else:  # outer products of the frame's factors, formed in a mode-sized buffer
-            hx, hb = np.empty((K, K)), np.empty((K, K))
-            for i in range(K):
-                for j in range(K):
-                    sx = 0.0
-                    sb = 0.0
-                    for m in range(rank):
-                        sx += hf[k, i, m] * x0[k, j, m]
-                        sb += hf[k, i, m] * b[k, j, m]
-                    hx[i, j] = sx
-                    hb[i, j] = sb
+        hx, hb = _drives(k, x0, b, Hx, Hb, hf, rank)
         for i in range(K):
             for j in range(i, K):
                 mu = nu[k, i] + nu[k, j]
@@ -129,19 +137,7 @@ def _average(nu, a, h, x0, b, y0, Hx, Hb, hf, rank, Wt, has_w, noise_weight, x1,
             p = h * ak * Q[i]
             for m in range(M):
                 x1[k, i, m] = P[i] * x0[k, i, m] + p * b[k, i, m]
-        if rank == 0:
-            hx, hb = Hx[k], Hb[k]
-        else:
-            hx, hb = np.empty((K, K)), np.empty((K, K))
-            for i in range(K):
-                for j in range(K):
-                    sx = 0.0
-                    sb = 0.0
-                    for m in range(rank):
-                        sx += hf[k, i, m] * x0[k, j, m]
-                        sb += hf[k, i, m] * b[k, j, m]
-                    hx[i, j] = sx
-                    hb[i, j] = sb
+        hx, hb = _drives(k, x0, b, Hx, Hb, hf, rank)
         for i in range(K):
             for j in range(i, K):
                 mu = nu[k, i] + nu[k, j]
