@@ -45,7 +45,7 @@ def symmetric_part(E: np.ndarray, K: int) -> np.ndarray:
     S = E.copy()
     rows, diagonal, off = student_means(E[:K, K:], E[:K, :K])
     S[:K, K:] = rows
-    S[K:, :K] = student_means(E[K:, :K].T, E[:K, :K])[0][:, None]  # E need not be symmetric
+    S[K:, :K] = E[K:, :K].mean(axis=1, keepdims=True)  # E need not be symmetric: its own column means
     S[:K, :K] = off
     S[np.arange(K), np.arange(K)] = diagonal
     return S
